@@ -1,1 +1,75 @@
-//! Workspace-level test suites live in `tests/`.
+//! Shared helpers for the workspace-level test suites in `tests/tests/`.
+
+use std::path::{Path, PathBuf};
+
+/// The folder holding the flytekit oracle cases (copied from flytekit 1.16.31's output).
+pub fn oracle_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/oracle")
+}
+
+/// One oracle case: its folder and its recorded result.
+#[derive(Debug)]
+pub struct OracleCase {
+    pub name: String,
+    pub dir: PathBuf,
+    pub result: serde_json::Value,
+}
+
+impl OracleCase {
+    /// The spec file.
+    pub fn spec(&self) -> PathBuf {
+        self.dir.join("spec.yaml")
+    }
+    /// The recorded error, for a case flytekit rejects.
+    pub fn error(&self) -> Option<&str> {
+        self.result.get("error").and_then(|e| e.as_str())
+    }
+    /// A recorded string field (`id`, `tag`, `image_name`).
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.result.get(key).and_then(|e| e.as_str())
+    }
+}
+
+/// The folder holding more cases recorded from flytekit 1.16.31 the same way.
+pub fn hash_cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hash-cases")
+}
+
+/// The oracle cases and the extra recorded cases.
+pub fn all_cases() -> Vec<OracleCase> {
+    let mut cases = oracle_cases();
+    cases.extend(cases_in(&hash_cases_dir()));
+    cases
+}
+
+/// Every case folder under `oracle_dir()`, sorted by name. A new case needs no new code.
+pub fn oracle_cases() -> Vec<OracleCase> {
+    let cases = cases_in(&oracle_dir());
+    assert!(
+        cases.len() >= 25,
+        "expected the oracle cases in {}",
+        oracle_dir().display()
+    );
+    cases
+}
+
+/// Every case folder under `dir`, sorted by name.
+pub fn cases_in(dir: &Path) -> Vec<OracleCase> {
+    let mut cases: Vec<OracleCase> = std::fs::read_dir(dir)
+        .expect("oracle fixtures exist")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.join("spec.yaml").is_file())
+        .map(|dir| {
+            let text =
+                std::fs::read_to_string(dir.join("expected/result.json")).expect("result.json");
+            OracleCase {
+                name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+                result: serde_json::from_str(&text).expect("valid result.json"),
+                dir,
+            }
+        })
+        .collect();
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    cases
+}

@@ -1,3 +1,41 @@
 //! imagespec-core: the spec model and everything that is a pure function of it.
+//!
+//! ```text
+//!                       imagespec-cli  (binary `imagespec`; cargo features pick plugins)
+//!                      /      |       \
+//!    imagespec-docker   imagespec-uv   imagespec-poetry   imagespec-micromamba   (plugins:
+//!           |                 |              |                   |                inventory::submit!)
+//!           +-----------------+--------------+-------------------+
+//!                                  |
+//!                            imagespec-core   (this crate: names no plugin)
+//! ```
+//!
+//! Data flows one way: a spec file is [loaded](spec::load_file) into an
+//! [`ImageSpec`], whose [`identity`](ImageSpec::identity) (id, tag, image name)
+//! is flytekit's; [installers](installer) turn it into a build plan, which is
+//! rendered to a Dockerfile by a pure function.
+
+pub mod error;
+pub mod hash;
+pub mod installer;
+pub mod knobs;
 pub mod pyvalue;
+pub mod source;
+pub mod spec;
 pub mod yaml;
+
+pub use error::{Error, Result, SpecError};
+pub use hash::Identity;
+pub use spec::{BaseImage, CopyMode, ImageSpec};
+
+/// Re-exported so plugin crates can `inventory::submit!` without depending on inventory.
+pub use inventory;
+
+impl ImageSpec {
+    /// Every check a spec must pass before its build context can be made:
+    /// flytekit's (cuda, python_exec with conda, paths) and the chosen installers'.
+    pub fn check(&self) -> Result<()> {
+        spec::check_context_inputs(self)?;
+        installer::check(self)
+    }
+}

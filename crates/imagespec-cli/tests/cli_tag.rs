@@ -1,0 +1,149 @@
+//! `imagespec tag` against the flytekit oracle cases, through the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn oracle_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/oracle")
+}
+
+fn imagespec() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_imagespec"));
+    c.env("IMAGESPEC_DEFAULT_PYTHON", "3.11")
+        .env("IMAGESPEC_FLYTEKIT_REQUIREMENT", "flytekit==1.16.31")
+        .env_remove("IMAGESPEC_LOG");
+    c
+}
+
+#[test]
+fn tag_json_matches_flytekit_and_errors_exit_2() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let fixtures = oracle_dir().join("..");
+    let mut cases: Vec<_> = ["oracle", "hash-cases"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(fixtures.join(d)).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("spec.yaml").is_file())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 25);
+    for case in cases {
+        let result: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(case.join("expected/result.json")).unwrap(),
+        )
+        .unwrap();
+        // Run from another folder: paths resolve against the spec file, not the working directory.
+        let out = imagespec()
+            .current_dir(elsewhere.path())
+            .args(["tag", "--json"])
+            .arg(case.join("spec.yaml"))
+            .output()
+            .unwrap();
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if result.get("error").is_some() {
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{name}: expected exit 2, stderr: {stderr}"
+            );
+            assert!(
+                out.stdout.is_empty(),
+                "{name}: nothing on stdout for an error"
+            );
+            assert!(
+                stderr.contains("spec.yaml"),
+                "{name}: the error names the file: {stderr}"
+            );
+            continue;
+        }
+        assert!(out.status.success(), "{name}: {stderr}");
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for key in ["id", "tag", "image_name"] {
+            assert_eq!(got[key], result[key], "{name}: {key}");
+        }
+        let plain = imagespec()
+            .args(["tag"])
+            .arg(case.join("spec.yaml"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&plain.stdout).trim(),
+            result["image_name"].as_str().unwrap(),
+            "{name}: plain output is the image name alone"
+        );
+    }
+}
+
+#[test]
+fn spec_errors_name_file_field_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "name: x\npython_version: \"3.12\"\npackages:\n  - numpy\n  - 3\n",
+    )
+    .unwrap();
+    let out = imagespec().args(["tag"]).arg(&spec).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("spec.yaml:5"), "{stderr}");
+    assert!(stderr.contains("packages[1]"), "{stderr}");
+
+    std::fs::write(&spec, "name: x\npackage: [numpy]\n").unwrap();
+    let out = imagespec().args(["tag"]).arg(&spec).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("spec.yaml:2") && stderr.contains("did you mean `packages`"),
+        "{stderr}"
+    );
+
+    std::fs::write(&spec, "name: x\nenv: {A: [1]}\n").unwrap();
+    let out = imagespec().args(["tag"]).arg(&spec).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    std::fs::write(&spec, "name: [x\n").unwrap();
+    let out = imagespec().args(["tag"]).arg(&spec).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("invalid YAML"), "{stderr}");
+
+    let out = imagespec()
+        .args(["tag"])
+        .arg(dir.path().join("missing.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a missing file is not an invalid spec"
+    );
+}
+
+#[test]
+fn json_specs_load_like_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        "name: demo\npython_version: \"3.12\"\npackages: [numpy]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("a.json"),
+        r#"{"name": "demo", "python_version": "3.12", "packages": ["numpy"]}"#,
+    )
+    .unwrap();
+    let y = imagespec()
+        .args(["tag"])
+        .arg(dir.path().join("a.yaml"))
+        .output()
+        .unwrap();
+    let j = imagespec()
+        .args(["tag"])
+        .arg(dir.path().join("a.json"))
+        .output()
+        .unwrap();
+    assert!(y.status.success() && j.status.success());
+    assert_eq!(y.stdout, j.stdout);
+}

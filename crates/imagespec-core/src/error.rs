@@ -1,0 +1,157 @@
+//! The one error type of imagespec-core.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Where in a spec a problem sits: the file, the field path and, for YAML, the line.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SpecLocation {
+    /// The spec file, when the spec came from one.
+    pub file: Option<PathBuf>,
+    /// The field, as a dotted path: `env.GREETING`, `base_image.packages[2]`.
+    pub field: String,
+    /// 1-based line in the file, when known.
+    pub line: Option<usize>,
+}
+
+impl fmt::Display for SpecLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => write!(f, "{}:{line}: ", file.display())?,
+            (Some(file), None) => write!(f, "{}: ", file.display())?,
+            (None, Some(line)) => write!(f, "line {line}: ")?,
+            (None, None) => {}
+        }
+        if self.field.is_empty() {
+            Ok(())
+        } else {
+            write!(f, "field `{}`", self.field)
+        }
+    }
+}
+
+/// An invalid spec: what is wrong, where, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    pub location: SpecLocation,
+    pub message: String,
+    /// What the user can do about it, when that is known.
+    pub hint: Option<String>,
+}
+
+impl SpecError {
+    /// A problem with `field` (no file or line yet; the loader adds those).
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        SpecError {
+            location: SpecLocation {
+                field: field.into(),
+                ..SpecLocation::default()
+            },
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds advice on what to do.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Sets the file, unless one is set already.
+    pub fn in_file(mut self, file: &std::path::Path) -> Self {
+        if self.location.file.is_none() {
+            self.location.file = Some(file.to_path_buf());
+        }
+        self
+    }
+
+    /// Sets the line, unless one is set already.
+    pub fn at_line(mut self, line: Option<usize>) -> Self {
+        if self.location.line.is_none() {
+            self.location.line = line.filter(|l| *l > 0);
+        }
+        self
+    }
+
+    /// Prefixes the field path, for errors inside a nested spec.
+    pub fn nested_in(mut self, parent: &str) -> Self {
+        self.location.field = if self.location.field.is_empty() {
+            parent.to_string()
+        } else {
+            format!("{parent}.{}", self.location.field)
+        };
+        self
+    }
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let loc = self.location.to_string();
+        if loc.is_empty() {
+            write!(f, "{}", self.message)?;
+        } else if self.location.field.is_empty() {
+            write!(f, "{loc}{}", self.message)?;
+        } else {
+            write!(f, "{loc}: {}", self.message)?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// Errors of imagespec-core.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The spec is invalid (exit code 2 in the CLI).
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+
+    /// A file could not be read or written.
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A tool imagespec runs (python3, git) failed or is missing.
+    #[error("{0}")]
+    Environment(String),
+
+    /// The build context changed while it was being written.
+    #[error("the image tag changed from `{before}` to `{after}` while the build context was written: {what}. Aborting, because the tag would not match what is built; try again once the files stop changing")]
+    TagChanged {
+        before: String,
+        after: String,
+        what: String,
+    },
+
+    /// Any other failure, already phrased for the user.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with what was being done and to which path.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// True when the user's spec is at fault (the CLI exits with 2).
+    pub fn is_invalid_spec(&self) -> bool {
+        matches!(self, Error::Spec(_))
+    }
+}
+
+/// Result with imagespec-core's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

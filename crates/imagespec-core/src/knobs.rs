@@ -1,0 +1,94 @@
+//! The two values flytekit takes from the Python process that runs it.
+//!
+//! - the Python version used when a spec sets none (flytekit: its own interpreter's);
+//! - the flytekit requirement added to `requirements_uv.txt` (flytekit: its own version).
+//!
+//! imagespec takes them from flags or environment variables, else from
+//! `python3` on PATH.
+
+use std::process::Command;
+
+use crate::error::{Error, Result};
+
+/// Environment variable for the default Python version.
+pub const ENV_DEFAULT_PYTHON: &str = "IMAGESPEC_DEFAULT_PYTHON";
+/// Environment variable for the flytekit requirement.
+pub const ENV_FLYTEKIT_REQUIREMENT: &str = "IMAGESPEC_FLYTEKIT_REQUIREMENT";
+
+/// Values flytekit would take from its own Python process.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PythonDefaults {
+    /// `major.minor`, e.g. `3.11`.
+    pub default_python: String,
+    /// e.g. `flytekit==1.16.31`, or `flytekit`.
+    pub flytekit_requirement: String,
+}
+
+impl PythonDefaults {
+    /// Uses the given values; asks `python3` on PATH for whichever is missing.
+    pub fn resolve(
+        default_python: Option<String>,
+        flytekit_requirement: Option<String>,
+    ) -> Result<Self> {
+        if let (Some(p), Some(f)) = (&default_python, &flytekit_requirement) {
+            return Ok(PythonDefaults {
+                default_python: p.clone(),
+                flytekit_requirement: f.clone(),
+            });
+        }
+        let probe = probe_python().map_err(|why| {
+            let mut missing = Vec::new();
+            if default_python.is_none() {
+                missing.push(format!(
+                    "--default-python (or {ENV_DEFAULT_PYTHON}), e.g. 3.11"
+                ));
+            }
+            if flytekit_requirement.is_none() {
+                missing.push(format!(
+                    "--flytekit-requirement (or {ENV_FLYTEKIT_REQUIREMENT}), e.g. flytekit==1.16.31"
+                ));
+            }
+            Error::Environment(format!(
+                "cannot ask python3 for the values flytekit takes from its Python ({why}); set {}",
+                missing.join(" and ")
+            ))
+        })?;
+        Ok(PythonDefaults {
+            default_python: default_python.unwrap_or(probe.0),
+            flytekit_requirement: flytekit_requirement.unwrap_or(probe.1),
+        })
+    }
+}
+
+/// Asks `python3` for its `major.minor` and installed flytekit version.
+fn probe_python() -> std::result::Result<(String, String), String> {
+    const SCRIPT: &str = "import sys\n\
+        print('%d.%d' % sys.version_info[:2])\n\
+        try:\n    from importlib.metadata import version; v = version('flytekit')\n\
+        except Exception:\n    v = ''\n\
+        print(v)\n";
+    let out = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .output()
+        .map_err(|e| format!("python3 could not be run: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "python3 failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let py = lines.next().unwrap_or_default().trim().to_string();
+    if py.is_empty() {
+        return Err("python3 printed no version".into());
+    }
+    let fk = lines.next().unwrap_or_default().trim();
+    // flytekit's get_flytekit_for_pypi: a dev version gets no pin.
+    let req = if fk.is_empty() || fk.contains("dev") {
+        "flytekit".to_string()
+    } else {
+        format!("flytekit=={fk}")
+    };
+    Ok((py, req))
+}

@@ -1,0 +1,470 @@
+//! Reading a spec from YAML (as `pyflyte run --image spec.yaml` reads it) or JSON.
+
+use std::path::{Path, PathBuf};
+
+use super::{dict_insert, BaseImage, CopyMode, ImageSpec, PyDict, SecretMount};
+use crate::error::{Error, SpecError};
+use crate::pyvalue::PyValue;
+use crate::yaml::{self, Mark, Node, NodeValue};
+
+/// Every field flytekit's `ImageSpec` takes, in declaration order.
+pub const FIELDS: [&str; 29] = [
+    "name",
+    "python_version",
+    "builder",
+    "source_root",
+    "env",
+    "registry",
+    "packages",
+    "conda_packages",
+    "conda_channels",
+    "requirements",
+    "apt_packages",
+    "cuda",
+    "cudnn",
+    "base_image",
+    "platform",
+    "pip_index",
+    "pip_extra_index_url",
+    "pip_secret_mounts",
+    "pip_extra_args",
+    "registry_config",
+    "entrypoint",
+    "commands",
+    "tag_format",
+    "source_copy_mode",
+    "copy",
+    "python_exec",
+    "runtime_packages",
+    "builder_options",
+    "builder_config",
+];
+
+/// The syntax of a spec file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecFormat {
+    /// YAML 1.1 as PyYAML's `safe_load` reads it.
+    Yaml,
+    /// JSON as Python's `json.load` reads it.
+    Json,
+}
+
+impl SpecFormat {
+    /// JSON for `.json` files, YAML for everything else.
+    pub fn from_path(path: &Path) -> SpecFormat {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(ext) if ext.eq_ignore_ascii_case("json") => SpecFormat::Json,
+            _ => SpecFormat::Yaml,
+        }
+    }
+}
+
+/// Loads a spec file. Relative paths in it resolve against its folder.
+pub fn load_file(path: &Path) -> Result<ImageSpec, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read spec file", path, e))?;
+    let base_dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok(load_str(
+        &text,
+        SpecFormat::from_path(path),
+        Some(path),
+        &base_dir,
+    )?)
+}
+
+/// Loads a spec from text. `file` is named in errors; relative paths resolve against `base_dir`.
+pub fn load_str(
+    text: &str,
+    format: SpecFormat,
+    file: Option<&Path>,
+    base_dir: &Path,
+) -> Result<ImageSpec, SpecError> {
+    let located = |e: SpecError| match file {
+        Some(f) => e.in_file(f),
+        None => e,
+    };
+    let root = match format {
+        SpecFormat::Yaml => yaml::load(text).map_err(|e| {
+            located(
+                SpecError::field("", format!("invalid YAML: {}", e.message))
+                    .at_line(Some(e.mark.line)),
+            )
+        })?,
+        SpecFormat::Json => {
+            let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+                located(SpecError::field("", format!("invalid JSON: {e}")).at_line(Some(e.line())))
+            })?;
+            Some(json_to_node(&value))
+        }
+    };
+    let Some(root) = root else {
+        return Err(located(
+            SpecError::field("", "the spec file is empty")
+                .hint("write a mapping with at least `name: ...`"),
+        ));
+    };
+    let loader = Loader { base_dir };
+    loader.spec(&root).map_err(located)
+}
+
+fn json_to_node(v: &serde_json::Value) -> Node {
+    use serde_json::Value;
+    let value = match v {
+        Value::Null => NodeValue::Scalar(PyValue::None),
+        Value::Bool(b) => NodeValue::Scalar(PyValue::Bool(*b)),
+        Value::Number(n) => NodeValue::Scalar(match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => PyValue::Int(i.into()),
+            (None, Some(u), _) => PyValue::Int(u.into()),
+            (_, _, Some(f)) => PyValue::Float(f),
+            _ => PyValue::Str(n.to_string()),
+        }),
+        Value::String(s) => NodeValue::Scalar(PyValue::Str(s.clone())),
+        Value::Array(items) => NodeValue::Seq(items.iter().map(json_to_node).collect()),
+        Value::Object(map) => NodeValue::Map(
+            map.iter()
+                .map(|(k, v)| (json_to_node(&Value::String(k.clone())), json_to_node(v)))
+                .collect(),
+        ),
+    };
+    Node {
+        value,
+        mark: Mark::default(),
+        plain: false,
+    }
+}
+
+fn line(node: &Node) -> Option<usize> {
+    Some(node.mark.line).filter(|l| *l > 0)
+}
+
+fn err(node: &Node, field: &str, message: impl Into<String>) -> SpecError {
+    SpecError::field(field, message).at_line(line(node))
+}
+
+fn kind(node: &Node) -> String {
+    match &node.value {
+        NodeValue::Scalar(v) => format!("{} `{}`", v.type_name(), v.repr()),
+        NodeValue::Seq(_) => "a list".to_string(),
+        NodeValue::Map(_) => "a mapping".to_string(),
+    }
+}
+
+/// The closest known field, for "did you mean".
+fn suggest(unknown: &str) -> Option<&'static str> {
+    FIELDS
+        .iter()
+        .map(|f| (strsim::jaro_winkler(unknown, f), *f))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, f)| f)
+}
+
+struct Loader<'a> {
+    base_dir: &'a Path,
+}
+
+impl Loader<'_> {
+    fn spec(&self, root: &Node) -> Result<ImageSpec, SpecError> {
+        let NodeValue::Map(entries) = &root.value else {
+            return Err(err(
+                root,
+                "",
+                format!("a spec must be a mapping of fields, not {}", kind(root)),
+            ));
+        };
+        let mut spec = ImageSpec {
+            base_dir: self.base_dir.to_path_buf(),
+            ..ImageSpec::default()
+        };
+        for (key, value) in entries {
+            let Some(field) = key.value_str() else {
+                return Err(err(
+                    key,
+                    "",
+                    format!("field names must be strings, not {}", kind(key)),
+                ));
+            };
+            self.field(&mut spec, field, value)?;
+            if let Some(l) = line(key) {
+                spec.field_lines.insert(field.to_string(), l);
+            }
+        }
+        spec.normalized().map_err(|e| e.at_line(line(root)))
+    }
+
+    fn field(&self, spec: &mut ImageSpec, field: &str, v: &Node) -> Result<(), SpecError> {
+        match field {
+            "name" => {
+                spec.name = want_str(v, field)?
+                    .ok_or_else(|| err(v, field, "name must be a string, not None"))?
+            }
+            "python_version" => spec.python_version = self.python_version(v)?,
+            "builder" => spec.builder = want_str(v, field)?,
+            "source_root" => spec.source_root = want_str(v, field)?,
+            "env" => spec.env = want_env(v)?,
+            "registry" => spec.registry = want_str(v, field)?,
+            "packages" => spec.packages = want_str_list(v, field)?,
+            "conda_packages" => spec.conda_packages = want_str_list(v, field)?,
+            "conda_channels" => spec.conda_channels = want_str_list(v, field)?,
+            "requirements" => spec.requirements = want_str(v, field)?,
+            "apt_packages" => spec.apt_packages = want_str_list(v, field)?,
+            "cuda" => spec.cuda = want_scalar(v, field)?,
+            "cudnn" => spec.cudnn = want_scalar(v, field)?,
+            "base_image" => {
+                spec.base_image = match &v.value {
+                    NodeValue::Scalar(PyValue::None) => None,
+                    NodeValue::Scalar(PyValue::Str(s)) => Some(BaseImage::Name(s.clone())),
+                    NodeValue::Map(_) => Some(BaseImage::Spec(Box::new(
+                        self.spec(v).map_err(|e| e.nested_in("base_image"))?,
+                    ))),
+                    _ => {
+                        return Err(err(
+                            v,
+                            field,
+                            format!(
+                                "must be an image name or a nested spec (a mapping), not {}",
+                                kind(v)
+                            ),
+                        ))
+                    }
+                }
+            }
+            "platform" => spec.platform = want_str(v, field)?,
+            "pip_index" => spec.pip_index = want_str(v, field)?,
+            "pip_extra_index_url" => spec.pip_extra_index_url = want_str_list(v, field)?,
+            "pip_secret_mounts" => spec.pip_secret_mounts = want_secret_mounts(v)?,
+            "pip_extra_args" => spec.pip_extra_args = want_str(v, field)?,
+            "registry_config" => spec.registry_config = want_str(v, field)?,
+            "entrypoint" => spec.entrypoint = want_str_list(v, field)?,
+            "commands" => spec.commands = want_str_list(v, field)?,
+            "tag_format" => spec.tag_format = want_str(v, field)?,
+            "source_copy_mode" => {
+                spec.source_copy_mode = match want_str(v, field)? {
+                    None => None,
+                    Some(s) => Some(CopyMode::parse(&s).ok_or_else(|| {
+                        err(v, field, format!("unknown copy mode `{s}`"))
+                            .hint(format!("use one of: {}", CopyMode::NAMES.join(", ")))
+                    })?),
+                }
+            }
+            "copy" => spec.copy = want_str_list(v, field)?,
+            "python_exec" => spec.python_exec = want_str(v, field)?,
+            "runtime_packages" => spec.runtime_packages = want_str_list(v, field)?,
+            "builder_options" => spec.builder_options = want_dict(v, field)?,
+            "builder_config" => spec.builder_config = want_dict(v, field)?,
+            other => {
+                let mut e = err(
+                    v,
+                    other,
+                    format!(
+                        "unknown field `{other}` (flytekit: ImageSpec.__init__() got an unexpected keyword argument '{other}')"
+                    ),
+                );
+                e = match suggest(other) {
+                    Some(s) => e.hint(format!("did you mean `{s}`?")),
+                    None => e.hint(format!("known fields: {}", FIELDS.join(", "))),
+                };
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn python_version(&self, v: &Node) -> Result<Option<PyValue>, SpecError> {
+        match &v.value {
+            NodeValue::Scalar(PyValue::None) => Ok(None),
+            NodeValue::Scalar(p @ (PyValue::Str(_) | PyValue::Int(_))) => Ok(Some(p.clone())),
+            NodeValue::Scalar(p @ PyValue::Float(_)) => {
+                tracing::warn!(
+                    "python_version (line {}): YAML reads this unquoted number as the float {}, and flytekit \
+                     uses it as such (python={}); quote it (\"3.10\") to mean the string",
+                    v.mark.line,
+                    p.repr(),
+                    p.py_str()
+                );
+                Ok(Some(p.clone()))
+            }
+            _ => Err(err(
+                v,
+                "python_version",
+                format!("must be a version such as \"3.12\", not {}", kind(v)),
+            )),
+        }
+    }
+}
+
+impl Node {
+    fn value_str(&self) -> Option<&str> {
+        match &self.value {
+            NodeValue::Scalar(PyValue::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+fn want_str(v: &Node, field: &str) -> Result<Option<String>, SpecError> {
+    match &v.value {
+        NodeValue::Scalar(PyValue::None) => Ok(None),
+        NodeValue::Scalar(PyValue::Str(s)) => Ok(Some(s.clone())),
+        _ => Err(err(v, field, format!("must be a string, not {}", kind(v)))
+            .hint("quote the value in YAML to keep it a string")),
+    }
+}
+
+fn want_scalar(v: &Node, field: &str) -> Result<Option<PyValue>, SpecError> {
+    match &v.value {
+        NodeValue::Scalar(PyValue::None) => Ok(None),
+        NodeValue::Scalar(p) => Ok(Some(p.clone())),
+        _ => Err(err(
+            v,
+            field,
+            format!("must be a single value, not {}", kind(v)),
+        )),
+    }
+}
+
+fn want_str_list(v: &Node, field: &str) -> Result<Option<Vec<String>>, SpecError> {
+    let items = match &v.value {
+        NodeValue::Scalar(PyValue::None) => return Ok(None),
+        NodeValue::Seq(items) => items,
+        _ => {
+            return Err(err(
+                v,
+                field,
+                format!(
+                    "{field} must be a list of strings or None (got {})",
+                    kind(v)
+                ),
+            )
+            .hint(format!("write `{field}: [\"...\"]`")))
+        }
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            item.value_str().map(str::to_string).ok_or_else(|| {
+                err(
+                    item,
+                    &format!("{field}[{i}]"),
+                    format!(
+                        "{field} must be a list of strings or None (item {i} is {})",
+                        kind(item)
+                    ),
+                )
+                .hint("quote the item in YAML to keep it a string")
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn want_dict(v: &Node, field: &str) -> Result<Option<PyDict>, SpecError> {
+    match &v.value {
+        NodeValue::Scalar(PyValue::None) => Ok(None),
+        NodeValue::Map(entries) => {
+            let mut out = PyDict::new();
+            for (k, val) in entries {
+                dict_insert(&mut out, k.to_py(), val.to_py());
+            }
+            Ok(Some(out))
+        }
+        _ => Err(err(
+            v,
+            field,
+            format!("{field} must be a dictionary or None (got {})", kind(v)),
+        )),
+    }
+}
+
+fn want_env(v: &Node) -> Result<Option<PyDict>, SpecError> {
+    let entries = match &v.value {
+        NodeValue::Scalar(PyValue::None) => return Ok(None),
+        NodeValue::Map(entries) => entries,
+        _ => {
+            return Err(err(
+                v,
+                "env",
+                format!("must be a mapping of names to values, not {}", kind(v)),
+            ))
+        }
+    };
+    let mut out = PyDict::new();
+    for (k, val) in entries {
+        let (NodeValue::Scalar(key), NodeValue::Scalar(value)) = (&k.value, &val.value) else {
+            let bad = if matches!(k.value, NodeValue::Scalar(_)) {
+                val
+            } else {
+                k
+            };
+            return Err(err(
+                bad,
+                &format!("env.{}", k.to_py().py_str()),
+                format!(
+                    "environment names and values must be single values, not {}",
+                    kind(bad)
+                ),
+            ));
+        };
+        for (node, what) in [(k, "name"), (val, "value")] {
+            if let (true, NodeValue::Scalar(p)) = (node.plain, &node.value) {
+                if !matches!(p, PyValue::Str(_)) {
+                    tracing::warn!(
+                        "env.{} (line {}): YAML 1.1, as pyflyte reads it, turns this unquoted {what} into the {} {}, \
+                         and the image gets `{}`; quote it if you meant the text as written",
+                        key.py_str(),
+                        node.mark.line,
+                        p.type_name(),
+                        p.repr(),
+                        p.py_str()
+                    );
+                }
+            }
+        }
+        dict_insert(&mut out, key.clone(), value.clone());
+    }
+    Ok(Some(out))
+}
+
+fn want_secret_mounts(v: &Node) -> Result<Option<Vec<SecretMount>>, SpecError> {
+    const FIELD: &str = "pip_secret_mounts";
+    let items = match &v.value {
+        NodeValue::Scalar(PyValue::None) => return Ok(None),
+        NodeValue::Seq(items) => items,
+        _ => {
+            return Err(err(
+                v,
+                FIELD,
+                format!(
+                    "pip_secret_mounts must be a list of [src, dst] pairs (got {})",
+                    kind(v)
+                ),
+            )
+            .hint("write `pip_secret_mounts: [[\".netrc\", \"/root/.netrc\"]]`"))
+        }
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let pair = match &item.value {
+            NodeValue::Seq(pair) if pair.len() == 2 => (pair[0].value_str(), pair[1].value_str()),
+            _ => (None, None),
+        };
+        match pair {
+            (Some(src), Some(dst)) => out.push(SecretMount {
+                src: src.to_string(),
+                dst: dst.to_string(),
+            }),
+            _ => {
+                return Err(err(
+                    item,
+                    &format!("{FIELD}[{i}]"),
+                    format!("pip_secret_mounts must be a list of tuples of two strings or None (item {i} is {})", kind(item)),
+                )
+                .hint("write each entry as [\"local/secret/file\", \"/path/in/build\"]"))
+            }
+        }
+    }
+    Ok(Some(out))
+}

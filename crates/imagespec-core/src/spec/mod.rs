@@ -1,0 +1,476 @@
+//! The spec model: every field of flytekit 1.16's `ImageSpec`, with its meaning.
+//!
+//! An [`ImageSpec`] is immutable once made. It is normalised the way flytekit's
+//! `__post_init__` normalises it (lower-cased name and registry, the default
+//! platform, the copy mode that a source root implies), so that hashing it gives
+//! flytekit's tag. Change one with the builder-style `with_*` methods, which
+//! return a new spec, as flytekit's do.
+
+mod load;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::SpecError;
+use crate::pyvalue::PyValue;
+
+pub use load::FIELDS;
+pub use load::{load_file, load_str, SpecFormat};
+pub use validate::validate_registry;
+pub(crate) use validate::{check_context_inputs, validate_tag};
+
+/// An ordered mapping, as a Python `dict` built from YAML keeps it.
+pub type PyDict = Vec<(PyValue, PyValue)>;
+
+/// flytekit's `CopyFileDetection`: which source files go into the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CopyMode {
+    /// flytekit: the Python modules the running process imported. imagespec
+    /// cannot see a Python process, so it copies the `.py` files under source_root.
+    LoadedModules,
+    /// Every file under source_root that no ignore file excludes.
+    All,
+    /// Nothing.
+    NoCopy,
+}
+
+impl CopyMode {
+    /// The spellings a spec may use.
+    pub const NAMES: [&'static str; 3] = ["all", "no_copy", "loaded_modules"];
+
+    /// Parses `all` / `no_copy` / `loaded_modules` (any case; flytekit's member
+    /// names `ALL`, `NO_COPY`, `LOADED_MODULES` and `CopyFileDetection.X` too).
+    pub fn parse(s: &str) -> Option<CopyMode> {
+        let s = s.trim();
+        let s = s.strip_prefix("CopyFileDetection.").unwrap_or(s);
+        match s.to_ascii_lowercase().as_str() {
+            "all" => Some(CopyMode::All),
+            "no_copy" | "none" => Some(CopyMode::NoCopy),
+            "loaded_modules" | "auto" => Some(CopyMode::LoadedModules),
+            _ => None,
+        }
+    }
+
+    /// The enum member as flytekit's hash sees it.
+    pub fn to_py(self) -> PyValue {
+        let (member, value) = match self {
+            CopyMode::LoadedModules => ("LOADED_MODULES", 1),
+            CopyMode::All => ("ALL", 2),
+            CopyMode::NoCopy => ("NO_COPY", 3),
+        };
+        PyValue::Enum {
+            class: "CopyFileDetection",
+            member,
+            value,
+        }
+    }
+}
+
+/// `pip_secret_mounts` entry: a local secret file and where the install step sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SecretMount {
+    /// The secret's file on the build machine (relative paths: to the spec's folder).
+    pub src: String,
+    /// Where the file appears during the install step.
+    pub dst: String,
+}
+
+/// `base_image`: an image reference, or a spec that is built first.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BaseImage {
+    /// An image reference such as `debian:bookworm-slim`.
+    Name(String),
+    /// A nested spec; its image name becomes the base.
+    Spec(Box<ImageSpec>),
+}
+
+/// A container image spec, field for field flytekit's `ImageSpec`.
+///
+/// Fields that flytekit leaves `None` when unset are `Option`s here, because
+/// flytekit's hash tells an absent field from an empty one (`packages: []`
+/// changes the tag). The accessors without `_raw` give the everyday view,
+/// where absent and empty are the same.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageSpec {
+    pub(crate) name: String,
+    pub(crate) python_version: Option<PyValue>,
+    pub(crate) builder: Option<String>,
+    pub(crate) source_root: Option<String>,
+    pub(crate) env: Option<PyDict>,
+    pub(crate) registry: Option<String>,
+    pub(crate) packages: Option<Vec<String>>,
+    pub(crate) conda_packages: Option<Vec<String>>,
+    pub(crate) conda_channels: Option<Vec<String>>,
+    pub(crate) requirements: Option<String>,
+    pub(crate) apt_packages: Option<Vec<String>>,
+    pub(crate) cuda: Option<PyValue>,
+    pub(crate) cudnn: Option<PyValue>,
+    pub(crate) base_image: Option<BaseImage>,
+    pub(crate) platform: Option<String>,
+    pub(crate) pip_index: Option<String>,
+    pub(crate) pip_extra_index_url: Option<Vec<String>>,
+    pub(crate) pip_secret_mounts: Option<Vec<SecretMount>>,
+    pub(crate) pip_extra_args: Option<String>,
+    pub(crate) registry_config: Option<String>,
+    pub(crate) entrypoint: Option<Vec<String>>,
+    pub(crate) commands: Option<Vec<String>>,
+    pub(crate) tag_format: Option<String>,
+    pub(crate) source_copy_mode: Option<CopyMode>,
+    pub(crate) copy: Option<Vec<String>>,
+    pub(crate) python_exec: Option<String>,
+    pub(crate) runtime_packages: Option<Vec<String>>,
+    pub(crate) builder_options: Option<PyDict>,
+    pub(crate) builder_config: Option<PyDict>,
+
+    /// The folder relative paths resolve against: the spec file's folder.
+    pub(crate) base_dir: PathBuf,
+    /// The spec file, for error messages.
+    pub(crate) file: Option<PathBuf>,
+    /// flytekit's `_is_force_push`.
+    pub(crate) force_push: bool,
+    /// The line each top-level field was written on, for error messages.
+    pub(crate) field_lines: std::collections::BTreeMap<String, usize>,
+}
+
+impl Default for ImageSpec {
+    fn default() -> Self {
+        ImageSpec {
+            name: "flytekit".to_string(),
+            python_version: None,
+            builder: None,
+            source_root: None,
+            env: None,
+            registry: None,
+            packages: None,
+            conda_packages: None,
+            conda_channels: None,
+            requirements: None,
+            apt_packages: None,
+            cuda: None,
+            cudnn: None,
+            base_image: None,
+            platform: None,
+            pip_index: None,
+            pip_extra_index_url: None,
+            pip_secret_mounts: None,
+            pip_extra_args: None,
+            registry_config: None,
+            entrypoint: None,
+            commands: None,
+            tag_format: None,
+            source_copy_mode: None,
+            copy: None,
+            python_exec: None,
+            runtime_packages: None,
+            builder_options: None,
+            builder_config: None,
+            base_dir: PathBuf::from("."),
+            file: None,
+            force_push: false,
+            field_lines: Default::default(),
+        }
+    }
+}
+
+fn slice(v: &Option<Vec<String>>) -> &[String] {
+    v.as_deref().unwrap_or(&[])
+}
+
+fn dict(v: &Option<PyDict>) -> &[(PyValue, PyValue)] {
+    v.as_deref().unwrap_or(&[])
+}
+
+impl ImageSpec {
+    /// A spec named `name`, everything else unset, paths relative to the
+    /// current folder. Fails when the name is invalid.
+    pub fn new(name: impl Into<String>) -> Result<Self, SpecError> {
+        ImageSpec {
+            name: name.into(),
+            ..ImageSpec::default()
+        }
+        .normalized()
+    }
+
+    /// Applies flytekit's `__post_init__` and imagespec's checks. Every
+    /// constructor and builder method ends here.
+    pub(crate) fn normalized(mut self) -> Result<Self, SpecError> {
+        validate::post_init(&mut self)?;
+        Ok(self)
+    }
+
+    // ---- accessors -------------------------------------------------------
+
+    /// The image name, lower-cased.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// `python_version` as the spec typed it (a YAML float stays a float).
+    pub fn python_version_raw(&self) -> Option<&PyValue> {
+        self.python_version.as_ref()
+    }
+    /// `python_version` as flytekit writes it into the Dockerfile (`str()`).
+    pub fn python_version(&self) -> Option<String> {
+        self.python_version.as_ref().map(PyValue::py_str)
+    }
+    /// The builder the spec asks for, if any.
+    pub fn builder(&self) -> Option<&str> {
+        self.builder.as_deref()
+    }
+    /// `source_root` as written.
+    pub fn source_root(&self) -> Option<&str> {
+        self.source_root.as_deref()
+    }
+    /// `env` in the spec's order (keys and values keep their YAML types).
+    pub fn env(&self) -> &[(PyValue, PyValue)] {
+        dict(&self.env)
+    }
+    /// The registry, lower-cased.
+    pub fn registry(&self) -> Option<&str> {
+        self.registry.as_deref()
+    }
+    /// Python packages.
+    pub fn packages(&self) -> &[String] {
+        slice(&self.packages)
+    }
+    /// `packages`, telling absent (`None`) from empty.
+    pub fn packages_raw(&self) -> Option<&[String]> {
+        self.packages.as_deref()
+    }
+    /// Conda packages.
+    pub fn conda_packages(&self) -> &[String] {
+        slice(&self.conda_packages)
+    }
+    /// Conda channels.
+    pub fn conda_channels(&self) -> &[String] {
+        slice(&self.conda_channels)
+    }
+    /// `requirements` as written.
+    pub fn requirements(&self) -> Option<&str> {
+        self.requirements.as_deref()
+    }
+    /// Debian packages.
+    pub fn apt_packages(&self) -> &[String] {
+        slice(&self.apt_packages)
+    }
+    /// `cuda` (always an error for the default builder, as in flytekit).
+    pub fn cuda(&self) -> Option<&PyValue> {
+        self.cuda.as_ref()
+    }
+    /// `cudnn` (always an error for the default builder, as in flytekit).
+    pub fn cudnn(&self) -> Option<&PyValue> {
+        self.cudnn.as_ref()
+    }
+    /// `base_image`.
+    pub fn base_image(&self) -> Option<&BaseImage> {
+        self.base_image.as_ref()
+    }
+    /// The target platform(s), defaulted as flytekit defaults them.
+    pub fn platform(&self) -> &str {
+        self.platform.as_deref().unwrap_or("linux/amd64")
+    }
+    /// Each platform of a comma-separated `platform`.
+    pub fn platforms(&self) -> Vec<&str> {
+        self.platform()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect()
+    }
+    /// `pip_index`.
+    pub fn pip_index(&self) -> Option<&str> {
+        self.pip_index.as_deref()
+    }
+    /// `pip_extra_index_url`.
+    pub fn pip_extra_index_url(&self) -> &[String] {
+        slice(&self.pip_extra_index_url)
+    }
+    /// `pip_secret_mounts`.
+    pub fn pip_secret_mounts(&self) -> &[SecretMount] {
+        self.pip_secret_mounts.as_deref().unwrap_or(&[])
+    }
+    /// `pip_extra_args`.
+    pub fn pip_extra_args(&self) -> Option<&str> {
+        self.pip_extra_args.as_deref()
+    }
+    /// `registry_config`.
+    pub fn registry_config(&self) -> Option<&str> {
+        self.registry_config.as_deref()
+    }
+    /// `entrypoint`: `None` keeps the base image's, `Some([])` removes it.
+    pub fn entrypoint(&self) -> Option<&[String]> {
+        self.entrypoint.as_deref()
+    }
+    /// Shell commands run at the end of the build.
+    pub fn commands(&self) -> &[String] {
+        slice(&self.commands)
+    }
+    /// `tag_format`, e.g. `{spec_hash}-dev`.
+    pub fn tag_format(&self) -> Option<&str> {
+        self.tag_format.as_deref()
+    }
+    /// The copy mode, including the one a source_root implies.
+    pub fn source_copy_mode(&self) -> Option<CopyMode> {
+        self.source_copy_mode
+    }
+    /// Files and folders copied to `/root`.
+    pub fn copy(&self) -> &[String] {
+        slice(&self.copy)
+    }
+    /// `python_exec`.
+    pub fn python_exec(&self) -> Option<&str> {
+        self.python_exec.as_deref()
+    }
+    /// `runtime_packages`.
+    pub fn runtime_packages(&self) -> &[String] {
+        slice(&self.runtime_packages)
+    }
+    /// `builder_options`.
+    pub fn builder_options(&self) -> &[(PyValue, PyValue)] {
+        dict(&self.builder_options)
+    }
+    /// `builder_config`.
+    pub fn builder_config(&self) -> &[(PyValue, PyValue)] {
+        dict(&self.builder_config)
+    }
+    /// A string value of `builder_config`, e.g. `uv_image`.
+    pub fn builder_config_str(&self, key: &str) -> Option<&str> {
+        self.builder_config()
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .and_then(|(_, v)| v.as_str())
+    }
+    /// True when force push was asked for (`force_push()`).
+    pub fn is_force_push(&self) -> bool {
+        self.force_push
+    }
+    /// The folder that relative paths in this spec resolve against.
+    pub fn base_dir(&self) -> &Path {
+        &self.base_dir
+    }
+    /// The file this spec was loaded from, if any.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+    /// The line a field was written on, when the spec came from YAML.
+    /// Takes a field path such as `copy[2]` or `base_image.packages`.
+    pub fn line_of(&self, field_path: &str) -> Option<usize> {
+        let top = field_path.split(['.', '[']).next().unwrap_or(field_path);
+        self.field_lines.get(top).copied()
+    }
+
+    /// Resolves a path from the spec against the spec's folder.
+    pub fn resolve(&self, path: &str) -> PathBuf {
+        let p = Path::new(path);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    // ---- builder-style updates (flytekit's with_* methods) ----------------
+
+    /// A new spec with more Python packages.
+    pub fn with_packages<I: IntoIterator<Item = S>, S: Into<String>>(
+        &self,
+        packages: I,
+    ) -> Result<Self, SpecError> {
+        let mut s = self.clone();
+        extend(&mut s.packages, packages);
+        s.normalized()
+    }
+    /// A new spec with more apt packages.
+    pub fn with_apt_packages<I: IntoIterator<Item = S>, S: Into<String>>(
+        &self,
+        packages: I,
+    ) -> Result<Self, SpecError> {
+        let mut s = self.clone();
+        extend(&mut s.apt_packages, packages);
+        s.normalized()
+    }
+    /// A new spec with more build commands.
+    pub fn with_commands<I: IntoIterator<Item = S>, S: Into<String>>(
+        &self,
+        commands: I,
+    ) -> Result<Self, SpecError> {
+        let mut s = self.clone();
+        extend(&mut s.commands, commands);
+        s.normalized()
+    }
+    /// A new spec with more files or folders to copy.
+    pub fn with_copy<I: IntoIterator<Item = S>, S: Into<String>>(
+        &self,
+        paths: I,
+    ) -> Result<Self, SpecError> {
+        let mut s = self.clone();
+        extend(&mut s.copy, paths);
+        s.normalized()
+    }
+    /// A new spec with more runtime packages.
+    pub fn with_runtime_packages<I: IntoIterator<Item = S>, S: Into<String>>(
+        &self,
+        packages: I,
+    ) -> Result<Self, SpecError> {
+        let mut s = self.clone();
+        extend(&mut s.runtime_packages, packages);
+        s.normalized()
+    }
+    /// A new spec with more builder options (later keys replace earlier ones).
+    pub fn with_builder_options<I: IntoIterator<Item = (String, PyValue)>>(
+        &self,
+        options: I,
+    ) -> Result<Self, SpecError> {
+        let mut s = self.clone();
+        let map = s.builder_options.get_or_insert_with(Vec::new);
+        for (k, v) in options {
+            dict_insert(map, PyValue::Str(k), v);
+        }
+        s.normalized()
+    }
+    /// A new spec with force push on: build and push even when the image exists.
+    pub fn force_push(&self) -> Self {
+        let mut s = self.clone();
+        s.force_push = true;
+        s
+    }
+    /// A new spec with `base_image` set.
+    pub fn with_base_image(&self, base: BaseImage) -> Result<Self, SpecError> {
+        let mut s = self.clone();
+        s.base_image = Some(base);
+        s.normalized()
+    }
+    /// A new spec with `python_version` set (as a string).
+    pub fn with_python_version(&self, version: impl Into<String>) -> Result<Self, SpecError> {
+        let mut s = self.clone();
+        s.python_version = Some(PyValue::Str(version.into()));
+        s.normalized()
+    }
+    /// A new spec with the registry set.
+    pub fn with_registry(&self, registry: impl Into<String>) -> Result<Self, SpecError> {
+        let mut s = self.clone();
+        s.registry = Some(registry.into());
+        s.normalized()
+    }
+    /// A new spec whose relative paths resolve against `dir`.
+    pub fn with_base_dir(&self, dir: impl Into<PathBuf>) -> Self {
+        let mut s = self.clone();
+        s.base_dir = dir.into();
+        s
+    }
+}
+
+fn extend<I: IntoIterator<Item = S>, S: Into<String>>(field: &mut Option<Vec<String>>, items: I) {
+    field
+        .get_or_insert_with(Vec::new)
+        .extend(items.into_iter().map(Into::into));
+}
+
+/// Inserts into a Python-ordered dict: an existing key keeps its place.
+pub(crate) fn dict_insert(map: &mut PyDict, key: PyValue, value: PyValue) {
+    if let Some(slot) = map.iter_mut().find(|(k, _)| *k == key) {
+        slot.1 = value;
+    } else {
+        map.push((key, value));
+    }
+}

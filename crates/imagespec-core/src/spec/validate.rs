@@ -1,0 +1,207 @@
+//! flytekit's `__post_init__` normalisation, and the checks a spec must pass
+//! before its build context can be made.
+
+use std::path::{Component, Path};
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::{BaseImage, CopyMode, ImageSpec};
+use crate::error::SpecError;
+
+/// flytekit's registry pattern, applied to the lower-cased registry.
+fn registry_pattern() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"^(localhost:\d{1,5}|([a-z\d\._-]+)(:\d{1,5})?)(/[\w\.-]+)*$")
+            .expect("valid regex")
+    })
+}
+
+/// Docker's grammar for a repository path (lower-case components joined by `/`).
+fn name_pattern() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$",
+        )
+        .expect("valid regex")
+    })
+}
+
+/// Docker's grammar for a tag.
+fn tag_pattern() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$").expect("valid regex"))
+}
+
+/// Checks a (lower-cased) registry the way flytekit does.
+pub fn validate_registry(registry: &str) -> Result<(), SpecError> {
+    if registry_pattern().is_match(registry) {
+        return Ok(());
+    }
+    Err(SpecError::field(
+        "registry",
+        format!(
+            "Invalid container registry name: '{registry}'.\n Expected formats:\n\
+             - 'localhost:30000' (for local registries)\n\
+             - 'ghcr.io/username' (for GitHub Container Registry)\n\
+             - 'docker.io/username' (for docker hub)"
+        ),
+    )
+    .hint("give the registry host, optionally with a port and a path, without a tag"))
+}
+
+/// Checks the tag that the hash and `tag_format` produced.
+pub(crate) fn validate_tag(tag: &str) -> Result<(), SpecError> {
+    if tag_pattern().is_match(tag) {
+        Ok(())
+    } else {
+        Err(SpecError::field(
+            "tag_format",
+            format!("the tag `{tag}` is not a valid image tag (letters, digits, `_`, `.` and `-`, at most 128, not starting with `.` or `-`)"),
+        )
+        .hint("change tag_format so that `{spec_hash}` is surrounded only by those characters"))
+    }
+}
+
+/// flytekit's `ImageSpec.__post_init__`, plus imagespec's own checks of what
+/// would otherwise fail late (a name docker refuses, a newline in a field).
+pub(crate) fn post_init(spec: &mut ImageSpec) -> Result<(), SpecError> {
+    spec.name = spec.name.to_lowercase();
+    if !name_pattern().is_match(&spec.name) {
+        return Err(SpecError::field(
+            "name",
+            format!("`{}` is not a valid image name", spec.name),
+        )
+        .hint("use lower-case letters, digits and `.`, `_`, `-` separators (and `/` between path parts)"));
+    }
+    if let Some(registry) = &mut spec.registry {
+        *registry = registry.to_lowercase();
+        validate_registry(registry)?;
+    }
+    if spec.platform.is_none() {
+        let local = spec
+            .registry
+            .as_deref()
+            .is_some_and(|r| r.starts_with("localhost:"));
+        let arm = matches!(std::env::consts::ARCH, "aarch64" | "arm64");
+        spec.platform = Some(
+            if local && arm {
+                "linux/arm64"
+            } else {
+                "linux/amd64"
+            }
+            .to_string(),
+        );
+    }
+    if spec.source_root.is_some() && spec.source_copy_mode.is_none() {
+        spec.source_copy_mode = Some(CopyMode::LoadedModules);
+    }
+    Ok(())
+}
+
+fn has_parent_or_root(path: &str) -> bool {
+    let p = Path::new(path);
+    p.is_absolute()
+        || p.components().any(|c| {
+            matches!(
+                c,
+                Component::ParentDir | Component::RootDir | Component::Prefix(_)
+            )
+        })
+}
+
+/// The checks flytekit's `tag` and `create_docker_context` make that depend
+/// only on the spec and the files it names, made up front so that an invalid
+/// spec fails before anything is written. Installer-specific checks (lock
+/// files) are made by [`crate::installer::check`].
+pub(crate) fn check_context_inputs(spec: &ImageSpec) -> Result<(), SpecError> {
+    if spec.cuda.is_some() || spec.cudnn.is_some() {
+        let field = if spec.cuda.is_some() { "cuda" } else { "cudnn" };
+        return Err(SpecError::field(
+            field,
+            "cuda and cudnn do not need to be specified. If you are installed a GPU accelerated library on PyPI, \
+             then it likely will install cuda from PyPI.With conda you can installed cuda from the `nvidia` channel \
+             by adding `nvidia` to ImageSpec.conda_channels and adding packages from https://anaconda.org/nvidia \
+             into ImageSpec.conda_packages. If you require cuda for non-python dependencies, you can set a \
+             `base_image` with cuda preinstalled.",
+        )
+        .hint("remove cuda and cudnn; use a CUDA base_image or conda packages from the `nvidia` channel"));
+    }
+    if let Some(req) = spec.requirements.as_ref().filter(|r| !r.is_empty()) {
+        let path = spec.resolve(req);
+        if !path.is_file() {
+            return Err(SpecError::field(
+                "requirements",
+                format!("the requirements file `{}` does not exist", path.display()),
+            )
+            .hint("paths in a spec file are relative to the spec file's folder"));
+        }
+    }
+    if let Some(mode) = spec.source_copy_mode {
+        if mode != CopyMode::NoCopy {
+            match spec.source_root.as_ref().filter(|r| !r.is_empty()) {
+                None => {
+                    return Err(SpecError::field(
+                        "source_root",
+                        format!(
+                            "Field source_root for image spec {} must be set when copy is set",
+                            spec.name
+                        ),
+                    )
+                    .hint("set source_root, or set source_copy_mode to no_copy"))
+                }
+                Some(root) => {
+                    let path = spec.resolve(root);
+                    if !path.is_dir() {
+                        return Err(SpecError::field(
+                            "source_root",
+                            format!("`{}` is not a folder", path.display()),
+                        )
+                        .hint("paths in a spec file are relative to the spec file's folder"));
+                    }
+                }
+            }
+        }
+    }
+    if spec.python_exec.is_some() {
+        if !spec.conda_channels().is_empty() {
+            return Err(SpecError::field(
+                "conda_channels",
+                "conda_channels is not supported with python_exec",
+            )
+            .hint("remove conda_channels, or remove python_exec to get Python from micromamba"));
+        }
+        if !spec.conda_packages().is_empty() {
+            return Err(SpecError::field(
+                "conda_packages",
+                "conda_packages is not supported with python_exec",
+            )
+            .hint("remove conda_packages, or remove python_exec to get Python from micromamba"));
+        }
+    }
+    for (i, src) in spec.copy().iter().enumerate() {
+        let field = format!("copy[{i}]");
+        if has_parent_or_root(src) {
+            return Err(SpecError::field(
+                field,
+                format!(
+                    "`{src}`: Absolute paths or paths with '..' are not allowed in COPY command."
+                ),
+            )
+            .hint("copy only paths inside the spec file's folder, written relative to it"));
+        }
+        if !spec.resolve(src).exists() {
+            return Err(SpecError::field(
+                field,
+                format!("`{}` does not exist", spec.resolve(src).display()),
+            )
+            .hint("paths in a spec file are relative to the spec file's folder"));
+        }
+    }
+    if let Some(BaseImage::Spec(base)) = &spec.base_image {
+        check_context_inputs(base).map_err(|e| e.nested_in("base_image"))?;
+    }
+    Ok(())
+}
