@@ -73,3 +73,48 @@ pub fn cases_in(dir: &Path) -> Vec<OracleCase> {
     cases.sort_by(|a, b| a.name.cmp(&b.name));
     cases
 }
+
+/// The oracle's Dockerfile comparison (`fixtures/oracle/dockerfile_normalize.py`):
+/// the instruction list after joining continuations, folding white space,
+/// dropping comments and blank lines, upper-casing keywords and `AS`, dropping
+/// RUNs with nothing but mounts, and removing `"` and `\` from ENV.
+pub fn normalize_dockerfile(text: &str) -> Vec<String> {
+    let joined = text.replace("\\\n", " ");
+    let mut out = Vec::new();
+    for line in joined.lines() {
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (kw, rest) = line.split_once(' ').unwrap_or((&line, ""));
+        let kw = kw.to_uppercase();
+        let mut rest = rest.to_string();
+        if kw == "FROM" {
+            let words: Vec<String> = rest
+                .split(' ')
+                .map(|w| {
+                    if w.eq_ignore_ascii_case("as") {
+                        "AS".to_string()
+                    } else {
+                        w.to_string()
+                    }
+                })
+                .collect();
+            rest = words.join(" ");
+        }
+        if kw == "RUN" {
+            let cmd: Vec<&str> = rest
+                .split(' ')
+                .filter(|w| !w.starts_with("--mount="))
+                .collect();
+            if cmd.join(" ").trim().is_empty() {
+                continue;
+            }
+        }
+        if kw == "ENV" {
+            rest = rest.replace(['\\', '"'], "");
+        }
+        out.push(format!("{kw} {rest}").trim().to_string());
+    }
+    out
+}

@@ -28,6 +28,22 @@ pub struct Cli {
 pub enum Command {
     /// Print the image name flytekit computes for a spec.
     Tag(TagArgs),
+    /// Write a spec's build context (Dockerfile and files) into a new folder.
+    Context(ContextArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    /// The spec file.
+    pub spec: PathBuf,
+    /// The folder to create (it must not exist, or be empty).
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Print a JSON object with id, tag, image_name and the files written.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub python: PythonArgs,
 }
 
 /// The values flytekit takes from the Python process running it.
@@ -79,7 +95,31 @@ pub fn locate(
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Tag(args) => tag(args),
+        Command::Context(args) => context(args),
     }
+}
+
+fn context(args: ContextArgs) -> Result<ExitCode> {
+    let spec = load_checked(&args.spec)?;
+    let defaults = imagespec_core::knobs::PythonDefaults::resolve(
+        args.python.default_python.clone(),
+        args.python.flytekit_requirement.clone(),
+    )?;
+    let written = imagespec_core::context::write_context(&spec, &defaults, &args.output)
+        .map_err(|e| locate(e, &spec, &args.spec))?;
+    if args.json {
+        output::stdout_json(&serde_json::json!({
+            "id": written.identity.id,
+            "tag": written.identity.tag,
+            "image_name": written.identity.image_name,
+            "context": written.dir,
+            "files": written.files,
+            "warnings": written.warnings,
+        }))?;
+    } else {
+        output::stdout_line(&written.dir.display().to_string())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn tag(args: TagArgs) -> Result<ExitCode> {

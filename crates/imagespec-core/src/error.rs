@@ -132,6 +132,10 @@ pub enum Error {
         what: String,
     },
 
+    /// A value cannot be written into a Dockerfile safely.
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
+
     /// Any other failure, already phrased for the user.
     #[error("{0}")]
     Other(String),

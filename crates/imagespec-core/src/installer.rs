@@ -34,6 +34,8 @@ pub trait Installer: Send + Sync + 'static {
     fn validate(&self, _spec: &ImageSpec) -> std::result::Result<(), SpecError> {
         Ok(())
     }
+    /// Adds its steps and files to the plan of a checked spec.
+    fn contribute(&self, spec: &ImageSpec, plan: &mut crate::plan::PlanBuilder<'_>) -> Result<()>;
 }
 
 /// An installer's entry in the registry.

@@ -15,11 +15,14 @@
 //! is flytekit's; [installers](installer) turn it into a build plan, which is
 //! rendered to a Dockerfile by a pure function.
 
+pub mod context;
 pub mod error;
 pub mod hash;
 pub mod installer;
 pub mod knobs;
+pub mod plan;
 pub mod pyvalue;
+pub mod render;
 pub mod source;
 pub mod spec;
 pub mod yaml;

@@ -414,7 +414,11 @@ mod tests {
         );
         assert!(d.matches("secret.txt"));
         assert!(d.matches("a/b/tmp"));
-        assert!(d.matches("tmp/x"));
+        assert!(
+            !d.matches("tmp/x"),
+            "docker-py: `**/tmp` has two parts, deeper than `tmp/x`'s parent"
+        );
+        assert!(d.matches("a/tmp/x"));
         assert!(!d.matches("main.py"));
         assert!(d.matches("A.LOG"), "docker-py matches case-insensitively");
     }

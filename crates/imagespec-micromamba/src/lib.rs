@@ -2,10 +2,13 @@
 //! for every spec that does not bring its own `python_exec`.
 
 use imagespec_core::installer::{Installer, InstallerRegistration, Role};
-use imagespec_core::ImageSpec;
+use imagespec_core::plan::{sh, Mount, PlanBuilder, PythonRuntime, Step, Word, MICROMAMBA_STAGE};
+use imagespec_core::{ImageSpec, Result};
 
 /// Registration priority.
 pub const MICROMAMBA_PRIORITY: i32 = 10;
+/// The conda prefix of the runtime environment.
+pub const RUNTIME_PREFIX: &str = "/opt/micromamba/envs/runtime";
 
 /// `micromamba create -n runtime python=X conda-packages...`.
 #[derive(Debug, Clone, Copy)]
@@ -20,6 +23,51 @@ impl Installer for MicromambaInstaller {
     }
     fn applies_to(&self, spec: &ImageSpec) -> bool {
         spec.python_exec().is_none()
+    }
+    fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
+        let python = spec
+            .python_version()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| plan.defaults().default_python.clone());
+        // The same arguments for `create` and, when the env exists, `install`.
+        let mut args = vec![sh(
+            "-n runtime --root-prefix /opt/micromamba -c conda-forge",
+        )];
+        for channel in spec.conda_channels() {
+            args.push(sh("-c"));
+            args.push(Word::Arg(channel.clone()));
+        }
+        args.push(Word::Arg(format!("python={python}")));
+        args.extend(spec.conda_packages().iter().map(|p| Word::Arg(p.clone())));
+        let mut script = vec![sh(
+            "micromamba config set use_lockfiles False && ( micromamba create",
+        )];
+        script.extend(args.iter().cloned());
+        script.push(sh("|| micromamba install"));
+        script.extend(args);
+        script.push(sh(") && chown -R flytekit /opt/micromamba"));
+        plan.add_steps(
+            Role::Python,
+            [Step::Run {
+                mounts: vec![
+                    Mount::Cache {
+                        target: "/opt/micromamba/pkgs".into(),
+                        id: "micromamba".into(),
+                    },
+                    Mount::From {
+                        from: MICROMAMBA_STAGE.into(),
+                        source: "/usr/bin/micromamba".into(),
+                        target: "/usr/bin/micromamba".into(),
+                    },
+                ],
+                script,
+            }],
+        );
+        plan.set_python(PythonRuntime {
+            exec: format!("{RUNTIME_PREFIX}/bin/python"),
+            bin_dir: format!("{RUNTIME_PREFIX}/bin"),
+        });
+        Ok(())
     }
 }
 

@@ -3,7 +3,11 @@
 use imagespec_core::installer::{
     check_lock_file, requirements_file_named, Installer, InstallerRegistration, Role,
 };
-use imagespec_core::{ImageSpec, SpecError};
+use imagespec_core::plan::{
+    bind_mount, pip_install_args, secret_mounts, sh, uv_binary_mount, uv_cache_mount, venv_env,
+    EnvVar, FileContent, Mount, PlanBuilder, Step, VENV,
+};
+use imagespec_core::{ImageSpec, Result, SpecError};
 
 /// Registration priority: wins over the uv fallback when `requirements` is a `poetry.lock`.
 pub const POETRY_LOCK_PRIORITY: i32 = 20;
@@ -22,8 +26,59 @@ impl Installer for PoetryLockInstaller {
     fn applies_to(&self, spec: &ImageSpec) -> bool {
         requirements_file_named(spec, "poetry.lock").is_some()
     }
-    fn validate(&self, spec: &ImageSpec) -> Result<(), SpecError> {
+    fn validate(&self, spec: &ImageSpec) -> std::result::Result<(), SpecError> {
         check_lock_file(spec, "poetry.lock")
+    }
+    fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
+        let lock =
+            spec.resolve(requirements_file_named(spec, "poetry.lock").unwrap_or("poetry.lock"));
+        let pyproject = lock.with_file_name("pyproject.toml");
+        plan.add_file("poetry.lock", FileContent::Copy(lock));
+        plan.add_file("pyproject.toml", FileContent::Copy(pyproject));
+        let mut mounts = vec![
+            Mount::Cache {
+                target: "/tmp/poetry_cache".into(),
+                id: "poetry".into(),
+            },
+            bind_mount("poetry.lock"),
+            bind_mount("pyproject.toml"),
+        ];
+        mounts.extend(secret_mounts(spec));
+        let mut script = vec![sh("poetry install")];
+        script.extend(pip_install_args(spec));
+        script.push(sh(&format!("--no-root && chown -R flytekit {VENV}")));
+        plan.add_steps(
+            Role::Packages,
+            [
+                Step::Run {
+                    mounts: vec![uv_cache_mount(), uv_binary_mount()],
+                    script: vec![sh("uv pip install poetry")],
+                },
+                Step::Env {
+                    vars: vec![
+                        EnvVar {
+                            name: "POETRY_CACHE_DIR".into(),
+                            value: "/tmp/poetry_cache".into(),
+                        },
+                        EnvVar {
+                            name: "POETRY_VIRTUALENVS_IN_PROJECT".into(),
+                            value: "true".into(),
+                        },
+                    ],
+                },
+                Step::Comment {
+                    text: "poetry install does not work running in /, so we move to /root to create the venv".into(),
+                },
+                Step::Workdir { path: "/root".into() },
+                Step::Run { mounts, script },
+                Step::Workdir { path: "/".into() },
+                Step::Comment {
+                    text: "Update PATH and UV_PYTHON to point to venv".into(),
+                },
+                venv_env(),
+            ],
+        );
+        Ok(())
     }
 }
 

@@ -4,16 +4,51 @@
 use imagespec_core::installer::{
     check_lock_file, requirements_file_named, Installer, InstallerRegistration, Role,
 };
-use imagespec_core::{ImageSpec, SpecError};
+use imagespec_core::plan::{
+    bind_mount, pip_install_args, secret_mounts, sh, uv_binary_mount, uv_cache_mount, venv_env,
+    FileContent, PlanBuilder, Step, Word, VENV,
+};
+use imagespec_core::{Error, ImageSpec, Result, SpecError};
 
 /// Registration priority of [`UvInstaller`]: the fallback for every spec.
 pub const UV_PRIORITY: i32 = 0;
 /// Registration priority of [`UvLockInstaller`]: wins when `requirements` is a `uv.lock`.
 pub const UV_LOCK_PRIORITY: i32 = 20;
+/// The requirements file uv installs from.
+pub const REQUIREMENTS_FILE: &str = "requirements_uv.txt";
 
 /// `uv pip install --requirement requirements_uv.txt`.
 #[derive(Debug, Clone, Copy)]
 pub struct UvInstaller;
+
+/// flytekit's `_is_flytekit`: the requirement's leading `[\w-]+` is `flytekit`.
+pub fn is_flytekit(requirement: &str) -> bool {
+    let name: String = requirement
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    name == "flytekit"
+}
+
+/// The lines of `requirements_uv.txt`: the requirements file's lines (each
+/// stripped), the packages, then the flytekit requirement unless one is listed.
+pub fn requirements_lines(spec: &ImageSpec, flytekit_requirement: &str) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    if let Some(req) = spec.requirements().filter(|r| !r.is_empty()) {
+        let path = spec.resolve(req);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::io("read requirements file", &path, e))?;
+        // Python reads text with universal newlines; readlines() keeps the line
+        // ends and strip() removes them and any surrounding white space.
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        lines.extend(text.split_inclusive('\n').map(|l| l.trim().to_string()));
+    }
+    lines.extend(spec.packages().iter().cloned());
+    if !lines.iter().any(|l| is_flytekit(l)) {
+        lines.push(flytekit_requirement.to_string());
+    }
+    Ok(lines)
+}
 
 impl Installer for UvInstaller {
     fn name(&self) -> &'static str {
@@ -24,6 +59,44 @@ impl Installer for UvInstaller {
     }
     fn applies_to(&self, _spec: &ImageSpec) -> bool {
         true
+    }
+    fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
+        let lines = requirements_lines(spec, &plan.defaults().flytekit_requirement)?;
+        plan.add_file(REQUIREMENTS_FILE, FileContent::Text(lines.join("\n")));
+        let mut mounts = vec![
+            uv_cache_mount(),
+            uv_binary_mount(),
+            bind_mount(REQUIREMENTS_FILE),
+        ];
+        mounts.extend(secret_mounts(spec));
+        let mut args = pip_install_args(spec);
+        args.extend([sh("--requirement"), sh(REQUIREMENTS_FILE)]);
+        let steps = match spec.python_exec() {
+            // PEP 668 base images refuse system installs: make a venv that
+            // still sees the base image's packages.
+            Some(python) => {
+                let mut script = vec![sh("uv venv --python"), Word::Arg(python.to_string())];
+                script.push(sh(&format!(
+                    "--system-site-packages {VENV} && uv pip install --python {VENV}/bin/python"
+                )));
+                script.extend(args);
+                script.push(sh(&format!("&& chown -R flytekit {VENV}")));
+                vec![
+                    Step::Workdir {
+                        path: "/root".into(),
+                    },
+                    Step::Run { mounts, script },
+                    Step::Workdir { path: "/".into() },
+                ]
+            }
+            None => {
+                let mut script = vec![sh("uv pip install")];
+                script.extend(args);
+                vec![Step::Run { mounts, script }]
+            }
+        };
+        plan.add_steps(Role::Packages, steps);
+        Ok(())
     }
 }
 
@@ -41,8 +114,43 @@ impl Installer for UvLockInstaller {
     fn applies_to(&self, spec: &ImageSpec) -> bool {
         requirements_file_named(spec, "uv.lock").is_some()
     }
-    fn validate(&self, spec: &ImageSpec) -> Result<(), SpecError> {
+    fn validate(&self, spec: &ImageSpec) -> std::result::Result<(), SpecError> {
         check_lock_file(spec, "uv.lock")
+    }
+    fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
+        plan.warn("uv.lock support is experimental");
+        let lock = spec.resolve(requirements_file_named(spec, "uv.lock").unwrap_or("uv.lock"));
+        let pyproject = lock.with_file_name("pyproject.toml");
+        plan.add_file("uv.lock", FileContent::Copy(lock));
+        plan.add_file("pyproject.toml", FileContent::Copy(pyproject));
+        let mut mounts = vec![
+            uv_cache_mount(),
+            uv_binary_mount(),
+            bind_mount("uv.lock"),
+            bind_mount("pyproject.toml"),
+        ];
+        mounts.extend(secret_mounts(spec));
+        let mut script = vec![sh("uv sync")];
+        script.extend(pip_install_args(spec));
+        script.push(sh(&format!(
+            "--locked --no-dev --no-install-project && chown -R flytekit {VENV}"
+        )));
+        plan.add_steps(
+            Role::Packages,
+            [
+                Step::Workdir {
+                    path: "/root".into(),
+                },
+                Step::Run { mounts, script },
+                Step::Workdir { path: "/".into() },
+                Step::Comment {
+                    text: "Update PATH and UV_PYTHON to point to the venv created by uv sync"
+                        .into(),
+                },
+                venv_env(),
+            ],
+        );
+        Ok(())
     }
 }
 
@@ -54,3 +162,20 @@ imagespec_core::inventory::submit!(InstallerRegistration::new(
 
 /// Referenced by binaries so the linker keeps this crate's registrations.
 pub fn link() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flytekit_names_match_as_flytekit_matches_them() {
+        assert!(is_flytekit("flytekit"));
+        assert!(is_flytekit("flytekit==1.16.31"));
+        assert!(is_flytekit("flytekit~=1.12"));
+        assert!(is_flytekit("flytekit[extra]"));
+        assert!(!is_flytekit("flytekitplugins-pod"));
+        assert!(!is_flytekit("flytekit-plugins"));
+        assert!(!is_flytekit(" flytekit"));
+        assert!(!is_flytekit("Flytekit"));
+    }
+}

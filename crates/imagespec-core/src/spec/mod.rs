@@ -17,7 +17,7 @@ use crate::pyvalue::PyValue;
 pub use load::FIELDS;
 pub use load::{load_file, load_str, SpecFormat};
 pub use validate::validate_registry;
-pub(crate) use validate::{check_context_inputs, validate_tag};
+pub(crate) use validate::{check_context_inputs, check_dockerfile_text, validate_tag};
 
 /// An ordered mapping, as a Python `dict` built from YAML keeps it.
 pub type PyDict = Vec<(PyValue, PyValue)>;
@@ -468,7 +468,7 @@ fn extend<I: IntoIterator<Item = S>, S: Into<String>>(field: &mut Option<Vec<Str
 
 /// Inserts into a Python-ordered dict: an existing key keeps its place.
 pub(crate) fn dict_insert(map: &mut PyDict, key: PyValue, value: PyValue) {
-    if let Some(slot) = map.iter_mut().find(|(k, _)| *k == key) {
+    if let Some(slot) = map.iter_mut().find(|(k, _)| k.py_eq(&key)) {
         slot.1 = value;
     } else {
         map.push((key, value));

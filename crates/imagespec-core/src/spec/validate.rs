@@ -205,3 +205,97 @@ pub(crate) fn check_context_inputs(spec: &ImageSpec) -> Result<(), SpecError> {
     }
     Ok(())
 }
+
+fn refuse_control(field: &str, value: &str) -> Result<(), SpecError> {
+    match value.chars().find(|c| c.is_control() && *c != '\t') {
+        None => Ok(()),
+        Some(c) => Err(SpecError::field(
+            field,
+            format!(
+                "`{}` contains the control character {:?}, which could inject a Dockerfile instruction",
+                value.escape_debug(),
+                c
+            ),
+        )
+        .hint("remove newlines, carriage returns, NUL and other control characters from the value")),
+    }
+}
+
+/// Refuses a newline, carriage return, NUL or other control character in any
+/// field that reaches the Dockerfile or the context, naming the field.
+pub(crate) fn check_dockerfile_text(spec: &ImageSpec) -> Result<(), SpecError> {
+    let lists: [(&str, &[String]); 9] = [
+        ("packages", spec.packages()),
+        ("conda_packages", spec.conda_packages()),
+        ("conda_channels", spec.conda_channels()),
+        ("apt_packages", spec.apt_packages()),
+        ("pip_extra_index_url", spec.pip_extra_index_url()),
+        ("entrypoint", spec.entrypoint().unwrap_or(&[])),
+        ("commands", spec.commands()),
+        ("copy", spec.copy()),
+        ("runtime_packages", spec.runtime_packages()),
+    ];
+    for (field, items) in lists {
+        for (i, item) in items.iter().enumerate() {
+            refuse_control(&format!("{field}[{i}]"), item)?;
+        }
+    }
+    let singles = [
+        ("python_version", spec.python_version()),
+        ("source_root", spec.source_root.clone()),
+        ("requirements", spec.requirements.clone()),
+        ("platform", spec.platform.clone()),
+        ("pip_index", spec.pip_index.clone()),
+        ("pip_extra_args", spec.pip_extra_args.clone()),
+        ("python_exec", spec.python_exec.clone()),
+        (
+            "base_image",
+            match &spec.base_image {
+                Some(BaseImage::Name(n)) => Some(n.clone()),
+                _ => None,
+            },
+        ),
+    ];
+    for (field, value) in singles {
+        if let Some(v) = value {
+            refuse_control(field, &v)?;
+        }
+    }
+    for (k, v) in spec.env() {
+        let key = k.py_str();
+        refuse_control(&format!("env.{}", key.escape_debug()), &key)?;
+        refuse_control(&format!("env.{key}"), &v.py_str())?;
+        if key.is_empty()
+            || key.contains(|c: char| c == '=' || c.is_whitespace() || c == '"' || c == '\'')
+        {
+            return Err(SpecError::field(
+                format!("env.{key}"),
+                format!("`{key}` is not a usable environment variable name"),
+            )
+            .hint("use letters, digits and `_` in environment variable names"));
+        }
+    }
+    for (i, m) in spec.pip_secret_mounts().iter().enumerate() {
+        refuse_control(&format!("pip_secret_mounts[{i}]"), &m.src)?;
+        refuse_control(&format!("pip_secret_mounts[{i}]"), &m.dst)?;
+        if m.dst.contains([',', '"', '\'']) || m.dst.contains(char::is_whitespace) {
+            return Err(SpecError::field(
+                format!("pip_secret_mounts[{i}]"),
+                format!(
+                    "the target `{}` must be a path without commas, quotes or spaces",
+                    m.dst
+                ),
+            )
+            .hint("a comma would add options to the secret mount"));
+        }
+    }
+    for (k, v) in spec.builder_config() {
+        if let Some(s) = v.as_str() {
+            refuse_control(&format!("builder_config.{}", k.py_str()), s)?;
+        }
+    }
+    if let Some(BaseImage::Spec(base)) = &spec.base_image {
+        check_dockerfile_text(base).map_err(|e| e.nested_in("base_image"))?;
+    }
+    Ok(())
+}
