@@ -35,7 +35,14 @@ pub fn write_context(
     output: &Path,
 ) -> Result<WrittenContext> {
     let plan = plan::plan(spec, defaults)?;
-    let dockerfile = render::render(&plan)?;
+    write_plan(spec, &plan, output)
+}
+
+/// Writes a plan made from `spec` into `output` (see [`write_context`]), and
+/// fails with [`Error::TagChanged`] if the spec's inputs no longer give the
+/// plan's tag once everything is written.
+pub fn write_plan(spec: &ImageSpec, plan: &BuildPlan, output: &Path) -> Result<WrittenContext> {
+    let dockerfile = render::render(plan)?;
     if output.exists() {
         let empty = output.is_dir()
             && std::fs::read_dir(output)
@@ -58,7 +65,7 @@ pub fn write_context(
         .prefix(".imagespec-context-")
         .tempdir_in(&parent)
         .map_err(|e| Error::io("create a temporary folder in", &parent, e))?;
-    let files = populate(tmp.path(), &plan, &dockerfile)?;
+    let files = populate(tmp.path(), plan, &dockerfile)?;
 
     // flytekit's guard: if the inputs changed while the context was written,
     // the tag would not describe what is built.
@@ -84,8 +91,8 @@ pub fn write_context(
     Ok(WrittenContext {
         dir: output.to_path_buf(),
         files,
-        identity: plan.identity,
-        warnings: plan.warnings,
+        identity: plan.identity.clone(),
+        warnings: plan.warnings.clone(),
     })
 }
 

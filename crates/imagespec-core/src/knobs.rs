@@ -30,13 +30,22 @@ impl PythonDefaults {
         default_python: Option<String>,
         flytekit_requirement: Option<String>,
     ) -> Result<Self> {
+        Self::resolve_with(default_python, flytekit_requirement, "python3")
+    }
+
+    /// [`PythonDefaults::resolve`], asking the given Python interpreter.
+    pub fn resolve_with(
+        default_python: Option<String>,
+        flytekit_requirement: Option<String>,
+        python: &str,
+    ) -> Result<Self> {
         if let (Some(p), Some(f)) = (&default_python, &flytekit_requirement) {
             return Ok(PythonDefaults {
                 default_python: p.clone(),
                 flytekit_requirement: f.clone(),
             });
         }
-        let probe = probe_python().map_err(|why| {
+        let probe = probe_python(python).map_err(|why| {
             let mut missing = Vec::new();
             if default_python.is_none() {
                 missing.push(format!(
@@ -61,19 +70,19 @@ impl PythonDefaults {
 }
 
 /// Asks `python3` for its `major.minor` and installed flytekit version.
-fn probe_python() -> std::result::Result<(String, String), String> {
+fn probe_python(python: &str) -> std::result::Result<(String, String), String> {
     const SCRIPT: &str = "import sys\n\
         print('%d.%d' % sys.version_info[:2])\n\
         try:\n    from importlib.metadata import version; v = version('flytekit')\n\
         except Exception:\n    v = ''\n\
         print(v)\n";
-    let out = Command::new("python3")
+    let out = Command::new(python)
         .args(["-c", SCRIPT])
         .output()
-        .map_err(|e| format!("python3 could not be run: {e}"))?;
+        .map_err(|e| format!("`{python}` could not be run: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "python3 failed: {}",
+            "`{python}` failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }

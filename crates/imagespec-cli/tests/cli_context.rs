@@ -1,0 +1,97 @@
+//! `imagespec context` through the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixture(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/oracle")
+        .join(case)
+        .join("spec.yaml")
+}
+
+fn imagespec() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_imagespec"));
+    c.env("IMAGESPEC_DEFAULT_PYTHON", "3.11")
+        .env("IMAGESPEC_FLYTEKIT_REQUIREMENT", "flytekit==1.16.31")
+        .env_remove("IMAGESPEC_LOG");
+    c
+}
+
+#[test]
+fn writes_a_context_and_reports_it_as_json() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("ctx");
+    let res = imagespec()
+        .args(["context", "--json", "-o"])
+        .arg(&dir)
+        .arg(fixture("copy"))
+        .output()
+        .unwrap();
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!(json["image_name"], "copies:AS8tuvonIDqeg0KHM2n_bw");
+    assert_eq!(
+        json["files"],
+        serde_json::json!([
+            "Dockerfile",
+            "assets/logo.txt",
+            "assets/sub/more.txt",
+            "files/config.json",
+            "requirements_uv.txt"
+        ])
+    );
+    assert!(dir.join("assets/sub/more.txt").is_file());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("requirements_uv.txt")).unwrap(),
+        "flytekit==1.16.31"
+    );
+}
+
+#[test]
+fn an_invalid_spec_exits_2_and_writes_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("ctx");
+    let res = imagespec()
+        .args(["context", "-o"])
+        .arg(&dir)
+        .arg(fixture("error-lock-and-packages"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        res.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    assert!(!dir.exists());
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "no temporary folder left"
+    );
+}
+
+#[test]
+fn missing_python_defaults_fail_with_the_flag_to_set() {
+    let out = tempfile::tempdir().unwrap();
+    let res = Command::new(env!("CARGO_BIN_EXE_imagespec"))
+        .env_remove("IMAGESPEC_DEFAULT_PYTHON")
+        .env_remove("IMAGESPEC_FLYTEKIT_REQUIREMENT")
+        .env("PATH", "/nonexistent")
+        .args(["context", "-o"])
+        .arg(out.path().join("ctx"))
+        .arg(fixture("minimal"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--default-python") && stderr.contains("--flytekit-requirement"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,204 @@
+//! The details flytekit's tag hinges on that fixture folders cannot hold:
+//! git work trees, absolute paths, files changing while a context is written.
+//! Expected tags were recorded from flytekit 1.16.31 on the same layouts.
+
+use std::path::Path;
+use std::process::Command;
+
+use imagespec_core::context::{write_context, write_plan};
+use imagespec_core::knobs::PythonDefaults;
+use imagespec_core::spec::{load_file, load_str, SpecFormat};
+use imagespec_core::Error;
+
+fn link_plugins() {
+    imagespec_uv::link();
+    imagespec_poetry::link();
+    imagespec_micromamba::link();
+}
+
+fn defaults() -> PythonDefaults {
+    PythonDefaults {
+        default_python: "3.11".into(),
+        flytekit_requirement: "flytekit==1.16.31".into(),
+    }
+}
+
+fn write(root: &Path, rel: &str, body: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, body).unwrap();
+}
+
+/// The layout flytekit's tags below were recorded on.
+fn gitignore_layout(root: &Path) {
+    write(
+        root,
+        "spec.yaml",
+        "name: gi\npython_version: \"3.12\"\nsource_root: proj\nsource_copy_mode: all\n",
+    );
+    for (rel, body) in [
+        ("proj/main.py", "a"),
+        ("proj/pkg/mod.py", "b"),
+        ("proj/build/out.txt", "c"),
+        ("proj/logs/x.log", "d"),
+        ("proj/nested/deep/keep.tmp", "e"),
+        ("proj/nested/deep/drop.tmp", "f"),
+        ("proj/notes.md", "g"),
+        ("proj/.gitignore", "*.log\nbuild/\n*.tmp\n!keep.tmp\n"),
+        ("proj/nested/.gitignore", "notes.md\n"),
+    ] {
+        write(root, rel, body);
+    }
+}
+
+fn context_files(spec_path: &Path) -> Vec<String> {
+    let spec = load_file(spec_path).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    write_context(&spec, &defaults(), &out.path().join("ctx"))
+        .unwrap()
+        .files
+}
+
+#[test]
+fn gitignore_applies_inside_a_git_work_tree() {
+    link_plugins();
+    let dir = tempfile::tempdir().unwrap();
+    gitignore_layout(dir.path());
+    let status = Command::new("git")
+        .args(["init", "-q", "."])
+        .current_dir(dir.path())
+        .status();
+    assert!(status.expect("git is installed").success());
+    let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
+    assert_eq!(spec.identity().unwrap().tag, "sVEO89cPsSUSNptHliJRpQ");
+    assert_eq!(
+        context_files(&dir.path().join("spec.yaml")),
+        [
+            "Dockerfile",
+            "requirements_uv.txt",
+            "src/.gitignore",
+            "src/main.py",
+            "src/nested/.gitignore",
+            "src/nested/deep/keep.tmp",
+            "src/notes.md",
+            "src/pkg/mod.py",
+        ]
+    );
+}
+
+#[test]
+fn gitignore_is_not_applied_outside_a_git_work_tree() {
+    link_plugins();
+    let dir = tempfile::tempdir().unwrap();
+    gitignore_layout(dir.path());
+    let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
+    assert_eq!(spec.identity().unwrap().tag, "A1eJ_Mmd8GKM1NFLooE6kw");
+    assert_eq!(context_files(&dir.path().join("spec.yaml")).len(), 11);
+}
+
+#[test]
+fn absolute_paths_change_the_id_but_not_the_tag() {
+    link_plugins();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "proj/a.py", "print(1)\n");
+    write(dir.path(), "reqs.txt", "numpy\n");
+    let rel =
+        "name: p\nsource_root: proj\nsource_copy_mode: all\nrequirements: reqs.txt\n".to_string();
+    let abs = format!(
+        "name: p\nsource_root: {}\nsource_copy_mode: all\nrequirements: {}\n",
+        dir.path().join("proj").display(),
+        dir.path().join("reqs.txt").display()
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let a = load_str(&rel, SpecFormat::Yaml, None, dir.path())
+        .unwrap()
+        .identity()
+        .unwrap();
+    // An absolute spec resolves the same files from any folder.
+    let b = load_str(&abs, SpecFormat::Yaml, None, elsewhere.path())
+        .unwrap()
+        .identity()
+        .unwrap();
+    assert_eq!(a.tag, b.tag, "the tag hashes contents, not paths");
+    assert_ne!(a.id, b.id, "the id hashes the spec as written");
+    assert!(
+        a.inputs.id_text.contains("'source_root': 'proj'"),
+        "{}",
+        a.inputs.id_text
+    );
+    assert!(b.inputs.id_text.contains(&format!(
+        "'source_root': '{}'",
+        dir.path().join("proj").display()
+    )));
+    assert!(a
+        .inputs
+        .tag_text
+        .contains(a.inputs.source_digest.as_deref().unwrap()));
+}
+
+#[test]
+fn a_source_change_while_writing_aborts_and_leaves_nothing() {
+    link_plugins();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "spec.yaml",
+        "name: g\nsource_root: src\nsource_copy_mode: all\n",
+    );
+    write(dir.path(), "src/app.py", "v = 1\n");
+    let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
+    let plan = imagespec_core::plan::plan(&spec, &defaults()).unwrap();
+    write(dir.path(), "src/app.py", "v = 2\n");
+    let out = dir.path().join("ctx");
+    let err = write_plan(&spec, &plan, &out).unwrap_err();
+    assert!(matches!(err, Error::TagChanged { .. }), "{err}");
+    assert!(err.to_string().contains("source_root"), "{err}");
+    assert!(!out.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".imagespec"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary folders left behind: {leftovers:?}"
+    );
+}
+
+#[test]
+fn an_existing_output_folder_is_not_overwritten() {
+    link_plugins();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "spec.yaml", "name: g\n");
+    write(dir.path(), "ctx/keep.txt", "mine");
+    let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
+    let err = write_context(&spec, &defaults(), &dir.path().join("ctx")).unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("ctx/keep.txt")).unwrap(),
+        "mine"
+    );
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    write_context(&spec, &defaults(), &dir.path().join("empty")).unwrap();
+    assert!(dir.path().join("empty/Dockerfile").is_file());
+}
+
+#[test]
+fn missing_python_defaults_name_the_flags() {
+    // No python3 to ask: the error says which flag to set.
+    let err = PythonDefaults::resolve_with(None, Some("flytekit".into()), "/nonexistent/python3")
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("--default-python") && text.contains("IMAGESPEC_DEFAULT_PYTHON"),
+        "{text}"
+    );
+    assert!(!text.contains("--flytekit-requirement"), "{text}");
+    let ok = PythonDefaults::resolve_with(
+        Some("3.10".into()),
+        Some("flytekit".into()),
+        "/nonexistent/python3",
+    )
+    .unwrap();
+    assert_eq!(ok.default_python, "3.10");
+}
