@@ -202,3 +202,24 @@ fn missing_python_defaults_name_the_flags() {
     .unwrap();
     assert_eq!(ok.default_python, "3.10");
 }
+
+#[test]
+fn an_all_ignored_source_root_still_gets_its_src_folder() {
+    link_plugins();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "spec.yaml",
+        "name: e\nsource_root: src\nsource_copy_mode: all\n",
+    );
+    write(dir.path(), "src/.dockerignore", "*\n");
+    write(dir.path(), "src/a.py", "x");
+    let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
+    let out = dir.path().join("ctx");
+    let written = write_context(&spec, &defaults(), &out).unwrap();
+    assert!(out.join("src").is_dir(), "COPY ./src needs the folder");
+    assert_eq!(
+        written.files,
+        ["Dockerfile", "requirements_uv.txt", "src/.dockerignore"]
+    );
+}

@@ -96,7 +96,8 @@ pub fn write_plan(spec: &ImageSpec, plan: &BuildPlan, output: &Path) -> Result<W
     })
 }
 
-/// Writes the Dockerfile and the plan's files into `dir`; returns their paths, sorted.
+/// Writes the Dockerfile and the plan's files into `dir`; returns the paths
+/// of the files (not folders), sorted.
 pub fn populate(dir: &Path, plan: &BuildPlan, dockerfile: &str) -> Result<Vec<String>> {
     let mut written = vec!["Dockerfile".to_string()];
     let path = dir.join("Dockerfile");
@@ -107,6 +108,10 @@ pub fn populate(dir: &Path, plan: &BuildPlan, dockerfile: &str) -> Result<Vec<St
             std::fs::create_dir_all(p).map_err(|e| Error::io("create", p, e))?;
         }
         match &f.content {
+            FileContent::Folder => {
+                std::fs::create_dir_all(&dst).map_err(|e| Error::io("create", &dst, e))?;
+                continue;
+            }
             FileContent::Text(text) => {
                 std::fs::write(&dst, text).map_err(|e| Error::io("write", &dst, e))?
             }

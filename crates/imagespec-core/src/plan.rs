@@ -145,6 +145,8 @@ pub enum FileContent {
     Text(String),
     /// A copy of a file on disk.
     Copy(PathBuf),
+    /// An empty folder (`src/` when every source file is ignored).
+    Folder,
 }
 
 /// Where Python lives in the image.
@@ -427,6 +429,12 @@ pub fn plan(spec: &ImageSpec, defaults: &PythonDefaults) -> Result<BuildPlan> {
     let mut files = Vec::new();
     if let (Some(mode), Some(root)) = (spec.source_copy_mode(), spec.source_root()) {
         if mode != CopyMode::NoCopy {
+            // flytekit creates `src/` even when no file survives the ignore
+            // rules, so that `COPY ./src` finds it.
+            files.push(ContextFile {
+                path: "src".into(),
+                content: FileContent::Folder,
+            });
             for f in source::list_source(&spec.resolve(root), mode)? {
                 files.push(ContextFile {
                     path: format!("src/{}", f.rel),
