@@ -2,6 +2,23 @@
 
 use std::path::{Path, PathBuf};
 
+use imagespec_core::knobs::PythonDefaults;
+
+/// Keeps the installer plugins linked, so their registrations exist.
+pub fn link_plugins() {
+    imagespec_uv::link();
+    imagespec_poetry::link();
+    imagespec_micromamba::link();
+}
+
+/// The values the flytekit oracle was recorded with.
+pub fn oracle_defaults() -> PythonDefaults {
+    PythonDefaults {
+        default_python: "3.11".into(),
+        flytekit_requirement: "flytekit==1.16.31".into(),
+    }
+}
+
 /// The folder holding the flytekit oracle cases (copied from flytekit 1.16.31's output).
 pub fn oracle_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/oracle")

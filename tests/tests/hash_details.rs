@@ -9,19 +9,7 @@ use imagespec_core::context::{write_context, write_plan};
 use imagespec_core::knobs::PythonDefaults;
 use imagespec_core::spec::{load_file, load_str, SpecFormat};
 use imagespec_core::Error;
-
-fn link_plugins() {
-    imagespec_uv::link();
-    imagespec_poetry::link();
-    imagespec_micromamba::link();
-}
-
-fn defaults() -> PythonDefaults {
-    PythonDefaults {
-        default_python: "3.11".into(),
-        flytekit_requirement: "flytekit==1.16.31".into(),
-    }
-}
+use imagespec_tests::{link_plugins, oracle_defaults};
 
 fn write(root: &Path, rel: &str, body: &str) {
     let p = root.join(rel);
@@ -54,7 +42,7 @@ fn gitignore_layout(root: &Path) {
 fn context_files(spec_path: &Path) -> Vec<String> {
     let spec = load_file(spec_path).unwrap();
     let out = tempfile::tempdir().unwrap();
-    write_context(&spec, &defaults(), &out.path().join("ctx"))
+    write_context(&spec, &oracle_defaults(), &out.path().join("ctx"))
         .unwrap()
         .files
 }
@@ -147,7 +135,7 @@ fn a_source_change_while_writing_aborts_and_leaves_nothing() {
     );
     write(dir.path(), "src/app.py", "v = 1\n");
     let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
-    let plan = imagespec_core::plan::plan(&spec, &defaults()).unwrap();
+    let plan = imagespec_core::plan::plan(&spec, &oracle_defaults()).unwrap();
     write(dir.path(), "src/app.py", "v = 2\n");
     let out = dir.path().join("ctx");
     let err = write_plan(&spec, &plan, &out).unwrap_err();
@@ -172,14 +160,14 @@ fn an_existing_output_folder_is_not_overwritten() {
     write(dir.path(), "spec.yaml", "name: g\n");
     write(dir.path(), "ctx/keep.txt", "mine");
     let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
-    let err = write_context(&spec, &defaults(), &dir.path().join("ctx")).unwrap_err();
+    let err = write_context(&spec, &oracle_defaults(), &dir.path().join("ctx")).unwrap_err();
     assert!(err.to_string().contains("already exists"), "{err}");
     assert_eq!(
         std::fs::read_to_string(dir.path().join("ctx/keep.txt")).unwrap(),
         "mine"
     );
     std::fs::create_dir(dir.path().join("empty")).unwrap();
-    write_context(&spec, &defaults(), &dir.path().join("empty")).unwrap();
+    write_context(&spec, &oracle_defaults(), &dir.path().join("empty")).unwrap();
     assert!(dir.path().join("empty/Dockerfile").is_file());
 }
 
@@ -216,7 +204,7 @@ fn an_all_ignored_source_root_still_gets_its_src_folder() {
     write(dir.path(), "src/a.py", "x");
     let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
     let out = dir.path().join("ctx");
-    let written = write_context(&spec, &defaults(), &out).unwrap();
+    let written = write_context(&spec, &oracle_defaults(), &out).unwrap();
     assert!(out.join("src").is_dir(), "COPY ./src needs the folder");
     assert_eq!(
         written.files,

@@ -8,14 +8,8 @@ use std::path::Path;
 use imagespec_core::context::write_context;
 use imagespec_core::knobs::PythonDefaults;
 use imagespec_core::spec::load_file;
-use imagespec_tests::{all_cases, normalize_dockerfile, OracleCase};
+use imagespec_tests::{all_cases, link_plugins, normalize_dockerfile, OracleCase};
 use sha2::{Digest, Sha256};
-
-fn link_plugins() {
-    imagespec_uv::link();
-    imagespec_poetry::link();
-    imagespec_micromamba::link();
-}
 
 fn defaults(case: &OracleCase) -> PythonDefaults {
     PythonDefaults {

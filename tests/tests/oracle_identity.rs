@@ -2,13 +2,7 @@
 //! byte-identical to flytekit 1.16.31's, and every case flytekit rejects is rejected.
 
 use imagespec_core::spec::load_file;
-use imagespec_tests::all_cases;
-
-fn link_plugins() {
-    imagespec_uv::link();
-    imagespec_poetry::link();
-    imagespec_micromamba::link();
-}
+use imagespec_tests::{all_cases, link_plugins};
 
 #[test]
 fn identity_matches_flytekit_for_every_case() {

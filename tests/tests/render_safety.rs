@@ -1,26 +1,13 @@
 //! Nothing a user typed can inject a Dockerfile instruction, and values with
 //! spaces, quotes and backslashes reach the image exactly.
 
-use imagespec_core::knobs::PythonDefaults;
 use imagespec_core::spec::{load_str, SpecFormat};
-
-fn link_plugins() {
-    imagespec_uv::link();
-    imagespec_poetry::link();
-    imagespec_micromamba::link();
-}
-
-fn defaults() -> PythonDefaults {
-    PythonDefaults {
-        default_python: "3.11".into(),
-        flytekit_requirement: "flytekit==1.16.31".into(),
-    }
-}
+use imagespec_tests::{link_plugins, oracle_defaults};
 
 fn plan_json(dir: &std::path::Path, spec: serde_json::Value) -> Result<String, String> {
     let spec =
         load_str(&spec.to_string(), SpecFormat::Json, None, dir).map_err(|e| e.to_string())?;
-    let plan = imagespec_core::plan::plan(&spec, &defaults()).map_err(|e| e.to_string())?;
+    let plan = imagespec_core::plan::plan(&spec, &oracle_defaults()).map_err(|e| e.to_string())?;
     imagespec_core::render::render(&plan).map_err(|e| e.to_string())
 }
 

@@ -1,21 +1,13 @@
 //! `imagespec context` through the real binary.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-fn fixture(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/oracle")
-        .join(case)
-        .join("spec.yaml")
-}
+mod common;
+use common::{imagespec, oracle_dir};
 
-fn imagespec() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_imagespec"));
-    c.env("IMAGESPEC_DEFAULT_PYTHON", "3.11")
-        .env("IMAGESPEC_FLYTEKIT_REQUIREMENT", "flytekit==1.16.31")
-        .env_remove("IMAGESPEC_LOG");
-    c
+fn fixture(case: &str) -> PathBuf {
+    oracle_dir().join(case).join("spec.yaml")
 }
 
 #[test]

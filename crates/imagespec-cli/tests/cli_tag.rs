@@ -1,19 +1,7 @@
 //! `imagespec tag` against the flytekit oracle cases, through the real binary.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn oracle_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/oracle")
-}
-
-fn imagespec() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_imagespec"));
-    c.env("IMAGESPEC_DEFAULT_PYTHON", "3.11")
-        .env("IMAGESPEC_FLYTEKIT_REQUIREMENT", "flytekit==1.16.31")
-        .env_remove("IMAGESPEC_LOG");
-    c
-}
+mod common;
+use common::{imagespec, oracle_dir};
 
 #[test]
 fn tag_json_matches_flytekit_and_errors_exit_2() {

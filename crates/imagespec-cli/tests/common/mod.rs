@@ -1,0 +1,18 @@
+//! Shared helpers of the CLI test binaries.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The flytekit oracle cases.
+pub fn oracle_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/oracle")
+}
+
+/// The `imagespec` binary with the oracle's Python defaults and no log filter.
+pub fn imagespec() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_imagespec"));
+    c.env("IMAGESPEC_DEFAULT_PYTHON", "3.11")
+        .env("IMAGESPEC_FLYTEKIT_REQUIREMENT", "flytekit==1.16.31")
+        .env_remove("IMAGESPEC_LOG");
+    c
+}
