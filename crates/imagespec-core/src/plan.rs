@@ -197,6 +197,19 @@ impl<'a> PlanBuilder<'a> {
             content,
         });
     }
+    /// Copies a lock file the spec names (`uv.lock`, `poetry.lock`) and the
+    /// `pyproject.toml` beside it into the context, and returns their bind
+    /// mounts, in flytekit's order.
+    pub fn add_lock_files(&mut self, lock_name: &str) -> Vec<Mount> {
+        let lock = self.spec.resolve(
+            crate::installer::requirements_file_named(self.spec, lock_name).unwrap_or(lock_name),
+        );
+        let pyproject = lock.with_file_name("pyproject.toml");
+        self.add_file(lock_name, FileContent::Copy(lock));
+        self.add_file("pyproject.toml", FileContent::Copy(pyproject));
+        vec![bind_mount(lock_name), bind_mount("pyproject.toml")]
+    }
+
     /// Records a warning (also logged).
     pub fn warn(&mut self, message: impl Into<String>) {
         let message = message.into();

@@ -4,8 +4,8 @@ use imagespec_core::installer::{
     check_lock_file, requirements_file_named, Installer, InstallerRegistration, Role,
 };
 use imagespec_core::plan::{
-    bind_mount, pip_install_args, secret_mounts, sh, uv_binary_mount, uv_cache_mount, venv_env,
-    EnvVar, FileContent, Mount, PlanBuilder, Step, VENV,
+    pip_install_args, secret_mounts, sh, uv_binary_mount, uv_cache_mount, venv_env, EnvVar, Mount,
+    PlanBuilder, Step, VENV,
 };
 use imagespec_core::{ImageSpec, Result, SpecError};
 
@@ -30,19 +30,11 @@ impl Installer for PoetryLockInstaller {
         check_lock_file(spec, "poetry.lock")
     }
     fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
-        let lock =
-            spec.resolve(requirements_file_named(spec, "poetry.lock").unwrap_or("poetry.lock"));
-        let pyproject = lock.with_file_name("pyproject.toml");
-        plan.add_file("poetry.lock", FileContent::Copy(lock));
-        plan.add_file("pyproject.toml", FileContent::Copy(pyproject));
-        let mut mounts = vec![
-            Mount::Cache {
-                target: "/tmp/poetry_cache".into(),
-                id: "poetry".into(),
-            },
-            bind_mount("poetry.lock"),
-            bind_mount("pyproject.toml"),
-        ];
+        let mut mounts = vec![Mount::Cache {
+            target: "/tmp/poetry_cache".into(),
+            id: "poetry".into(),
+        }];
+        mounts.extend(plan.add_lock_files("poetry.lock"));
         mounts.extend(secret_mounts(spec));
         let mut script = vec![sh("poetry install")];
         script.extend(pip_install_args(spec));

@@ -119,16 +119,8 @@ impl Installer for UvLockInstaller {
     }
     fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
         plan.warn("uv.lock support is experimental");
-        let lock = spec.resolve(requirements_file_named(spec, "uv.lock").unwrap_or("uv.lock"));
-        let pyproject = lock.with_file_name("pyproject.toml");
-        plan.add_file("uv.lock", FileContent::Copy(lock));
-        plan.add_file("pyproject.toml", FileContent::Copy(pyproject));
-        let mut mounts = vec![
-            uv_cache_mount(),
-            uv_binary_mount(),
-            bind_mount("uv.lock"),
-            bind_mount("pyproject.toml"),
-        ];
+        let mut mounts = vec![uv_cache_mount(), uv_binary_mount()];
+        mounts.extend(plan.add_lock_files("uv.lock"));
         mounts.extend(secret_mounts(spec));
         let mut script = vec![sh("uv sync")];
         script.extend(pip_install_args(spec));
