@@ -343,8 +343,8 @@ pub fn plan(spec: &ImageSpec, defaults: &PythonDefaults) -> Result<BuildPlan> {
         (Some(p), None) => p.clone(),
         (None, None) => {
             return Err(Error::Other(
-                "no installer provides Python for this spec: set `python_exec` to use the base image's Python, \
-                 or build imagespec with the `micromamba` feature"
+                "no installer that provides Python is built in: set `python_exec` to use the base image's Python, \
+                 or build imagespec with a Python installer plugin"
                     .into(),
             ))
         }
