@@ -1,8 +1,13 @@
 //! `cargo xtask`: the project's own automation.
 //!
-//! - `cargo xtask ci`: everything CI runs (formatting, lints, tests).
-//! - `cargo xtask test`: the test suites alone.
+//! - `cargo xtask ci`: everything CI runs: formatting, lints, the e2e
+//!   environment, every test suite (e2e included), then the environment down.
+//! - `cargo xtask test`: the suites that need no engine.
+//! - `cargo xtask e2e up|down`: the end-to-end environment alone (idempotent).
 
+mod e2e;
+
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -17,42 +22,112 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Formatting, clippy and every test suite: what `.ci/run` runs.
+    /// Formatting, clippy, the e2e environment and every test suite: what `.ci/run` runs.
     Ci,
-    /// Every test suite.
+    /// The test suites that need no Docker engine.
     Test,
+    /// The end-to-end environment.
+    E2e {
+        #[command(subcommand)]
+        action: E2eAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum E2eAction {
+    /// Install and start the engine and registry, make the base images (idempotent).
+    Up,
+    /// Stop what `up` started.
+    Down,
+    /// Bring the environment up and run the e2e suites.
+    Test,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    let root = root();
     match cli.command {
         Cmd::Ci => {
-            cargo(&["fmt", "--all", "--check"])
+            cargo(&root, &["fmt", "--all", "--check"], &[])
                 .context("run `cargo fmt --all` and commit the result")?;
-            cargo(&[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ])?;
-            test()
+            cargo(
+                &root,
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+                &[],
+            )?;
+            // A build with no optional plugin: the core must stand alone.
+            cargo(
+                &root,
+                &["build", "-p", "imagespec-cli", "--no-default-features"],
+                &[],
+            )?;
+            e2e::up(&root)?;
+            let result = test(&root, true);
+            e2e::down(&root)?;
+            result
         }
-        Cmd::Test => test(),
+        Cmd::Test => test(&root, false),
+        Cmd::E2e { action } => match action {
+            E2eAction::Up => e2e::up(&root),
+            E2eAction::Down => e2e::down(&root),
+            E2eAction::Test => {
+                e2e::up(&root)?;
+                let env = e2e_env(&root)?;
+                let env: Vec<(&str, &str)> =
+                    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                cargo(
+                    &root,
+                    &[
+                        "test",
+                        "-p",
+                        "imagespec-tests",
+                        "--test",
+                        "e2e_build",
+                        "--",
+                        "--test-threads=1",
+                    ],
+                    &env,
+                )
+            }
+        },
     }
 }
 
-fn test() -> Result<()> {
-    cargo(&["test", "--workspace", "--all-targets"])?;
-    cargo(&["test", "--workspace", "--doc"])
+fn e2e_env(root: &Path) -> Result<Vec<(String, String)>> {
+    let mut env = e2e::env_vars(root)?;
+    // The e2e suites fail, not skip, when this is set and the engine is missing.
+    env.push(("IMAGESPEC_E2E".into(), "1".into()));
+    Ok(env)
 }
 
-fn cargo(args: &[&str]) -> Result<()> {
+fn test(root: &Path, with_e2e: bool) -> Result<()> {
+    let env = if with_e2e { e2e_env(root)? } else { Vec::new() };
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    cargo(root, &["test", "--workspace", "--all-targets"], &env)?;
+    cargo(root, &["test", "--workspace", "--doc"], &env)
+}
+
+fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("xtask: cargo {}", args.join(" "));
     let status = Command::new(&cargo)
         .args(args)
+        .current_dir(root)
+        .envs(env.iter().copied())
         .status()
         .with_context(|| format!("cannot run {cargo}"))?;
     if !status.success() {

@@ -30,6 +30,69 @@ pub enum Command {
     Tag(TagArgs),
     /// Write a spec's build context (Dockerfile and files) into a new folder.
     Context(ContextArgs),
+    /// Build a spec's image (its nested base first) and push it when it has a registry.
+    Build(BuildArgs),
+}
+
+/// Settings of the Docker builder; each also reads its environment variable.
+#[derive(Debug, Clone, Args)]
+pub struct DockerArgs {
+    /// The docker client to run.
+    #[arg(long, env = "IMAGESPEC_DOCKER", value_name = "PATH")]
+    pub docker: Option<String>,
+    /// The buildx builder (`docker buildx build --builder`).
+    #[arg(long, env = "IMAGESPEC_BUILDX_BUILDER", value_name = "NAME")]
+    pub buildx_builder: Option<String>,
+    /// `auto` (buildx when present), `buildx`, or `builtin` (the engine's BuildKit).
+    #[arg(long, env = "IMAGESPEC_BUILDKIT", value_name = "MODE")]
+    pub buildkit: Option<String>,
+    /// The engine to talk to (sets DOCKER_HOST for docker).
+    #[arg(long, env = "DOCKER_HOST", value_name = "URL")]
+    pub docker_host: Option<String>,
+    /// The docker context to use.
+    #[arg(long, env = "DOCKER_CONTEXT", value_name = "NAME")]
+    pub docker_context: Option<String>,
+}
+
+impl DockerArgs {
+    /// Hands the settings to builder plugins, which read them from the environment.
+    /// Called before any thread starts.
+    fn export(&self) {
+        let pairs = [
+            ("IMAGESPEC_DOCKER", &self.docker),
+            ("IMAGESPEC_BUILDX_BUILDER", &self.buildx_builder),
+            ("IMAGESPEC_BUILDKIT", &self.buildkit),
+            ("DOCKER_HOST", &self.docker_host),
+            ("DOCKER_CONTEXT", &self.docker_context),
+        ];
+        for (key, value) in pairs {
+            if let Some(v) = value {
+                std::env::set_var(key, v);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The spec file.
+    pub spec: PathBuf,
+    /// Build only; push nothing (also IMAGESPEC_PUSH=false or FLYTE_PUSH_IMAGE_SPEC=false).
+    #[arg(long)]
+    pub no_push: bool,
+    /// Write the build context, keep it, print its path, and build nothing.
+    #[arg(long)]
+    pub context_only: bool,
+    /// Write the build context into this new folder and keep it.
+    #[arg(long, value_name = "DIR")]
+    pub keep_context: Option<PathBuf>,
+    /// Print the result as JSON (image name, whether pushed, digest).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub python: PythonArgs,
+    #[command(flatten)]
+    pub docker: DockerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -96,7 +159,70 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Tag(args) => tag(args),
         Command::Context(args) => context(args),
+        Command::Build(args) => build(args),
     }
+}
+
+fn build(args: BuildArgs) -> Result<ExitCode> {
+    args.docker.export();
+    let spec = load_checked(&args.spec)?;
+    let defaults = imagespec_core::knobs::PythonDefaults::resolve(
+        args.python.default_python.clone(),
+        args.python.flytekit_requirement.clone(),
+    )?;
+    let options = imagespec_core::builder::BuildOptions {
+        push: !args.no_push && imagespec_core::builder::BuildOptions::push_from_env(),
+        defaults,
+        keep_context: args.keep_context.clone(),
+        context_only: args.context_only,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let outcomes = runtime
+        .block_on(build_with_bases(&spec, &options))
+        .map_err(|e| locate(e, &spec, &args.spec))?;
+    let outcome = outcomes.last().expect("at least the spec itself");
+    if args.json {
+        output::stdout_json(&serde_json::json!({
+            "image_name": outcome.image_name,
+            "pushed": outcome.pushed,
+            "digest": outcome.digest,
+            "context": outcome.context,
+            "bases": &outcomes[..outcomes.len() - 1],
+        }))?;
+    } else if let Some(ctx) = &outcome.context {
+        output::stdout_line(&ctx.display().to_string())?;
+    } else {
+        output::stdout_line(&outcome.image_name)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds the nested base specs first (deepest first), then the spec.
+async fn build_with_bases(
+    spec: &ImageSpec,
+    options: &imagespec_core::builder::BuildOptions,
+) -> Result<Vec<imagespec_core::builder::BuildOutcome>, imagespec_core::Error> {
+    let mut chain = vec![spec];
+    while let Some(imagespec_core::BaseImage::Spec(base)) =
+        chain.last().and_then(|s| s.base_image())
+    {
+        chain.push(base);
+    }
+    let mut outcomes = Vec::new();
+    for (i, s) in chain.iter().rev().enumerate() {
+        let is_target = i == chain.len() - 1;
+        let builder = imagespec_core::builder::for_spec(s)?;
+        let mut opts = options.clone();
+        if !is_target {
+            // A base is always built for real, and its context is not kept.
+            opts.context_only = false;
+            opts.keep_context = None;
+        }
+        outcomes.push(builder.build_image(s, &opts).await?);
+    }
+    Ok(outcomes)
 }
 
 fn context(args: ContextArgs) -> Result<ExitCode> {

@@ -11,4 +11,6 @@ pub fn link() {
     imagespec_poetry::link();
     #[cfg(feature = "micromamba")]
     imagespec_micromamba::link();
+    #[cfg(feature = "docker")]
+    imagespec_docker::link();
 }

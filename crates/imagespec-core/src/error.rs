@@ -136,6 +136,10 @@ pub enum Error {
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
 
+    /// A builder plugin's own error (its crate's error type).
+    #[error(transparent)]
+    Builder(Box<dyn std::error::Error + Send + Sync>),
+
     /// Any other failure, already phrased for the user.
     #[error("{0}")]
     Other(String),

@@ -15,6 +15,7 @@
 //! is flytekit's; [installers](installer) turn it into a build plan, which is
 //! rendered to a Dockerfile by a pure function.
 
+pub mod builder;
 pub mod context;
 pub mod error;
 pub mod hash;

@@ -1,0 +1,162 @@
+//! Image builders: the plugins that turn a spec into an image.
+//!
+//! A builder crate registers itself with
+//! `inventory::submit!(BuilderRegistration::new(&MyBuilder, priority))`. A
+//! spec's `builder` field picks one by name; without it, the registered
+//! builder with the highest priority is used (ties broken by name). This
+//! crate names no builder.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::error::{Error, Result, SpecError};
+use crate::knobs::PythonDefaults;
+use crate::spec::ImageSpec;
+
+/// Environment variable that turns pushing off (`false`/`0`).
+pub const ENV_PUSH: &str = "IMAGESPEC_PUSH";
+/// flytekit's variable with the same meaning.
+pub const ENV_FLYTE_PUSH: &str = "FLYTE_PUSH_IMAGE_SPEC";
+
+/// How a build is run.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Push the image when the spec has a registry.
+    pub push: bool,
+    /// The values flytekit takes from its Python process.
+    pub defaults: PythonDefaults,
+    /// Write the build context here and keep it, instead of a temporary folder.
+    pub keep_context: Option<PathBuf>,
+    /// Only write the context; run nothing.
+    pub context_only: bool,
+}
+
+impl BuildOptions {
+    /// Whether pushing is on by the environment: `IMAGESPEC_PUSH`, else
+    /// `FLYTE_PUSH_IMAGE_SPEC` (flytekit: on unless it says something other
+    /// than `true`/`1`), else on.
+    pub fn push_from_env() -> bool {
+        let value = std::env::var(ENV_PUSH).or_else(|_| std::env::var(ENV_FLYTE_PUSH));
+        match value {
+            Ok(v) => matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "true" | "1" | "yes" | "on"
+            ),
+            Err(_) => true,
+        }
+    }
+}
+
+/// What a build produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildOutcome {
+    /// The name flytekit computes for the spec.
+    pub image_name: String,
+    /// The fully qualified name the builder produced, when it differs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub real_name: Option<String>,
+    /// Whether the image was pushed.
+    pub pushed: bool,
+    /// The manifest digest in the registry, when pushed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The kept build context, for `--context-only` or a kept context.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<PathBuf>,
+}
+
+/// An image builder plugin.
+#[async_trait]
+pub trait ImageBuilder: Send + Sync + 'static {
+    /// Unique name, e.g. `default`.
+    fn name(&self) -> &'static str;
+    /// Builds (and pushes, when asked) the image of a checked spec whose
+    /// nested base, if any, was built already.
+    async fn build_image(&self, spec: &ImageSpec, options: &BuildOptions) -> Result<BuildOutcome>;
+}
+
+/// A builder's entry in the registry.
+#[derive(Clone, Copy)]
+pub struct BuilderRegistration {
+    /// The builder.
+    pub builder: &'static dyn ImageBuilder,
+    /// Higher wins when a spec names no builder.
+    pub priority: i32,
+}
+
+impl std::fmt::Debug for BuilderRegistration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuilderRegistration")
+            .field("name", &self.builder.name())
+            .field("priority", &self.priority)
+            .finish()
+    }
+}
+
+impl BuilderRegistration {
+    /// For `inventory::submit!`.
+    pub const fn new(builder: &'static dyn ImageBuilder, priority: i32) -> Self {
+        BuilderRegistration { builder, priority }
+    }
+}
+
+inventory::collect!(BuilderRegistration);
+
+/// The registered builders, highest priority first, then by name. A
+/// duplicate name is an error.
+pub fn registry() -> Result<&'static [BuilderRegistration]> {
+    static REG: OnceLock<std::result::Result<Vec<BuilderRegistration>, String>> = OnceLock::new();
+    REG.get_or_init(|| {
+        let mut all: Vec<BuilderRegistration> =
+            inventory::iter::<BuilderRegistration>().copied().collect();
+        let mut seen = BTreeSet::new();
+        for r in &all {
+            if !seen.insert(r.builder.name()) {
+                return Err(format!(
+                    "two image builders are registered under the name `{}`; rename one of them",
+                    r.builder.name()
+                ));
+            }
+        }
+        all.sort_by(|a, b| (-a.priority, a.builder.name()).cmp(&(-b.priority, b.builder.name())));
+        Ok(all)
+    })
+    .as_ref()
+    .map(Vec::as_slice)
+    .map_err(|e| Error::Other(e.clone()))
+}
+
+/// The builder a spec asks for, or the highest-priority one.
+pub fn for_spec(spec: &ImageSpec) -> Result<&'static dyn ImageBuilder> {
+    let reg = registry()?;
+    match spec.builder() {
+        Some(name) => reg
+            .iter()
+            .find(|r| r.builder.name() == name)
+            .map(|r| r.builder)
+            .ok_or_else(|| {
+                let known: Vec<&str> = reg.iter().map(|r| r.builder.name()).collect();
+                SpecError::field(
+                    "builder",
+                    format!("image builder `{name}` is not registered"),
+                )
+                .hint(if known.is_empty() {
+                    "this imagespec was built without any builder; enable one with cargo features"
+                        .to_string()
+                } else {
+                    format!("registered builders: {}", known.join(", "))
+                })
+                .into()
+            }),
+        None => reg.first().map(|r| r.builder).ok_or_else(|| {
+            Error::Other(
+                "there is no image builder registered; build imagespec with a builder plugin"
+                    .into(),
+            )
+        }),
+    }
+}

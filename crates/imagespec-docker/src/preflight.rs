@@ -1,0 +1,200 @@
+//! What the docker client and engine can do, asked before anything runs.
+
+use imagespec_core::ImageSpec;
+
+use crate::command::BuildMode;
+use crate::{DockerSettings, ModeChoice};
+
+/// Errors of the Docker builder.
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    /// A setting is invalid.
+    #[error("{0}")]
+    Setting(String),
+    /// The docker client cannot be run.
+    #[error("cannot run the docker client `{docker}`: {source}. Install Docker, or point {env} (or --docker) at a client", env = crate::ENV_DOCKER)]
+    NoClient {
+        docker: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The client runs but reaches no engine.
+    #[error("no Docker engine is reachable{at}: {detail}. Start dockerd, or set DOCKER_HOST / --docker-host (or a docker context) to a running engine")]
+    NoEngine { at: String, detail: String },
+    /// BuildKit cannot be used.
+    #[error("{0}")]
+    NoBuildKit(String),
+    /// The build asks for more platforms than the builder can make.
+    #[error("{0}")]
+    Platforms(String),
+    /// A docker command failed.
+    #[error("{what} of `{image}` failed{step}: {message}\n{tail}")]
+    Failed {
+        what: &'static str,
+        image: String,
+        step: String,
+        message: String,
+        tail: String,
+    },
+}
+
+impl From<DockerError> for imagespec_core::Error {
+    fn from(e: DockerError) -> Self {
+        imagespec_core::Error::Builder(Box::new(e))
+    }
+}
+
+/// What preflight found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The client's version.
+    pub client_version: String,
+    /// The engine's version.
+    pub server_version: String,
+    /// How the build will run.
+    pub mode: BuildMode,
+}
+
+async fn output(
+    settings: &DockerSettings,
+    args: &[&str],
+) -> Result<std::process::Output, DockerError> {
+    settings
+        .docker()
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|source| DockerError::NoClient {
+            docker: settings.docker.display().to_string(),
+            source,
+        })
+}
+
+fn major(version: &str) -> u32 {
+    version
+        .trim()
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Checks the engine, BuildKit and the platforms a spec asks for.
+pub async fn check(
+    settings: &DockerSettings,
+    spec: &ImageSpec,
+) -> Result<Capabilities, DockerError> {
+    let version = output(
+        settings,
+        &[
+            "version",
+            "--format",
+            "{{.Client.Version}} {{.Server.Version}}",
+        ],
+    )
+    .await?;
+    let text = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    let (client_version, server_version) = text.split_once(' ').unwrap_or((text.as_str(), ""));
+    if !version.status.success() || server_version.is_empty() || server_version.contains("no value")
+    {
+        let at = settings
+            .host
+            .as_ref()
+            .map(|h| format!(" at `{h}`"))
+            .or_else(|| {
+                settings
+                    .context
+                    .as_ref()
+                    .map(|c| format!(" through docker context `{c}`"))
+            })
+            .unwrap_or_default();
+        let detail = String::from_utf8_lossy(&version.stderr)
+            .trim()
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_string();
+        return Err(DockerError::NoEngine { at, detail });
+    }
+    if major(server_version) < 18 {
+        return Err(DockerError::NoBuildKit(format!(
+            "the Docker engine is version {server_version}; BuildKit needs 18.09 or newer. Upgrade the engine"
+        )));
+    }
+
+    let has_buildx = match settings.mode {
+        ModeChoice::Builtin => false,
+        _ => output(settings, &["buildx", "version"])
+            .await?
+            .status
+            .success(),
+    };
+    let mode = match (settings.mode, has_buildx) {
+        (ModeChoice::Buildx, false) => {
+            return Err(DockerError::NoBuildKit(format!(
+                "{}=buildx, but `{} buildx` is not available. Install the buildx plugin, or use {}=builtin",
+                crate::ENV_BUILDKIT_MODE,
+                settings.docker.display(),
+                crate::ENV_BUILDKIT_MODE
+            )))
+        }
+        (_, true) => BuildMode::Buildx,
+        (_, false) => {
+            // Clients from 23.0 on hand DOCKER_BUILDKIT=1 builds to buildx and
+            // fail without it; older clients talk to the engine's BuildKit.
+            if major(client_version) >= 23 {
+                return Err(DockerError::NoBuildKit(format!(
+                    "the docker client `{}` ({client_version}) needs the buildx plugin for BuildKit builds, and it has none. \
+                     Install the buildx plugin, or point {} (or --docker) at a client with BuildKit built in, such as \
+                     Debian's /usr/bin/docker 20.10",
+                    settings.docker.display(),
+                    crate::ENV_DOCKER
+                )));
+            }
+            BuildMode::Builtin
+        }
+    };
+
+    let platforms = spec.platforms();
+    if platforms.len() > 1 {
+        match mode {
+            BuildMode::Builtin => {
+                return Err(DockerError::Platforms(format!(
+                    "`{}` asks for {} platforms, and the engine's built-in BuildKit builds one at a time. \
+                     Use buildx with a builder that can (`docker buildx create --use --driver docker-container`), \
+                     or build one platform per spec",
+                    spec.platform(),
+                    platforms.len()
+                )))
+            }
+            BuildMode::Buildx => {
+                let mut args = vec!["buildx", "inspect"];
+                if let Some(b) = &settings.buildx_builder {
+                    args.push(b);
+                }
+                let out = output(settings, &args).await?;
+                let text = String::from_utf8_lossy(&out.stdout);
+                let driver = text
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("Driver:"))
+                    .map(str::trim)
+                    .unwrap_or("");
+                if driver == "docker" {
+                    return Err(DockerError::Platforms(format!(
+                        "`{}` asks for several platforms, and the buildx builder uses the `docker` driver, which \
+                         builds one. Create a builder that can: `docker buildx create --use --driver docker-container`, \
+                         or pass it with {}",
+                        spec.platform(),
+                        crate::ENV_BUILDX_BUILDER
+                    )));
+                }
+            }
+        }
+    }
+    Ok(Capabilities {
+        client_version: client_version.to_string(),
+        server_version: server_version.to_string(),
+        mode,
+    })
+}

@@ -1,0 +1,340 @@
+//! The end-to-end environment: a Docker engine, a registry on loopback, and
+//! the base and helper images the tests build on (no image can be pulled
+//! here). Everything is idempotent: what is already there is reused, and
+//! `down` stops only what `up` started (by PID).
+//!
+//! State lives in `target/e2e/`; `target/e2e/env` holds the variables the
+//! e2e tests read.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// Debian's docker client: it builds with the daemon's built-in BuildKit
+/// (the first `docker` on PATH here is a client without buildx).
+pub const DOCKER: &str = "/usr/bin/docker";
+/// The registry's loopback port.
+pub const REGISTRY_PORT: u16 = 5765;
+/// Debian base with Python 3.11 and the machine's CA certificates.
+pub const PYTHON_IMAGE: &str = "imagespec-e2e/python:3.11";
+/// `FROM scratch` + the uv binary at `/uv`, for `builder_config.uv_image`.
+pub const UV_IMAGE: &str = "imagespec-e2e/uv:latest";
+const PACKAGES: [&str; 3] = ["docker.io", "docker-registry", "debootstrap"];
+
+fn state_dir(root: &Path) -> PathBuf {
+    root.join("target/e2e")
+}
+
+fn log(msg: &str) {
+    eprintln!("xtask e2e: {msg}");
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(())
+}
+
+fn quiet_ok(cmd: &mut Command) -> bool {
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+fn docker() -> Command {
+    Command::new(DOCKER)
+}
+
+fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if ready() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    bail!("{what} did not come up within {timeout:?}")
+}
+
+fn pid_alive(pid_file: &Path) -> Option<u32> {
+    let pid: u32 = fs::read_to_string(pid_file).ok()?.trim().parse().ok()?;
+    Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+}
+
+/// Starts a daemon in the background, its output in `log`, its PID in `pid_file`.
+fn spawn_daemon(cmd: &mut Command, log_file: &Path, pid_file: &Path) -> Result<u32> {
+    let out = fs::File::create(log_file)?;
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .spawn()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
+    fs::write(pid_file, child.id().to_string())?;
+    Ok(child.id())
+}
+
+fn install_packages() -> Result<()> {
+    let missing: Vec<&str> = PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !quiet_ok(Command::new("dpkg").args(["-s", p])))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    log(&format!("installing {}", missing.join(" ")));
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn engine_up() -> bool {
+    quiet_ok(docker().args(["info"]))
+}
+
+fn start_engine(state: &Path) -> Result<()> {
+    if engine_up() {
+        return Ok(());
+    }
+    log("starting dockerd");
+    spawn_daemon(
+        Command::new("dockerd").args(["--host", "unix:///var/run/docker.sock"]),
+        &state.join("dockerd.log"),
+        &state.join("dockerd.pid"),
+    )?;
+    wait_for("dockerd", Duration::from_secs(60), engine_up)
+        .with_context(|| format!("see {}", state.join("dockerd.log").display()))
+}
+
+/// True when the registry answers `GET /v2/` with 200.
+fn registry_up() -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], REGISTRY_PORT)),
+        Duration::from_secs(2),
+    ) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let req = format!("GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1:{REGISTRY_PORT}\r\n\r\n");
+    let mut buf = [0u8; 32];
+    if s.write_all(req.as_bytes()).is_err() || s.read(&mut buf).is_err() {
+        return false;
+    }
+    let head = String::from_utf8_lossy(&buf);
+    head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200")
+}
+
+fn start_registry(state: &Path) -> Result<()> {
+    if registry_up() {
+        return Ok(());
+    }
+    let dir = state.join("registry");
+    fs::create_dir_all(dir.join("data"))?;
+    let config = dir.join("config.yml");
+    fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{REGISTRY_PORT}\n",
+            dir.join("data").display()
+        ),
+    )?;
+    log(&format!("starting a registry on 127.0.0.1:{REGISTRY_PORT}"));
+    spawn_daemon(
+        Command::new("docker-registry").args(["serve"]).arg(&config),
+        &state.join("registry.log"),
+        &state.join("registry.pid"),
+    )?;
+    wait_for("the registry", Duration::from_secs(30), registry_up)
+        .with_context(|| format!("see {}", state.join("registry.log").display()))
+}
+
+fn image_exists(name: &str) -> bool {
+    quiet_ok(docker().args(["image", "inspect", name]))
+}
+
+/// The Debian mirror apt uses here.
+fn debian_mirror() -> String {
+    let mut text = String::new();
+    for dir in ["/etc/apt/sources.list.d", "/etc/apt"] {
+        if let Ok(entries) = fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_file() && (p.extension().is_some_and(|x| x == "sources" || x == "list")) {
+                    text.push_str(&fs::read_to_string(&p).unwrap_or_default());
+                    text.push('\n');
+                }
+            }
+        }
+    }
+    text.lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("URIs:") || l.starts_with("deb "))
+        .flat_map(str::split_whitespace)
+        .find(|w| w.starts_with("http") && w.contains("debian") && !w.contains("security"))
+        .unwrap_or("http://deb.debian.org/debian")
+        .trim_end_matches('/')
+        .to_string()
+}
+
+fn build_python_image(state: &Path) -> Result<()> {
+    if image_exists(PYTHON_IMAGE) {
+        return Ok(());
+    }
+    let rootfs = state.join("rootfs");
+    if rootfs.exists() {
+        fs::remove_dir_all(&rootfs)?;
+    }
+    let mirror = debian_mirror();
+    log(&format!(
+        "debootstrap bookworm from {mirror} (about a minute)"
+    ));
+    run(Command::new("debootstrap")
+        .args([
+            "--variant=minbase",
+            "--include=ca-certificates,python3,python3-venv",
+            "bookworm",
+        ])
+        .arg(&rootfs)
+        .arg(&mirror)
+        .stdout(Stdio::null()))?;
+    // Containers reach the package registries through a TLS proxy: trust its CA.
+    let certs = rootfs.join("usr/local/share/ca-certificates");
+    fs::create_dir_all(&certs)?;
+    for e in fs::read_dir("/usr/local/share/ca-certificates")?.flatten() {
+        if e.path().extension().is_some_and(|x| x == "crt") {
+            fs::copy(e.path(), certs.join(e.file_name()))?;
+        }
+    }
+    run(Command::new("chroot")
+        .arg(&rootfs)
+        .args(["update-ca-certificates"])
+        .stdout(Stdio::null()))?;
+    run(Command::new("chroot")
+        .arg(&rootfs)
+        .args(["apt-get", "clean"]))?;
+    log(&format!("importing {PYTHON_IMAGE}"));
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .args(["-c", "."])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    run(docker()
+        .args([
+            "import",
+            "--change",
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "--change",
+            "CMD [\"/bin/bash\"]",
+            "-",
+            PYTHON_IMAGE,
+        ])
+        .stdin(tar.stdout.context("tar output")?)
+        .stdout(Stdio::null()))?;
+    fs::remove_dir_all(&rootfs)?;
+    Ok(())
+}
+
+fn build_uv_image(state: &Path) -> Result<()> {
+    if image_exists(UV_IMAGE) {
+        return Ok(());
+    }
+    let dir = state.join("uv");
+    if dir.exists() {
+        fs::remove_dir_all(&dir)?;
+    }
+    fs::create_dir_all(&dir)?;
+    log("downloading uv from PyPI");
+    run(Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "uv",
+            "-d",
+        ])
+        .arg(&dir))?;
+    let wheel = fs::read_dir(&dir)?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .context("pip downloaded no uv wheel")?;
+    run(Command::new("python3")
+        .args(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); n = [x for x in z.namelist() if x.endswith('/scripts/uv')][0]; open(sys.argv[2], 'wb').write(z.read(n))"])
+        .arg(&wheel)
+        .arg(dir.join("uv")))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir.join("uv"), fs::Permissions::from_mode(0o755))?;
+    }
+    fs::write(dir.join("Dockerfile"), "FROM scratch\nCOPY uv /uv\n")?;
+    log(&format!("building {UV_IMAGE}"));
+    run(docker()
+        .args(["build", "-q", "-t", UV_IMAGE])
+        .arg(&dir)
+        .stdout(Stdio::null()))
+}
+
+/// Brings the environment up; writes `target/e2e/env`.
+pub fn up(root: &Path) -> Result<()> {
+    let state = state_dir(root);
+    fs::create_dir_all(&state)?;
+    install_packages()?;
+    start_engine(&state)?;
+    start_registry(&state)?;
+    build_python_image(&state)?;
+    build_uv_image(&state)?;
+    let env = format!(
+        "IMAGESPEC_DOCKER={DOCKER}\nIMAGESPEC_E2E_REGISTRY=localhost:{REGISTRY_PORT}\nIMAGESPEC_E2E_PYTHON_IMAGE={PYTHON_IMAGE}\nIMAGESPEC_E2E_UV_IMAGE={UV_IMAGE}\n"
+    );
+    fs::write(state.join("env"), env)?;
+    log("ready");
+    Ok(())
+}
+
+/// The variables `up` wrote, for the test run.
+pub fn env_vars(root: &Path) -> Result<Vec<(String, String)>> {
+    let text = fs::read_to_string(state_dir(root).join("env"))
+        .context("run `cargo xtask e2e up` first")?;
+    Ok(text
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect())
+}
+
+/// Stops what `up` started (by PID); leaves anything else running.
+pub fn down(root: &Path) -> Result<()> {
+    let state = state_dir(root);
+    for name in ["registry", "dockerd"] {
+        let pid_file = state.join(format!("{name}.pid"));
+        if let Some(pid) = pid_alive(&pid_file) {
+            log(&format!("stopping {name} (pid {pid})"));
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            let gone = wait_for(name, Duration::from_secs(20), || {
+                !Path::new(&format!("/proc/{pid}")).exists()
+            });
+            if gone.is_err() {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+        let _ = fs::remove_file(&pid_file);
+    }
+    Ok(())
+}
