@@ -63,6 +63,7 @@ fn main() -> Result<()> {
                     "clippy",
                     "--workspace",
                     "--all-targets",
+                    "--all-features",
                     "--",
                     "-D",
                     "warnings",
@@ -94,11 +95,11 @@ fn main() -> Result<()> {
                     &[
                         "test",
                         "-p",
-                        "imagespec-tests",
+                        "imagespec-cli",
+                        "--features",
+                        "e2e",
                         "--test",
                         "e2e_build",
-                        "--",
-                        "--test-threads=1",
                     ],
                     &env,
                 )
@@ -115,10 +116,26 @@ fn e2e_env(root: &Path) -> Result<Vec<(String, String)>> {
 }
 
 fn test(root: &Path, with_e2e: bool) -> Result<()> {
-    let env = if with_e2e { e2e_env(root)? } else { Vec::new() };
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    cargo(root, &["test", "--workspace", "--all-targets"], &env)?;
-    cargo(root, &["test", "--workspace", "--doc"], &env)
+    cargo(root, &["test", "--workspace", "--all-targets"], &[])?;
+    cargo(root, &["test", "--workspace", "--doc"], &[])?;
+    if with_e2e {
+        let env = e2e_env(root)?;
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        cargo(
+            root,
+            &[
+                "test",
+                "-p",
+                "imagespec-cli",
+                "--features",
+                "e2e",
+                "--test",
+                "e2e_build",
+            ],
+            &env,
+        )?;
+    }
+    Ok(())
 }
 
 fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<()> {

@@ -16,7 +16,9 @@ const TAIL_LINES: usize = 25;
 #[derive(Debug, Default)]
 pub struct StepTracker {
     titles: BTreeMap<String, String>,
-    failed: Option<(String, String)>,
+    /// The last lines each step printed.
+    output: BTreeMap<String, VecDeque<String>>,
+    failed: Option<(String, String, String)>,
     final_error: Option<String>,
     cached: Vec<String>,
 }
@@ -28,17 +30,23 @@ impl StepTracker {
         if let Some(rest) = line.strip_prefix('#') {
             let (id, body) = rest.split_once(' ').unwrap_or((rest, ""));
             if body.starts_with('[') {
-                self.titles
-                    .entry(id.to_string())
-                    .or_insert_with(|| body.to_string());
-            } else if let Some(msg) = body.strip_prefix("ERROR: ") {
+                let title = body.split_whitespace().collect::<Vec<_>>().join(" ");
+                self.titles.entry(id.to_string()).or_insert(title);
+                return;
+            }
+            let out = self.output.entry(id.to_string()).or_default();
+            if out.len() == TAIL_LINES {
+                out.pop_front();
+            }
+            out.push_back(line.to_string());
+            if let Some(msg) = body.strip_prefix("ERROR: ") {
                 let title = self
                     .titles
                     .get(id)
                     .cloned()
                     .unwrap_or_else(|| format!("#{id}"));
                 if self.failed.is_none() {
-                    self.failed = Some((title, msg.to_string()));
+                    self.failed = Some((id.to_string(), title, msg.to_string()));
                 }
             } else if body == "CACHED" {
                 if let Some(t) = self.titles.get(id) {
@@ -56,7 +64,17 @@ impl StepTracker {
 
     /// The failed step's title (`[6/14] RUN ...`) and message, if any.
     pub fn failed_step(&self) -> Option<(&str, &str)> {
-        self.failed.as_ref().map(|(t, m)| (t.as_str(), m.as_str()))
+        self.failed
+            .as_ref()
+            .map(|(_, t, m)| (t.as_str(), m.as_str()))
+    }
+
+    /// The last lines the failed step printed.
+    pub fn failed_output(&self) -> Option<Vec<String>> {
+        let (id, _, _) = self.failed.as_ref()?;
+        self.output
+            .get(id)
+            .map(|lines| lines.iter().cloned().collect())
     }
 
     /// The titles of the steps BuildKit took from its cache.
@@ -136,7 +154,10 @@ pub async fn run_streaming(
                 .unwrap_or_else(|| format!("docker exited with {status}")),
         ),
     };
-    let tail: Vec<String> = tail.into_iter().map(|l| format!("  | {l}")).collect();
+    let lines: Vec<String> = tracker
+        .failed_output()
+        .unwrap_or_else(|| tail.into_iter().collect());
+    let tail: Vec<String> = lines.into_iter().map(|l| format!("  | {l}")).collect();
     Err(DockerError::Failed {
         what,
         image: image.to_string(),

@@ -5,9 +5,12 @@ use imagespec_core::installer::{
 };
 use imagespec_core::plan::{
     pip_install_args, secret_mounts, sh, uv_binary_mount, uv_cache_mount, venv_env, EnvVar, Mount,
-    PlanBuilder, Step, VENV,
+    PlanBuilder, Step, Word, VENV,
 };
 use imagespec_core::{ImageSpec, Result, SpecError};
+
+/// Where poetry itself is installed when the spec sets `python_exec`.
+pub const POETRY_VENV: &str = "/opt/poetry";
 
 /// Registration priority: wins over the uv fallback when `requirements` is a `poetry.lock`.
 pub const POETRY_LOCK_PRIORITY: i32 = 20;
@@ -36,7 +39,23 @@ impl Installer for PoetryLockInstaller {
         }];
         mounts.extend(plan.add_lock_files("poetry.lock"));
         mounts.extend(secret_mounts(spec));
-        let mut script = vec![sh("poetry install")];
+        // flytekit installs poetry with `uv pip install poetry` into UV_PYTHON,
+        // which under `python_exec` is the venv poetry has yet to make, and
+        // fails. There, poetry gets a venv of its own from the base Python.
+        let (install_poetry, poetry) = match spec.python_exec() {
+            None => (vec![sh("uv pip install poetry")], "poetry".to_string()),
+            Some(python) => (
+                vec![
+                    sh("uv venv --python"),
+                    Word::Arg(python.to_string()),
+                    sh(&format!(
+                        "{POETRY_VENV} && uv pip install --python {POETRY_VENV}/bin/python poetry"
+                    )),
+                ],
+                format!("{POETRY_VENV}/bin/poetry"),
+            ),
+        };
+        let mut script = vec![sh(&format!("{poetry} install"))];
         script.extend(pip_install_args(spec));
         script.push(sh(&format!("--no-root && chown -R flytekit {VENV}")));
         plan.add_steps(
@@ -44,7 +63,7 @@ impl Installer for PoetryLockInstaller {
             [
                 Step::Run {
                     mounts: vec![uv_cache_mount(), uv_binary_mount()],
-                    script: vec![sh("uv pip install poetry")],
+                    script: install_poetry,
                 },
                 Step::Env {
                     vars: vec![

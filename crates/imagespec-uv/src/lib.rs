@@ -123,6 +123,11 @@ impl Installer for UvLockInstaller {
         mounts.extend(plan.add_lock_files("uv.lock"));
         mounts.extend(secret_mounts(spec));
         let mut script = vec![sh("uv sync")];
+        if let Some(python) = spec.python_exec() {
+            // flytekit points UV_PYTHON at the venv uv sync has yet to make,
+            // and uv fails ("No interpreter found"); name the base Python.
+            script.extend([sh("--python"), Word::Arg(python.to_string())]);
+        }
         script.extend(pip_install_args(spec));
         script.push(sh(&format!(
             "--locked --no-dev --no-install-project && chown -R flytekit {VENV}"

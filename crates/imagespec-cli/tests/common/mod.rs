@@ -1,4 +1,5 @@
-//! Shared helpers of the CLI test binaries.
+//! Shared helpers of the CLI test binaries (each uses some of them).
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

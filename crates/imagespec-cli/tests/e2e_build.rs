@@ -1,0 +1,569 @@
+//! End-to-end: real images built with the local Docker engine, pushed to the
+//! local registry, pulled back and run.
+//!
+//! Built only with the `e2e` feature (`cargo xtask ci`, `cargo xtask e2e
+//! test`), which first brings up the engine, the registry and the base images
+//! (`cargo xtask e2e up`). Without an engine these tests fail; they never skip.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Output};
+
+mod common;
+
+/// The environment `cargo xtask e2e up` describes in `target/e2e/env`.
+struct E2e {
+    docker: String,
+    registry: String,
+    python_image: String,
+    uv_image: String,
+}
+
+fn e2e() -> E2e {
+    let var = |k: &str| {
+        std::env::var(k).unwrap_or_else(|_| {
+            panic!(
+                "{k} is not set: run these tests with `cargo xtask e2e test` (or `cargo xtask ci`)"
+            )
+        })
+    };
+    let env = E2e {
+        docker: var("IMAGESPEC_DOCKER"),
+        registry: var("IMAGESPEC_E2E_REGISTRY"),
+        python_image: var("IMAGESPEC_E2E_PYTHON_IMAGE"),
+        uv_image: var("IMAGESPEC_E2E_UV_IMAGE"),
+    };
+    let info = Command::new(&env.docker)
+        .arg("info")
+        .output()
+        .expect("the docker client runs");
+    assert!(
+        info.status.success(),
+        "no Docker engine answers ({}): {}",
+        env.docker,
+        String::from_utf8_lossy(&info.stderr)
+    );
+    env
+}
+
+impl E2e {
+    fn docker(&self, args: &[&str]) -> Output {
+        Command::new(&self.docker)
+            .args(args)
+            .output()
+            .expect("docker runs")
+    }
+
+    fn docker_ok(&self, args: &[&str]) -> String {
+        let out = self.docker(args);
+        assert!(
+            out.status.success(),
+            "docker {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `builder_config` pointing at the local helper images (nothing can be pulled here).
+    fn builder_config(&self) -> String {
+        format!(
+            "builder_config: {{uv_image: \"{}\", micromamba_image: \"{}\"}}\n",
+            self.uv_image, self.python_image
+        )
+    }
+
+    /// The manifest digest the registry serves for `name:tag`, or `None` on 404.
+    fn registry_digest(&self, name: &str, tag: &str) -> Option<String> {
+        let port = self.registry.rsplit(':').next().unwrap();
+        let mut s =
+            std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).unwrap();
+        write!(
+            s,
+            "HEAD /v2/{name}/manifests/{tag} HTTP/1.0\r\nHost: {}\r\nAccept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json\r\n\r\n",
+            self.registry
+        )
+        .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        if !resp.starts_with("HTTP/1.0 200") && !resp.starts_with("HTTP/1.1 200") {
+            assert!(resp.contains(" 404 "), "unexpected registry answer: {resp}");
+            return None;
+        }
+        resp.lines()
+            .find_map(|l| {
+                l.strip_prefix("Docker-Content-Digest: ")
+                    .or_else(|| l.strip_prefix("docker-content-digest: "))
+            })
+            .map(|d| d.trim().to_string())
+    }
+}
+
+fn write(root: &Path, rel: &str, body: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, body).unwrap();
+}
+
+/// Runs `imagespec ARGS` and returns (exit code, stdout, stderr).
+fn imagespec(args: &[&str], spec: &Path) -> (i32, String, String) {
+    let out = common::imagespec().args(args).arg(spec).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn build_json(spec: &Path, extra: &[&str]) -> (serde_json::Value, String) {
+    let mut args = vec!["build", "--json"];
+    args.extend(extra);
+    let (code, stdout, stderr) = imagespec(&args, spec);
+    assert_eq!(code, 0, "build failed:\n{stderr}");
+    (
+        serde_json::from_str(&stdout).expect("JSON on stdout"),
+        stderr,
+    )
+}
+
+fn identity(spec: &Path) -> serde_json::Value {
+    let (code, stdout, stderr) = imagespec(&["tag", "--json"], spec);
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+const CHECK_SCRIPT: &str = r#"
+import json, os, pwd, shutil, six
+def owner(p):
+    return pwd.getpwuid(os.stat(p).st_uid).pw_name if os.path.exists(p) else None
+paths = ["/root/app/main.py", "/root/app/util.py", "/root/notes.txt", "/root/.dockerignore",
+         "/root/files/config.json", "/root/assets/logo.txt", "/root/assets/sub/more.txt",
+         "/root/secret.env", "/root/build/out.bin", "/root/app/__pycache__/main.cpython-311.pyc"]
+print(json.dumps({
+    "six": six.__version__,
+    "env": {k: os.environ.get(k) for k in ["SPACES", "QUOTES", "BACKSLASH", "FROM_PATH", "EMPTY", "_F_IMG_ID"]},
+    "owners": {p: owner(p) for p in paths},
+    "jq": shutil.which("jq"),
+    "marker": open("/opt/made/marker").read().strip(),
+    "user": pwd.getpwuid(os.getuid()).pw_name,
+}))
+"#;
+
+#[test]
+fn a_full_spec_is_built_pushed_pulled_and_runs_as_specified() {
+    let e = e2e();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let spec = root.join("spec.yaml");
+    write(
+        root,
+        "spec.yaml",
+        &format!(
+            r#"name: e2e-first
+base_image: {python}
+python_exec: /usr/bin/python3
+packages: [six]
+apt_packages: [jq]
+env:
+  SPACES: "hello  world"
+  QUOTES: 'say "hi" and ''bye'''
+  BACKSLASH: 'C:\temp\x'
+  FROM_PATH: "$PATH"
+  EMPTY: ""
+commands: ["mkdir -p /opt/made", "echo built > /opt/made/marker"]
+copy: [files/config.json, assets]
+source_root: src
+source_copy_mode: all
+entrypoint: ["/bin/sh", "-c"]
+registry: {registry}
+{config}"#,
+            python = e.python_image,
+            registry = e.registry,
+            config = e.builder_config()
+        ),
+    );
+    write(root, "files/config.json", "{\"k\": 1}\n");
+    write(root, "assets/logo.txt", "logo\n");
+    write(root, "assets/sub/more.txt", "more\n");
+    write(root, "src/app/main.py", "print('main')\n");
+    write(root, "src/app/util.py", "X = 1\n");
+    write(root, "src/app/__pycache__/main.cpython-311.pyc", "bytecode");
+    write(root, "src/notes.txt", "notes\n");
+    write(root, "src/secret.env", "TOKEN=nope\n");
+    write(root, "src/build/out.bin", "artifact");
+    write(root, "src/.dockerignore", "secret.env\nbuild/\n");
+
+    let ident = identity(&spec);
+    let image = ident["image_name"].as_str().unwrap().to_string();
+    let (result, _) = build_json(&spec, &[]);
+    assert_eq!(result["image_name"], image.as_str());
+    assert_eq!(result["pushed"], true);
+    let tag = ident["tag"].as_str().unwrap();
+    let served = e
+        .registry_digest("e2e-first", tag)
+        .expect("the image is in the registry");
+    assert_eq!(
+        result["digest"],
+        served.as_str(),
+        "the reported digest is the registry's"
+    );
+
+    // Pull it back from the registry.
+    e.docker_ok(&["rmi", &image]);
+    e.docker_ok(&["pull", &image]);
+
+    let entrypoint = e.docker_ok(&["inspect", "--format", "{{json .Config.Entrypoint}}", &image]);
+    assert_eq!(entrypoint.trim(), r#"["/bin/sh","-c"]"#);
+    let via = e.docker_ok(&["run", "--rm", &image, "echo via-entrypoint"]);
+    assert_eq!(via.trim(), "via-entrypoint");
+
+    let out = e.docker_ok(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "python",
+        &image,
+        "-c",
+        CHECK_SCRIPT,
+    ]);
+    let got: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(got["six"].as_str().unwrap().starts_with("1."), "{got}");
+    let base_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    assert_eq!(
+        got["env"],
+        serde_json::json!({
+            "SPACES": "hello  world",
+            "QUOTES": "say \"hi\" and 'bye'",
+            "BACKSLASH": "C:\\temp\\x",
+            "FROM_PATH": base_path,
+            "EMPTY": "",
+            "_F_IMG_ID": ident["id"],
+        })
+    );
+    for kept in [
+        "/root/app/main.py",
+        "/root/app/util.py",
+        "/root/notes.txt",
+        "/root/.dockerignore",
+        "/root/files/config.json",
+        "/root/assets/logo.txt",
+        "/root/assets/sub/more.txt",
+    ] {
+        assert_eq!(
+            got["owners"][kept], "flytekit",
+            "{kept} is there, owned by flytekit: {got}"
+        );
+    }
+    for ignored in [
+        "/root/secret.env",
+        "/root/build/out.bin",
+        "/root/app/__pycache__/main.cpython-311.pyc",
+    ] {
+        assert!(
+            got["owners"][ignored].is_null(),
+            "{ignored} must be absent: {got}"
+        );
+    }
+    assert_eq!(got["jq"], "/usr/bin/jq");
+    assert_eq!(got["marker"], "built");
+    assert_eq!(got["user"], "flytekit");
+}
+
+fn lock_project_spec(
+    e: &E2e,
+    root: &Path,
+    project: &str,
+    lock: &str,
+    name: &str,
+) -> std::path::PathBuf {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/e2e")
+        .join(project);
+    for f in ["pyproject.toml", lock] {
+        std::fs::copy(fixtures.join(f), root.join(f)).unwrap();
+    }
+    write(
+        root,
+        "spec.yaml",
+        &format!(
+            // poetry reads certificates from certifi, not the system store:
+            // point it at the store that trusts this machine's TLS proxy.
+            "name: {name}\nbase_image: {}\npython_exec: /usr/bin/python3\nrequirements: {lock}\n\
+             env: {{REQUESTS_CA_BUNDLE: /etc/ssl/certs/ca-certificates.crt}}\n{}",
+            e.python_image,
+            e.builder_config()
+        ),
+    );
+    root.join("spec.yaml")
+}
+
+#[test]
+fn uv_lock_and_poetry_lock_projects_build_and_run() {
+    let e = e2e();
+    for (project, lock, name) in [
+        ("uv-project", "uv.lock", "e2e-uv-lock"),
+        ("poetry-project", "poetry.lock", "e2e-poetry-lock"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = lock_project_spec(&e, dir.path(), project, lock, name);
+        let (result, _) = build_json(&spec, &["--no-push"]);
+        let image = result["image_name"].as_str().unwrap();
+        let out = e.docker_ok(&[
+            "run",
+            "--rm",
+            image,
+            "python",
+            "-c",
+            "import sys, six, idna; print(six.__version__, sys.prefix)",
+        ]);
+        assert_eq!(
+            out.trim(),
+            "1.16.0 /root/.venv",
+            "{name}: the locked versions, in the venv"
+        );
+    }
+}
+
+#[test]
+fn pip_secrets_are_readable_while_installing_and_found_nowhere_after() {
+    let e = e2e();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let marker = format!("IMAGESPEC-SECRET-{}", std::process::id());
+    // The constraint pins six below its newest release: the pinned version in
+    // the image proves the install step read the secret.
+    write(
+        root,
+        "constraints.txt",
+        &format!("# {marker}\nsix==1.16.0\n"),
+    );
+    write(
+        root,
+        "spec.yaml",
+        &format!(
+            "name: e2e-secret\nbase_image: {}\npython_exec: /usr/bin/python3\npackages: [six]\n\
+             pip_secret_mounts: [[constraints.txt, /etc/imagespec-constraints.txt]]\n\
+             pip_extra_args: --constraint /etc/imagespec-constraints.txt\n{}",
+            e.python_image,
+            e.builder_config()
+        ),
+    );
+    let (result, log) = build_json(&root.join("spec.yaml"), &["--no-push"]);
+    let image = result["image_name"].as_str().unwrap();
+    let out = e.docker_ok(&[
+        "run",
+        "--rm",
+        image,
+        "python",
+        "-c",
+        "import os, six; print(six.__version__, os.path.exists('/etc/imagespec-constraints.txt'))",
+    ]);
+    assert_eq!(out.trim(), "1.16.0 False");
+    assert!(!log.contains(&marker), "the secret is in the build log");
+    let history = e.docker_ok(&["history", "--no-trunc", image]);
+    assert!(
+        !history.contains(&marker),
+        "the secret is in the image history"
+    );
+    let saved = root.join("image.tar");
+    e.docker_ok(&["save", "-o", saved.to_str().unwrap(), image]);
+    // `docker save` writes each layer as an uncompressed tar inside this tar.
+    let bytes = std::fs::read(&saved).unwrap();
+    assert!(bytes.len() > 1_000_000, "the saved image has its layers");
+    assert!(
+        !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+        "the secret is in a layer"
+    );
+}
+
+#[test]
+fn a_source_change_rebuilds_from_cache_with_a_new_tag() {
+    let e = e2e();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "spec.yaml",
+        &format!(
+            "name: e2e-cache\nbase_image: {}\npython_exec: /usr/bin/python3\npackages: [six]\n\
+             source_root: src\nsource_copy_mode: all\n{}",
+            e.python_image,
+            e.builder_config()
+        ),
+    );
+    write(root, "src/app.py", "VERSION = 1\n");
+    let spec = root.join("spec.yaml");
+    let (first, _) = build_json(&spec, &["--no-push"]);
+    write(root, "src/app.py", "VERSION = 2\n");
+    let (second, log) = build_json(&spec, &["--no-push"]);
+    assert_ne!(
+        first["image_name"], second["image_name"],
+        "a source change gives a new tag"
+    );
+
+    let mut steps = imagespec_docker::progress::StepTracker::default();
+    for line in log.lines() {
+        steps.line(line.split_once("] ").map_or(line, |(_, rest)| rest));
+    }
+    let cached = steps.cached_steps().join("\n");
+    for layer in ["useradd", "chown -R flytekit /root", "uv venv --python"] {
+        assert!(
+            cached.contains(layer),
+            "the `{layer}` step was not taken from cache:\n{cached}"
+        );
+    }
+    assert!(
+        !cached.contains("COPY --chown=flytekit ./src"),
+        "the changed source is copied again"
+    );
+    let image = second["image_name"].as_str().unwrap();
+    let out = e.docker_ok(&[
+        "run",
+        "--rm",
+        image,
+        "python",
+        "-c",
+        "import app; print(app.VERSION)",
+    ]);
+    assert_eq!(out.trim(), "2");
+}
+
+#[test]
+fn a_failed_build_names_its_step_and_pushes_nothing() {
+    let e = e2e();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "spec.yaml",
+        &format!(
+            "name: e2e-fails\nbase_image: {}\npython_exec: /usr/bin/python3\n\
+             commands: [\"echo about-to-fail\", \"exit 3\"]\nregistry: {}\n{}",
+            e.python_image,
+            e.registry,
+            e.builder_config()
+        ),
+    );
+    let spec = root.join("spec.yaml");
+    let tag = identity(&spec)["tag"].as_str().unwrap().to_string();
+    let (code, stdout, stderr) = imagespec(&["build"], &spec);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("build of `"), "{stderr}");
+    assert!(
+        stderr.contains("failed at step"),
+        "names the step: {stderr}"
+    );
+    assert!(
+        stderr.contains("exit 3"),
+        "shows the failing command: {stderr}"
+    );
+    assert!(
+        stderr.contains("about-to-fail"),
+        "shows the last lines: {stderr}"
+    );
+    assert_eq!(
+        e.registry_digest("e2e-fails", &tag),
+        None,
+        "nothing was pushed"
+    );
+}
+
+#[test]
+fn preflight_names_what_is_missing_and_the_fix() {
+    let e = e2e();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "spec.yaml",
+        &format!(
+            "name: e2e-pre\nbase_image: {}\npython_exec: /usr/bin/python3\n{}",
+            e.python_image,
+            e.builder_config()
+        ),
+    );
+    let spec = dir.path().join("spec.yaml");
+
+    let out = common::imagespec()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .args(["build"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no Docker engine is reachable") && stderr.contains("DOCKER_HOST"),
+        "{stderr}"
+    );
+
+    // This machine's first docker on PATH is a 28.x client without buildx.
+    let modern = "/usr/local/bin/docker";
+    assert!(
+        Path::new(modern).exists(),
+        "this test needs the machine's {modern} (a client without buildx)"
+    );
+    let out = common::imagespec()
+        .env("IMAGESPEC_DOCKER", modern)
+        .args(["build"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("buildx") && stderr.contains("IMAGESPEC_DOCKER"),
+        "{stderr}"
+    );
+
+    write(
+        dir.path(),
+        "multi.yaml",
+        &format!(
+            "name: e2e-multi\nbase_image: {}\npython_exec: /usr/bin/python3\nplatform: linux/amd64,linux/arm64\n{}",
+            e.python_image,
+            e.builder_config()
+        ),
+    );
+    let (code, _, stderr) = imagespec(&["build"], &dir.path().join("multi.yaml"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("2 platforms") && stderr.contains("docker-container"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn context_only_keeps_the_context_and_builds_nothing() {
+    let e = e2e();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "spec.yaml",
+        &format!(
+            "name: e2e-ctx-only\nbase_image: {}\npython_exec: /usr/bin/python3\n{}",
+            e.python_image,
+            e.builder_config()
+        ),
+    );
+    let keep = dir.path().join("kept");
+    let (code, stdout, stderr) = imagespec(
+        &[
+            "build",
+            "--context-only",
+            "--keep-context",
+            keep.to_str().unwrap(),
+        ],
+        &dir.path().join("spec.yaml"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.trim(), keep.display().to_string());
+    assert!(keep.join("Dockerfile").is_file());
+    let name = identity(&dir.path().join("spec.yaml"))["image_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        !e.docker(&["image", "inspect", &name]).status.success(),
+        "nothing was built"
+    );
+}
