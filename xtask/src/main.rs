@@ -76,7 +76,10 @@ fn main() -> Result<()> {
                 &["build", "-p", "imagespec-cli", "--no-default-features"],
                 &[],
             )?;
-            e2e::up(&root)?;
+            if let Err(e) = e2e::up(&root) {
+                let _ = e2e::down(&root);
+                return Err(e);
+            }
             let result = test(&root, true);
             e2e::down(&root)?;
             result

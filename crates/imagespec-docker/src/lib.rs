@@ -130,9 +130,21 @@ pub async fn build_with(
     let push = options.push && spec.registry().is_some();
 
     if options.context_only {
-        let dir = options.keep_context.clone().unwrap_or_else(|| {
-            std::env::temp_dir().join(format!("imagespec-context-{}", identity.tag))
-        });
+        let dir = match &options.keep_context {
+            Some(dir) => dir.clone(),
+            None => tempfile::Builder::new()
+                .prefix("imagespec-context-")
+                .tempdir()
+                .map_err(|e| {
+                    imagespec_core::Error::io(
+                        "create a temporary folder in",
+                        std::env::temp_dir(),
+                        e,
+                    )
+                })?
+                .keep()
+                .join(&identity.tag),
+        };
         let written = write_context(spec, &options.defaults, &dir)?;
         return Ok(BuildOutcome {
             image_name,
