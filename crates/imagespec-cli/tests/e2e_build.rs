@@ -329,6 +329,12 @@ fn pip_secrets_are_readable_while_installing_and_found_nowhere_after() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let marker = format!("IMAGESPEC-SECRET-{}", std::process::id());
+    // The install step must really run (not come from an earlier run's cache):
+    // an env value before it changes with every run.
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     // The constraint pins six below its newest release: the pinned version in
     // the image proves the install step read the secret.
     write(
@@ -341,6 +347,7 @@ fn pip_secrets_are_readable_while_installing_and_found_nowhere_after() {
         "spec.yaml",
         &format!(
             "name: e2e-secret\nbase_image: {}\npython_exec: /usr/bin/python3\npackages: [six]\n\
+             env: {{RUN_NONCE: \"{nonce}\"}}\n\
              pip_secret_mounts: [[constraints.txt, /etc/imagespec-constraints.txt]]\n\
              pip_extra_args: --constraint /etc/imagespec-constraints.txt\n{}",
             e.python_image,
@@ -390,10 +397,27 @@ fn a_source_change_rebuilds_from_cache_with_a_new_tag() {
             e.builder_config()
         ),
     );
-    write(root, "src/app.py", "VERSION = 1\n");
+    // A nonce, so that a warm cache from an earlier run cannot hold this source.
+    let nonce = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    write(
+        root,
+        "src/app.py",
+        &format!("VERSION = 1\nNONCE = '{nonce}'\n"),
+    );
     let spec = root.join("spec.yaml");
     let (first, _) = build_json(&spec, &["--no-push"]);
-    write(root, "src/app.py", "VERSION = 2\n");
+    write(
+        root,
+        "src/app.py",
+        &format!("VERSION = 2\nNONCE = '{nonce}'\n"),
+    );
     let (second, log) = build_json(&spec, &["--no-push"]);
     assert_ne!(
         first["image_name"], second["image_name"],
