@@ -32,7 +32,27 @@ pub enum Command {
     Context(ContextArgs),
     /// Build a spec's image (its nested base first) and push it when it has a registry.
     Build(BuildArgs),
+    /// Tell whether the images of specs exist (exit 0: all exist, 3: some
+    /// missing, 4: some unknown).
+    Exists(ExistsArgs),
 }
+
+#[derive(Debug, Args)]
+pub struct ExistsArgs {
+    /// Spec files, checked concurrently.
+    #[arg(required = true)]
+    pub specs: Vec<PathBuf>,
+    /// Print a JSON array: spec, image_name, status (exists/missing/unknown), digest, reason.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub docker: DockerArgs,
+}
+
+/// Exit code of `exists` when an image is missing.
+pub const EXIT_MISSING: u8 = 3;
+/// Exit code of `exists` when the check could not tell.
+pub const EXIT_UNKNOWN: u8 = 4;
 
 /// Settings of the Docker builder; each also reads its environment variable.
 #[derive(Debug, Clone, Args)]
@@ -89,6 +109,13 @@ pub struct BuildArgs {
     /// Print the result as JSON (image name, whether pushed, digest).
     #[arg(long)]
     pub json: bool,
+    /// Build and push even when the image exists (also FLYTE_FORCE_PUSH_IMAGE_SPEC).
+    #[arg(long)]
+    pub force_push: bool,
+    /// Fail when the registry cannot tell whether the image exists, instead of
+    /// assuming it does (also FLYTE_IMG_FAST_FAIL).
+    #[arg(long)]
+    pub fast_fail: bool,
     #[command(flatten)]
     pub python: PythonArgs,
     #[command(flatten)]
@@ -160,7 +187,80 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tag(args) => tag(args),
         Command::Context(args) => context(args),
         Command::Build(args) => build(args),
+        Command::Exists(args) => exists(args),
     }
+}
+
+fn exists(args: ExistsArgs) -> Result<ExitCode> {
+    args.docker.export();
+    let specs = args
+        .specs
+        .iter()
+        .map(|p| imagespec_core::spec::load_file(p).map(|s| (p.clone(), s)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let results = runtime.block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for (index, (path, spec)) in specs.into_iter().enumerate() {
+            set.spawn(async move {
+                let image = spec
+                    .identity()
+                    .map_err(|e| locate(e, &spec, &path))?
+                    .image_name;
+                let builder = imagespec_core::builder::for_spec(&spec)
+                    .map_err(|e| locate(e, &spec, &path))?;
+                let existence = builder.existence(&spec).await?;
+                Ok::<_, imagespec_core::Error>((index, path, image, existence))
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            out.push(joined.map_err(|e| imagespec_core::Error::Other(e.to_string()))??);
+        }
+        out.sort_by_key(|r| r.0);
+        Ok::<_, imagespec_core::Error>(out)
+    })?;
+    let mut code = ExitCode::SUCCESS;
+    let (mut any_missing, mut any_unknown) = (false, false);
+    let mut rows = Vec::new();
+    for (_, path, image, existence) in &results {
+        match existence {
+            imagespec_core::existence::Existence::Missing { .. } => any_missing = true,
+            imagespec_core::existence::Existence::Unknown { .. } => any_unknown = true,
+            imagespec_core::existence::Existence::Exists { .. } => {}
+        }
+        let reason = match existence {
+            imagespec_core::existence::Existence::Missing { reason, .. }
+            | imagespec_core::existence::Existence::Unknown { reason } => Some(reason.clone()),
+            imagespec_core::existence::Existence::Exists { .. } => None,
+        };
+        rows.push(serde_json::json!({
+            "spec": path,
+            "image_name": image,
+            "status": existence.status(),
+            "digest": existence.digest(),
+            "reason": reason,
+        }));
+        if !args.json {
+            let detail = existence
+                .digest()
+                .map(str::to_string)
+                .or(reason)
+                .unwrap_or_default();
+            output::stdout_line(&format!("{image}\t{}\t{detail}", existence.status()))?;
+        }
+    }
+    if args.json {
+        output::stdout_json(&rows)?;
+    }
+    if any_unknown {
+        code = ExitCode::from(EXIT_UNKNOWN);
+    } else if any_missing {
+        code = ExitCode::from(EXIT_MISSING);
+    }
+    Ok(code)
 }
 
 fn build(args: BuildArgs) -> Result<ExitCode> {
@@ -175,6 +275,10 @@ fn build(args: BuildArgs) -> Result<ExitCode> {
         defaults,
         keep_context: args.keep_context.clone(),
         context_only: args.context_only,
+        force_push: args.force_push
+            || imagespec_core::existence::env_flag(imagespec_core::existence::ENV_FORCE_PUSH),
+        fast_fail: args.fast_fail
+            || imagespec_core::existence::env_flag(imagespec_core::existence::ENV_FAST_FAIL),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -186,6 +290,7 @@ fn build(args: BuildArgs) -> Result<ExitCode> {
     if args.json {
         output::stdout_json(&serde_json::json!({
             "image_name": outcome.image_name,
+            "action": if outcome.skipped { "skipped" } else { "built" },
             "pushed": outcome.pushed,
             "digest": outcome.digest,
             "context": outcome.context,
@@ -219,6 +324,24 @@ async fn build_with_bases(
             // A base is always built for real, and its context is not kept.
             opts.context_only = false;
             opts.keep_context = None;
+        }
+        if !opts.context_only {
+            let decision = builder.should_build(s, &opts).await?;
+            match &decision {
+                imagespec_core::existence::Decision::Skip { reason } => {
+                    tracing::info!("{reason}");
+                    outcomes.push(imagespec_core::builder::BuildOutcome {
+                        image_name: s.identity()?.image_name,
+                        real_name: None,
+                        pushed: false,
+                        digest: None,
+                        context: None,
+                        skipped: true,
+                    });
+                    continue;
+                }
+                imagespec_core::existence::Decision::Build { reason } => tracing::info!("{reason}"),
+            }
         }
         outcomes.push(builder.build_image(s, &opts).await?);
     }

@@ -13,4 +13,6 @@ pub fn link() {
     imagespec_micromamba::link();
     #[cfg(feature = "docker")]
     imagespec_docker::link();
+    #[cfg(feature = "registry")]
+    imagespec_registry::link();
 }

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::error::{Error, Result, SpecError};
+use crate::existence::{decide, Decision, Existence};
 use crate::knobs::PythonDefaults;
 use crate::spec::ImageSpec;
 
@@ -33,6 +34,12 @@ pub struct BuildOptions {
     pub keep_context: Option<PathBuf>,
     /// Only write the context; run nothing.
     pub context_only: bool,
+    /// Build and push even when the image exists (`force_push()`, `--force-push`,
+    /// `FLYTE_FORCE_PUSH_IMAGE_SPEC`).
+    pub force_push: bool,
+    /// Fail instead of assuming the image exists when the check cannot tell
+    /// (`--fast-fail`, `FLYTE_IMG_FAST_FAIL`).
+    pub fast_fail: bool,
 }
 
 impl BuildOptions {
@@ -67,6 +74,8 @@ pub struct BuildOutcome {
     /// The kept build context, for `--context-only` or a kept context.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<PathBuf>,
+    /// True when nothing was built because the image exists.
+    pub skipped: bool,
 }
 
 /// An image builder plugin.
@@ -74,9 +83,49 @@ pub struct BuildOutcome {
 pub trait ImageBuilder: Send + Sync + 'static {
     /// Unique name, e.g. `default`.
     fn name(&self) -> &'static str;
+
+    /// Whether the image exists where this builder would put it. The default
+    /// asks the registered registry checker when the spec has a registry; a
+    /// builder that can look elsewhere (a local engine) overrides it.
+    async fn existence(&self, spec: &ImageSpec) -> Result<Existence> {
+        registry_existence(spec).await
+    }
+
+    /// flytekit's `should_build`: [`ImageBuilder::existence`] through
+    /// [`crate::existence::decide`].
+    async fn should_build(&self, spec: &ImageSpec, options: &BuildOptions) -> Result<Decision> {
+        let image = spec.identity()?.image_name;
+        let existence = self.existence(spec).await?;
+        decide(
+            &image,
+            &existence,
+            options.force_push || spec.is_force_push(),
+            options.fast_fail,
+        )
+    }
+
     /// Builds (and pushes, when asked) the image of a checked spec whose
     /// nested base, if any, was built already.
     async fn build_image(&self, spec: &ImageSpec, options: &BuildOptions) -> Result<BuildOutcome>;
+}
+
+/// Whether a spec's image exists in its registry, asked of the registered
+/// checker; a spec without a registry counts as missing.
+pub async fn registry_existence(spec: &ImageSpec) -> Result<Existence> {
+    let image = spec.identity()?.image_name;
+    if spec.registry().is_none() {
+        return Ok(Existence::Missing {
+            reason: "no registry to look in".into(),
+            digest: None,
+        });
+    }
+    let platforms: Vec<String> = spec.platforms().iter().map(|p| p.to_string()).collect();
+    match crate::existence::checker() {
+        Some(checker) => Ok(checker.check(&image, &platforms).await),
+        None => Ok(Existence::Unknown {
+            reason: "no registry checker is built in".into(),
+        }),
+    }
 }
 
 /// A builder's entry in the registry.

@@ -18,6 +18,7 @@
 pub mod builder;
 pub mod context;
 pub mod error;
+pub mod existence;
 pub mod hash;
 pub mod installer;
 pub mod knobs;

@@ -21,8 +21,11 @@ pub mod progress;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use imagespec_core::builder::{BuildOptions, BuildOutcome, BuilderRegistration, ImageBuilder};
+use imagespec_core::builder::{
+    registry_existence, BuildOptions, BuildOutcome, BuilderRegistration, ImageBuilder,
+};
 use imagespec_core::context::write_context;
+use imagespec_core::existence::Existence;
 use imagespec_core::{ImageSpec, Result};
 
 pub use command::BuildMode;
@@ -117,6 +120,51 @@ impl ImageBuilder for DockerBuilder {
         let settings = DockerSettings::from_env()?;
         build_with(&settings, spec, options).await
     }
+
+    /// With a registry: the registry check. Without one: the local engine's
+    /// image store, as flytekit asks its Docker daemon.
+    async fn existence(&self, spec: &ImageSpec) -> Result<Existence> {
+        if spec.registry().is_some() {
+            return registry_existence(spec).await;
+        }
+        let settings = DockerSettings::from_env()?;
+        let image = spec.identity()?.image_name;
+        local_existence(&settings, &image).await
+    }
+}
+
+/// Whether the engine has `image` in its local store.
+pub async fn local_existence(settings: &DockerSettings, image: &str) -> Result<Existence> {
+    let out = settings
+        .docker()
+        .args(["image", "inspect", "--format", "{{.Id}}", image])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await;
+    Ok(match out {
+        Err(e) => Existence::Unknown {
+            reason: format!("cannot run `{}`: {e}", settings.docker.display()),
+        },
+        Ok(o) if o.status.success() => Existence::Exists {
+            digest: String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        },
+        Ok(o) => {
+            let err = String::from_utf8_lossy(&o.stderr);
+            if err.to_lowercase().contains("no such image") {
+                Existence::Missing {
+                    reason: "not in the local engine".into(),
+                    digest: None,
+                }
+            } else {
+                Existence::Unknown {
+                    reason: format!(
+                        "the local engine did not answer: {}",
+                        err.trim().lines().last().unwrap_or("")
+                    ),
+                }
+            }
+        }
+    })
 }
 
 /// Builds with explicit settings (the CLI's flags), as [`DockerBuilder`] does.
@@ -152,6 +200,7 @@ pub async fn build_with(
             pushed: false,
             digest: None,
             context: Some(written.dir),
+            skipped: false,
         });
     }
 
@@ -217,6 +266,7 @@ pub async fn build_with(
         pushed: push,
         digest,
         context: options.keep_context.clone(),
+        skipped: false,
     })
 }
 
