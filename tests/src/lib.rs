@@ -1,5 +1,7 @@
 //! Shared helpers for the workspace-level test suites in `tests/tests/`.
 
+pub mod registry;
+
 use std::path::{Path, PathBuf};
 
 use imagespec_core::knobs::PythonDefaults;

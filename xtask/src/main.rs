@@ -93,23 +93,28 @@ fn main() -> Result<()> {
                 let env = e2e_env(&root)?;
                 let env: Vec<(&str, &str)> =
                     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                cargo(
-                    &root,
-                    &[
-                        "test",
-                        "-p",
-                        "imagespec-cli",
-                        "--features",
-                        "e2e",
-                        "--test",
-                        "e2e_build",
-                    ],
-                    &env,
-                )
+                cargo(&root, E2E_TESTS, &env)
             }
         },
     }
 }
+
+/// The suites that need the e2e environment.
+const E2E_TESTS: &[&str] = &[
+    "test",
+    "-p",
+    "imagespec-cli",
+    "-p",
+    "imagespec-tests",
+    "--features",
+    "imagespec-cli/e2e,imagespec-tests/e2e",
+    "--test",
+    "e2e_build",
+    "--test",
+    "registry_checks",
+    "--test",
+    "registry_harness_selftest",
+];
 
 fn e2e_env(root: &Path) -> Result<Vec<(String, String)>> {
     let mut env = e2e::env_vars(root)?;
@@ -124,19 +129,7 @@ fn test(root: &Path, with_e2e: bool) -> Result<()> {
     if with_e2e {
         let env = e2e_env(root)?;
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        cargo(
-            root,
-            &[
-                "test",
-                "-p",
-                "imagespec-cli",
-                "--features",
-                "e2e",
-                "--test",
-                "e2e_build",
-            ],
-            &env,
-        )?;
+        cargo(root, E2E_TESTS, &env)?;
     }
     Ok(())
 }

@@ -187,10 +187,9 @@ fn classify(e: &OciDistributionError) -> Failure {
                 .map(|e| format!("{:?}", e.code))
                 .collect();
             let text = codes.join(", ").to_uppercase();
-            if text.contains("MANIFESTUNKNOWN")
-                || text.contains("NAMEUNKNOWN")
-                || text.contains("MANIFEST_UNKNOWN")
-            {
+            // The errors a registry gives for a manifest or repository that is not there.
+            let not_found = ["MANIFESTUNKNOWN", "NAMEUNKNOWN", "NOTFOUND"];
+            if not_found.iter().any(|c| text.contains(c)) {
                 Failure::NotFound(format!("registry says {}", codes.join(", ")))
             } else if text.contains("TOOMANYREQUESTS") {
                 Failure::Transient("429 too many requests".into())
