@@ -169,6 +169,7 @@ env:
   BACKSLASH: 'C:\temp\x'
   FROM_PATH: "$PATH"
   EMPTY: ""
+  RUN_NONCE: "{nonce}"
 commands: ["mkdir -p /opt/made", "echo built > /opt/made/marker"]
 copy: [files/config.json, assets]
 source_root: src
@@ -178,7 +179,12 @@ registry: {registry}
 {config}"#,
             python = e.python_image,
             registry = e.registry,
-            config = e.builder_config()
+            config = e.builder_config(),
+            // A new tag each run: the build must happen, not be skipped as existing.
+            nonce = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
         ),
     );
     write(root, "files/config.json", "{\"k\": 1}\n");
@@ -320,6 +326,17 @@ fn uv_lock_and_poetry_lock_projects_build_and_run() {
             "1.16.0 /root/.venv",
             "{name}: the locked versions, in the venv"
         );
+
+        // Without a registry, existence is the local engine's answer.
+        let (code, stdout, stderr) = imagespec(&["exists", "--json"], &spec);
+        assert_eq!(code, 0, "{stderr}");
+        let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(rows[0]["status"], "exists", "{rows}");
+        e.docker_ok(&["rmi", image]);
+        let (code, stdout, _) = imagespec(&["exists", "--json"], &spec);
+        assert_eq!(code, 3);
+        let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(rows[0]["reason"], "not in the local engine");
     }
 }
 
@@ -500,8 +517,10 @@ fn preflight_names_what_is_missing_and_the_fix() {
         dir.path(),
         "spec.yaml",
         &format!(
-            "name: e2e-pre\nbase_image: {}\npython_exec: /usr/bin/python3\n{}",
+            // A registry where the image is missing, so that a build is attempted.
+            "name: e2e-pre\nbase_image: {}\npython_exec: /usr/bin/python3\nregistry: {}\n{}",
             e.python_image,
+            e.registry,
             e.builder_config()
         ),
     );
@@ -543,8 +562,9 @@ fn preflight_names_what_is_missing_and_the_fix() {
         dir.path(),
         "multi.yaml",
         &format!(
-            "name: e2e-multi\nbase_image: {}\npython_exec: /usr/bin/python3\nplatform: linux/amd64,linux/arm64\n{}",
+            "name: e2e-multi\nbase_image: {}\npython_exec: /usr/bin/python3\nplatform: linux/amd64,linux/arm64\nregistry: {}\n{}",
             e.python_image,
+            e.registry,
             e.builder_config()
         ),
     );
