@@ -95,8 +95,15 @@ impl DockerArgs {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The spec file.
-    pub spec: PathBuf,
+    /// Spec files; their nested bases are built first, each image once.
+    #[arg(required = true)]
+    pub specs: Vec<PathBuf>,
+    /// Build at most this many images at once (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Print what would be built, skipped or pushed, and why; build nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Build only; push nothing (also IMAGESPEC_PUSH=false or FLYTE_PUSH_IMAGE_SPEC=false).
     #[arg(long)]
     pub no_push: bool,
@@ -265,11 +272,18 @@ fn exists(args: ExistsArgs) -> Result<ExitCode> {
 
 fn build(args: BuildArgs) -> Result<ExitCode> {
     args.docker.export();
-    let spec = load_checked(&args.spec)?;
+    let specs = args
+        .specs
+        .iter()
+        .map(|p| load_checked(p))
+        .collect::<Result<Vec<_>>>()?;
     let defaults = imagespec_core::knobs::PythonDefaults::resolve(
         args.python.default_python.clone(),
         args.python.flytekit_requirement.clone(),
     )?;
+    if (args.context_only || args.keep_context.is_some()) && specs.len() != 1 {
+        anyhow::bail!("--context-only and --keep-context take exactly one spec");
+    }
     let options = imagespec_core::builder::BuildOptions {
         push: !args.no_push && imagespec_core::builder::BuildOptions::push_from_env(),
         defaults,
@@ -283,69 +297,70 @@ fn build(args: BuildArgs) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let outcomes = runtime
-        .block_on(build_with_bases(&spec, &options))
-        .map_err(|e| locate(e, &spec, &args.spec))?;
-    let outcome = outcomes.last().expect("at least the spec itself");
-    if args.json {
-        output::stdout_json(&serde_json::json!({
-            "image_name": outcome.image_name,
-            "action": if outcome.skipped { "skipped" } else { "built" },
-            "pushed": outcome.pushed,
-            "digest": outcome.digest,
-            "context": outcome.context,
-            "bases": &outcomes[..outcomes.len() - 1],
-        }))?;
-    } else if let Some(ctx) = &outcome.context {
-        output::stdout_line(&ctx.display().to_string())?;
-    } else {
-        output::stdout_line(&outcome.image_name)?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
 
-/// Builds the nested base specs first (deepest first), then the spec.
-async fn build_with_bases(
-    spec: &ImageSpec,
-    options: &imagespec_core::builder::BuildOptions,
-) -> Result<Vec<imagespec_core::builder::BuildOutcome>, imagespec_core::Error> {
-    let mut chain = vec![spec];
-    while let Some(imagespec_core::BaseImage::Spec(base)) =
-        chain.last().and_then(|s| s.base_image())
-    {
-        chain.push(base);
-    }
-    let mut outcomes = Vec::new();
-    for (i, s) in chain.iter().rev().enumerate() {
-        let is_target = i == chain.len() - 1;
-        let builder = imagespec_core::builder::for_spec(s)?;
-        let mut opts = options.clone();
-        if !is_target {
-            // A base is always built for real, and its context is not kept.
-            opts.context_only = false;
-            opts.keep_context = None;
+    if args.context_only {
+        let spec = &specs[0];
+        let builder =
+            imagespec_core::builder::for_spec(spec).map_err(|e| locate(e, spec, &args.specs[0]))?;
+        let outcome = runtime
+            .block_on(builder.build_image(spec, &options))
+            .map_err(|e| locate(e, spec, &args.specs[0]))?;
+        let dir = outcome.context.clone().unwrap_or_default();
+        if args.json {
+            output::stdout_json(
+                &serde_json::json!({"image_name": outcome.image_name, "context": dir}),
+            )?;
+        } else {
+            output::stdout_line(&dir.display().to_string())?;
         }
-        if !opts.context_only {
-            let decision = builder.should_build(s, &opts).await?;
-            match &decision {
-                imagespec_core::existence::Decision::Skip { reason } => {
-                    tracing::info!("{reason}");
-                    outcomes.push(imagespec_core::builder::BuildOutcome {
-                        image_name: s.identity()?.image_name,
-                        real_name: None,
-                        pushed: false,
-                        digest: None,
-                        context: None,
-                        skipped: true,
-                    });
-                    continue;
-                }
-                imagespec_core::existence::Decision::Build { reason } => tracing::info!("{reason}"),
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let engine = imagespec_core::engine::Engine::registered(options, jobs)?;
+    let report = runtime.block_on(engine.run(&specs, args.dry_run))?;
+    {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\n{}", report.table());
+    }
+    if args.json {
+        output::stdout_json(&serde_json::json!({"ok": report.ok(), "images": report.entries}))?;
+    } else {
+        for e in report.requested() {
+            let name = e.real_name.as_deref().unwrap_or(&e.image_name);
+            if args.dry_run {
+                output::stdout_line(&format!("{name}\t{}\t{}", e.action.label(), e.reason))?;
+            } else if !matches!(
+                e.action,
+                imagespec_core::engine::Action::Failed
+                    | imagespec_core::engine::Action::NotAttempted
+            ) {
+                output::stdout_line(name)?;
             }
         }
-        outcomes.push(builder.build_image(s, &opts).await?);
     }
-    Ok(outcomes)
+    for e in report.entries.iter().filter(|e| {
+        matches!(
+            e.action,
+            imagespec_core::engine::Action::Failed | imagespec_core::engine::Action::NotAttempted
+        )
+    }) {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "error: {}: {}",
+            e.image_name,
+            e.reason
+        );
+    }
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn context(args: ContextArgs) -> Result<ExitCode> {

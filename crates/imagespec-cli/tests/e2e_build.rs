@@ -119,10 +119,19 @@ fn build_json(spec: &Path, extra: &[&str]) -> (serde_json::Value, String) {
     args.extend(extra);
     let (code, stdout, stderr) = imagespec(&args, spec);
     assert_eq!(code, 0, "build failed:\n{stderr}");
-    (
-        serde_json::from_str(&stdout).expect("JSON on stdout"),
-        stderr,
-    )
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    (requested_entry(&report), stderr)
+}
+
+/// The entry of the (one) requested spec in `build --json`'s report.
+fn requested_entry(report: &serde_json::Value) -> serde_json::Value {
+    report["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .find(|e| e["requested"] == true)
+        .cloned()
+        .expect("a requested image")
 }
 
 fn identity(spec: &Path) -> serde_json::Value {

@@ -402,7 +402,7 @@ fn build_skips_existing_images_and_fast_fail_turns_unknown_into_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["action"], "skipped");
+    assert_eq!(v["images"][0]["action"], "skipped");
 
     // unknown: assumed to exist (skipped, with a warning) ...
     proxy.set(Fault::Status(500));
@@ -418,7 +418,7 @@ fn build_skips_existing_images_and_fast_fail_turns_unknown_into_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["action"], "skipped");
+    assert_eq!(v["images"][0]["action"], "skipped");
     assert!(String::from_utf8_lossy(&out.stderr).contains("assuming it does"));
 
     // ... unless fast fail is set (flag or flytekit's variable).

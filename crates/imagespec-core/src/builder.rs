@@ -155,57 +155,80 @@ impl BuilderRegistration {
 
 inventory::collect!(BuilderRegistration);
 
-/// The registered builders, highest priority first, then by name. A
-/// duplicate name is an error.
-pub fn registry() -> Result<&'static [BuilderRegistration]> {
-    static REG: OnceLock<std::result::Result<Vec<BuilderRegistration>, String>> = OnceLock::new();
-    REG.get_or_init(|| {
-        let mut all: Vec<BuilderRegistration> =
-            inventory::iter::<BuilderRegistration>().copied().collect();
-        let mut seen = BTreeSet::new();
-        for r in &all {
-            if !seen.insert(r.builder.name()) {
-                return Err(format!(
-                    "two image builders are registered under the name `{}`; rename one of them",
-                    r.builder.name()
-                ));
-            }
-        }
-        all.sort_by(|a, b| (-a.priority, a.builder.name()).cmp(&(-b.priority, b.builder.name())));
-        Ok(all)
-    })
-    .as_ref()
-    .map(Vec::as_slice)
-    .map_err(|e| Error::Other(e.clone()))
+/// A set of builders: sorted by priority (highest first), then by name, with
+/// unique names. [`Builders::registered`] is the set `inventory` collected;
+/// tests and embedders can make their own.
+#[derive(Debug, Clone)]
+pub struct Builders {
+    sorted: Vec<BuilderRegistration>,
 }
 
-/// The builder a spec asks for, or the highest-priority one.
-pub fn for_spec(spec: &ImageSpec) -> Result<&'static dyn ImageBuilder> {
-    let reg = registry()?;
-    match spec.builder() {
-        Some(name) => reg
-            .iter()
-            .find(|r| r.builder.name() == name)
-            .map(|r| r.builder)
-            .ok_or_else(|| {
-                let known: Vec<&str> = reg.iter().map(|r| r.builder.name()).collect();
-                SpecError::field(
-                    "builder",
-                    format!("image builder `{name}` is not registered"),
-                )
-                .hint(if known.is_empty() {
-                    "this imagespec was built without any builder; enable one with cargo features"
-                        .to_string()
-                } else {
-                    format!("registered builders: {}", known.join(", "))
-                })
-                .into()
-            }),
-        None => reg.first().map(|r| r.builder).ok_or_else(|| {
-            Error::Other(
-                "there is no image builder registered; build imagespec with a builder plugin"
-                    .into(),
-            )
-        }),
+impl Builders {
+    /// Sorts the registrations; a duplicate name is an error.
+    pub fn new(registrations: impl IntoIterator<Item = BuilderRegistration>) -> Result<Self> {
+        let mut sorted: Vec<BuilderRegistration> = registrations.into_iter().collect();
+        let mut seen = BTreeSet::new();
+        for r in &sorted {
+            if !seen.insert(r.builder.name()) {
+                return Err(Error::Other(format!(
+                    "two image builders are registered under the name `{}`; rename one of them",
+                    r.builder.name()
+                )));
+            }
+        }
+        sorted
+            .sort_by(|a, b| (-a.priority, a.builder.name()).cmp(&(-b.priority, b.builder.name())));
+        Ok(Builders { sorted })
     }
+
+    /// The builders registered with `inventory::submit!` in this program, built once.
+    pub fn registered() -> Result<&'static Builders> {
+        static REG: OnceLock<std::result::Result<Builders, String>> = OnceLock::new();
+        REG.get_or_init(|| {
+            Builders::new(inventory::iter::<BuilderRegistration>().copied())
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| Error::Other(e.clone()))
+    }
+
+    /// Every builder, in order.
+    pub fn all(&self) -> &[BuilderRegistration] {
+        &self.sorted
+    }
+
+    /// The builder a spec asks for by name, or the highest-priority one.
+    pub fn for_spec(&self, spec: &ImageSpec) -> Result<&'static dyn ImageBuilder> {
+        match spec.builder() {
+            Some(name) => self
+                .sorted
+                .iter()
+                .find(|r| r.builder.name() == name)
+                .map(|r| r.builder)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = self.sorted.iter().map(|r| r.builder.name()).collect();
+                    SpecError::field("builder", format!("image builder `{name}` is not registered"))
+                        .hint(if known.is_empty() {
+                            "this imagespec was built without any builder; enable one with cargo features"
+                                .to_string()
+                        } else {
+                            format!("registered builders: {}", known.join(", "))
+                        })
+                        .into()
+                }),
+            None => self.sorted.first().map(|r| r.builder).ok_or_else(|| {
+                Error::Other("there is no image builder registered; build imagespec with a builder plugin".into())
+            }),
+        }
+    }
+}
+
+/// The registered builders, highest priority first, then by name.
+pub fn registry() -> Result<&'static [BuilderRegistration]> {
+    Builders::registered().map(Builders::all)
+}
+
+/// The registered builder a spec asks for, or the highest-priority one.
+pub fn for_spec(spec: &ImageSpec) -> Result<&'static dyn ImageBuilder> {
+    Builders::registered()?.for_spec(spec)
 }

@@ -17,6 +17,7 @@
 
 pub mod builder;
 pub mod context;
+pub mod engine;
 pub mod error;
 pub mod existence;
 pub mod hash;
