@@ -70,10 +70,17 @@ fn main() -> Result<()> {
                 ],
                 &[],
             )?;
-            // A build with no optional plugin: the core must stand alone.
+            // The minimal feature set: the core stands alone, and registers nothing.
             cargo(
                 &root,
-                &["build", "-p", "imagespec-cli", "--no-default-features"],
+                &[
+                    "test",
+                    "-p",
+                    "imagespec-cli",
+                    "--no-default-features",
+                    "--test",
+                    "plugins",
+                ],
                 &[],
             )?;
             if let Err(e) = e2e::up(&root) {

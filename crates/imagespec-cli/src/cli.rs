@@ -35,6 +35,15 @@ pub enum Command {
     /// Tell whether the images of specs exist (exit 0: all exist, 3: some
     /// missing, 4: some unknown).
     Exists(ExistsArgs),
+    /// List the builders, installers and registry checkers built in.
+    Plugins(PluginsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PluginsArgs {
+    /// Print JSON: builders (name, priority), installers (name, role, priority), checkers.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -195,7 +204,52 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Context(args) => context(args),
         Command::Build(args) => build(args),
         Command::Exists(args) => exists(args),
+        Command::Plugins(args) => plugins(args),
     }
+}
+
+fn plugins(args: PluginsArgs) -> Result<ExitCode> {
+    let builders: Vec<serde_json::Value> = imagespec_core::builder::registry()?
+        .iter()
+        .map(|r| serde_json::json!({"name": r.builder.name(), "priority": r.priority}))
+        .collect();
+    let installers: Vec<serde_json::Value> = imagespec_core::installer::registry()?
+        .iter()
+        .map(|r| {
+            serde_json::json!({"name": r.installer.name(), "role": r.installer.role(), "priority": r.priority})
+        })
+        .collect();
+    let checkers: Vec<&str> = imagespec_core::existence::checker()
+        .map(|c| c.name())
+        .into_iter()
+        .collect();
+    if args.json {
+        output::stdout_json(&serde_json::json!({
+            "builders": builders,
+            "installers": installers,
+            "checkers": checkers,
+        }))?;
+    } else {
+        for b in &builders {
+            output::stdout_line(&format!(
+                "builder\t{}\t{}",
+                b["name"].as_str().unwrap_or(""),
+                b["priority"]
+            ))?;
+        }
+        for i in &installers {
+            output::stdout_line(&format!(
+                "installer\t{}\t{}\t{}",
+                i["name"].as_str().unwrap_or(""),
+                i["role"].as_str().unwrap_or(""),
+                i["priority"]
+            ))?;
+        }
+        for c in &checkers {
+            output::stdout_line(&format!("checker\t{c}"))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn exists(args: ExistsArgs) -> Result<ExitCode> {
@@ -281,6 +335,17 @@ fn build(args: BuildArgs) -> Result<ExitCode> {
         args.python.default_python.clone(),
         args.python.flytekit_requirement.clone(),
     )?;
+    // Every spec (and nested base) must name a builder this program has.
+    for (spec, path) in specs.iter().zip(&args.specs) {
+        let mut s = Some(spec);
+        while let Some(cur) = s {
+            imagespec_core::builder::for_spec(cur).map_err(|e| locate(e, spec, path))?;
+            s = match cur.base_image() {
+                Some(imagespec_core::BaseImage::Spec(base)) => Some(base),
+                _ => None,
+            };
+        }
+    }
     if (args.context_only || args.keep_context.is_some()) && specs.len() != 1 {
         anyhow::bail!("--context-only and --keep-context take exactly one spec");
     }

@@ -15,4 +15,6 @@ pub fn link() {
     imagespec_docker::link();
     #[cfg(feature = "registry")]
     imagespec_registry::link();
+    #[cfg(feature = "noop")]
+    imagespec_noop::link();
 }

@@ -1,0 +1,94 @@
+//! The plugins a build of the CLI registers are exactly those its cargo
+//! features enable (a crate that nothing references would be dropped by the
+//! linker together with its registration). CI runs this for the default and
+//! the minimal feature set.
+
+mod common;
+
+#[test]
+fn registry_contents_match_the_enabled_features() {
+    let out = common::imagespec()
+        .args(["plugins", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names = |key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                x.get("name")
+                    .and_then(|n| n.as_str())
+                    .or(x.as_str())
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+
+    let mut builders = Vec::new();
+    if cfg!(feature = "docker") {
+        builders.push("default"); // priority 1, as in flytekit
+    }
+    if cfg!(feature = "noop") {
+        builders.push("noop"); // priority 0
+    }
+    assert_eq!(names("builders"), builders, "sorted by priority, then name");
+
+    let mut installers = Vec::new();
+    if cfg!(feature = "micromamba") {
+        installers.push("micromamba");
+    }
+    if cfg!(feature = "poetry") {
+        installers.push("poetry-lock");
+    }
+    if cfg!(feature = "uv") {
+        installers.extend(["uv-lock", "uv"]);
+    }
+    assert_eq!(
+        names("installers"),
+        installers,
+        "by role, then priority, then name"
+    );
+
+    let checkers: Vec<&str> = if cfg!(feature = "registry") {
+        vec!["oci"]
+    } else {
+        vec![]
+    };
+    assert_eq!(names("checkers"), checkers);
+}
+
+#[test]
+fn an_unknown_builder_lists_the_registered_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "name: x\nbuilder: envd\nbase_image: debian:bookworm-slim\n",
+    )
+    .unwrap();
+    let out = common::imagespec()
+        .args(["build", "--dry-run"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "an invalid spec: {stderr}");
+    assert!(
+        stderr.contains("image builder `envd` is not registered"),
+        "{stderr}"
+    );
+    if cfg!(feature = "noop") {
+        assert!(
+            stderr.contains("registered builders:") && stderr.contains("noop"),
+            "{stderr}"
+        );
+    }
+}
