@@ -1,0 +1,395 @@
+//! The engine with in-process test builders: builder choice, nested order,
+//! each image once, real names, concurrency, failures, dry runs.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use imagespec_core::builder::{
+    BuildOptions, BuildOutcome, BuilderRegistration, Builders, ImageBuilder,
+};
+use imagespec_core::engine::{Action, Engine};
+use imagespec_core::existence::Existence;
+use imagespec_core::spec::{load_str, SpecFormat};
+use imagespec_core::{BaseImage, ImageSpec, Result};
+use imagespec_tests::{link_plugins, oracle_defaults};
+
+/// What a test builder saw.
+#[derive(Debug, Default)]
+struct Recorder {
+    /// (image name, base image name) of every build, in order.
+    builds: Mutex<Vec<(String, Option<String>)>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+#[derive(Debug)]
+struct TestBuilder {
+    name: &'static str,
+    rec: &'static Recorder,
+    /// Image names (without tag) that already exist.
+    existing: Vec<&'static str>,
+    /// Image names (without tag) whose build fails.
+    failing: Vec<&'static str>,
+    /// The real name returned for these image names.
+    real: Vec<(&'static str, &'static str)>,
+    delay: Duration,
+}
+
+impl TestBuilder {
+    fn new(name: &'static str, rec: &'static Recorder) -> TestBuilder {
+        TestBuilder {
+            name,
+            rec,
+            existing: vec![],
+            failing: vec![],
+            real: vec![],
+            delay: Duration::from_millis(20),
+        }
+    }
+    fn leak(self, priority: i32) -> BuilderRegistration {
+        BuilderRegistration::new(Box::leak(Box::new(self)), priority)
+    }
+}
+
+#[async_trait]
+impl ImageBuilder for TestBuilder {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    async fn existence(&self, spec: &ImageSpec) -> Result<Existence> {
+        Ok(if self.existing.contains(&spec.name()) {
+            Existence::Exists {
+                digest: "sha256:test".into(),
+            }
+        } else {
+            Existence::Missing {
+                reason: "test".into(),
+                digest: None,
+            }
+        })
+    }
+
+    async fn build_image(&self, spec: &ImageSpec, _options: &BuildOptions) -> Result<BuildOutcome> {
+        let now = self.rec.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.rec.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
+        self.rec.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let image_name = spec.identity()?.image_name;
+        let base = match spec.base_image() {
+            Some(BaseImage::Name(n)) => Some(n.clone()),
+            _ => None,
+        };
+        self.rec
+            .builds
+            .lock()
+            .unwrap()
+            .push((image_name.clone(), base));
+        if self.failing.contains(&spec.name()) {
+            return Err(imagespec_core::Error::Other(format!(
+                "{} failed on purpose",
+                spec.name()
+            )));
+        }
+        Ok(BuildOutcome {
+            image_name,
+            real_name: self
+                .real
+                .iter()
+                .find(|(n, _)| *n == spec.name())
+                .map(|(_, r)| r.to_string()),
+            pushed: false,
+            digest: None,
+            context: None,
+            skipped: false,
+        })
+    }
+}
+
+fn recorder() -> &'static Recorder {
+    Box::leak(Box::new(Recorder::default()))
+}
+
+fn builders(regs: Vec<BuilderRegistration>) -> &'static Builders {
+    Box::leak(Box::new(Builders::new(regs).unwrap()))
+}
+
+fn options() -> BuildOptions {
+    BuildOptions {
+        push: true,
+        defaults: oracle_defaults(),
+        keep_context: None,
+        context_only: false,
+        force_push: false,
+        fast_fail: false,
+    }
+}
+
+fn spec(yaml: &str) -> ImageSpec {
+    link_plugins();
+    load_str(yaml, SpecFormat::Yaml, None, std::path::Path::new(".")).unwrap()
+}
+
+/// A child spec on a nested base spec.
+fn child(name: &str, base: &str, builder: &str) -> ImageSpec {
+    spec(&format!(
+        "name: {name}\npython_version: \"3.12\"\nbuilder: {builder}\nbase_image:\n  name: {base}\n  python_version: \"3.12\"\n  builder: {builder}\n  base_image: debian:bookworm-slim\n"
+    ))
+}
+
+fn built(rec: &Recorder) -> Vec<(String, Option<String>)> {
+    rec.builds.lock().unwrap().clone()
+}
+
+#[test]
+fn the_highest_priority_builder_is_the_default_and_names_select() {
+    let rec = recorder();
+    let set = builders(vec![
+        TestBuilder::new("low", rec).leak(1),
+        TestBuilder::new("high", rec).leak(5),
+        TestBuilder::new("also-high", rec).leak(5),
+    ]);
+    let names: Vec<&str> = set.all().iter().map(|r| r.builder.name()).collect();
+    assert_eq!(names, ["also-high", "high", "low"], "priority, then name");
+    assert_eq!(
+        set.for_spec(&spec("name: a\n")).unwrap().name(),
+        "also-high"
+    );
+    assert_eq!(
+        set.for_spec(&spec("name: a\nbuilder: low\n"))
+            .unwrap()
+            .name(),
+        "low"
+    );
+
+    let err = match set.for_spec(&spec("name: a\nbuilder: envd\n")) {
+        Err(e) => e.to_string(),
+        Ok(b) => panic!("`envd` resolved to {}", b.name()),
+    };
+    assert!(err.contains("`envd` is not registered"), "{err}");
+    assert!(
+        err.contains("registered builders: also-high, high, low"),
+        "{err}"
+    );
+}
+
+#[test]
+fn duplicate_builder_names_are_an_error() {
+    let rec = recorder();
+    let err = Builders::new([
+        TestBuilder::new("same", rec).leak(1),
+        TestBuilder::new("same", rec).leak(2),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("two image builders are registered under the name `same`"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_nested_base_is_built_first_and_its_name_goes_into_the_child() {
+    let rec = recorder();
+    let set = builders(vec![TestBuilder::new("t", rec).leak(0)]);
+    let c = child("child", "base", "t");
+    let base_name = match c.base_image() {
+        Some(BaseImage::Spec(b)) => b.identity().unwrap().image_name,
+        _ => unreachable!(),
+    };
+    let report = Engine::new(set, options(), 4)
+        .run(&[c.clone()], false)
+        .await
+        .unwrap();
+    assert!(report.ok(), "{report:?}");
+    let builds = built(rec);
+    assert_eq!(builds.len(), 2);
+    assert_eq!(builds[0].0, base_name, "the base first");
+    assert_eq!(
+        builds[1].0,
+        c.identity().unwrap().image_name,
+        "then the child, same tag as flytekit's"
+    );
+    assert_eq!(
+        builds[1].1.as_deref(),
+        Some(base_name.as_str()),
+        "built on the base's image name"
+    );
+    assert_eq!(report.entries.iter().filter(|e| e.requested).count(), 1);
+    assert_eq!(report.entries[1].base.as_deref(), Some(base_name.as_str()));
+}
+
+#[tokio::test]
+async fn a_shared_base_is_built_exactly_once_across_ten_specs() {
+    let rec = recorder();
+    let set = builders(vec![TestBuilder::new("t", rec).leak(0)]);
+    let specs: Vec<ImageSpec> = (0..10)
+        .map(|i| child(&format!("c{i}"), "shared", "t"))
+        .collect();
+    let report = Engine::new(set, options(), 4)
+        .run(&specs, false)
+        .await
+        .unwrap();
+    assert!(report.ok());
+    let builds = built(rec);
+    let base_builds = builds
+        .iter()
+        .filter(|(n, _)| n.starts_with("shared:"))
+        .count();
+    assert_eq!(base_builds, 1, "{builds:?}");
+    assert_eq!(builds.len(), 11);
+    assert_eq!(report.entries.len(), 11);
+    assert_eq!(report.entries.iter().filter(|e| e.requested).count(), 10);
+    // The same spec twice is one image too.
+    let rec2 = recorder();
+    let set2 = builders(vec![TestBuilder::new("t", rec2).leak(0)]);
+    let s = spec("name: twice\nbuilder: t\n");
+    Engine::new(set2, options(), 2)
+        .run(&[s.clone(), s], false)
+        .await
+        .unwrap();
+    assert_eq!(built(rec2).len(), 1);
+}
+
+#[tokio::test]
+async fn the_name_a_builder_returns_is_what_dependents_use() {
+    let rec = recorder();
+    let mut b = TestBuilder::new("t", rec);
+    b.real = vec![("base", "mirror.example/base:real")];
+    let set = builders(vec![b.leak(0)]);
+    let c = child("child", "base", "t");
+    let report = Engine::new(set, options(), 2)
+        .run(&[c.clone()], false)
+        .await
+        .unwrap();
+    assert!(report.ok());
+    let builds = built(rec);
+    assert_eq!(builds[1].1.as_deref(), Some("mirror.example/base:real"));
+    assert_eq!(
+        report.entries[0].real_name.as_deref(),
+        Some("mirror.example/base:real")
+    );
+    // As in flytekit, the real name enters the child's tag.
+    let with_real = c
+        .with_base_image(BaseImage::Name("mirror.example/base:real".into()))
+        .unwrap();
+    assert_eq!(
+        report.entries[1].image_name,
+        with_real.identity().unwrap().image_name
+    );
+    assert_ne!(
+        report.entries[1].image_name,
+        c.identity().unwrap().image_name
+    );
+}
+
+#[tokio::test]
+async fn builds_run_concurrently_up_to_jobs() {
+    let rec = recorder();
+    let mut b = TestBuilder::new("t", rec);
+    b.delay = Duration::from_millis(150);
+    let set = builders(vec![b.leak(0)]);
+    let specs: Vec<ImageSpec> = (0..7)
+        .map(|i| spec(&format!("name: p{i}\nbuilder: t\n")))
+        .collect();
+    let report = Engine::new(set, options(), 3)
+        .run(&specs, false)
+        .await
+        .unwrap();
+    assert!(report.ok());
+    assert_eq!(built(rec).len(), 7);
+    assert_eq!(
+        rec.max_in_flight.load(Ordering::SeqCst),
+        3,
+        "three at once, never more"
+    );
+
+    let rec1 = recorder();
+    let mut b1 = TestBuilder::new("t", rec1);
+    b1.delay = Duration::from_millis(30);
+    let set1 = builders(vec![b1.leak(0)]);
+    Engine::new(set1, options(), 1)
+        .run(&specs, false)
+        .await
+        .unwrap();
+    assert_eq!(rec1.max_in_flight.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn one_failure_fails_its_dependents_and_nothing_else() {
+    let rec = recorder();
+    let mut b = TestBuilder::new("t", rec);
+    b.failing = vec!["badbase", "lonely"];
+    let set = builders(vec![b.leak(0)]);
+    let specs = vec![
+        child("c1", "badbase", "t"),
+        spec("name: fine\nbuilder: t\n"),
+        spec("name: lonely\nbuilder: t\n"),
+        child("c2", "goodbase", "t"),
+    ];
+    let report = Engine::new(set, options(), 2)
+        .run(&specs, false)
+        .await
+        .unwrap();
+    assert!(!report.ok());
+    let action = |prefix: &str| {
+        report
+            .entries
+            .iter()
+            .find(|e| e.image_name.starts_with(prefix))
+            .map(|e| e.action)
+            .unwrap_or_else(|| panic!("{prefix} in {report:?}"))
+    };
+    assert_eq!(action("badbase:"), Action::Failed);
+    assert_eq!(action("c1:"), Action::NotAttempted);
+    assert_eq!(action("fine:"), Action::Built);
+    assert_eq!(action("lonely:"), Action::Failed);
+    assert_eq!(action("goodbase:"), Action::Built);
+    assert_eq!(action("c2:"), Action::Built);
+    let table = report.table();
+    assert!(
+        table.contains("not attempted") && table.contains("failed") && table.contains("built"),
+        "{table}"
+    );
+}
+
+#[tokio::test]
+async fn existing_images_are_skipped_and_dry_runs_build_nothing() {
+    let rec = recorder();
+    let mut b = TestBuilder::new("t", rec);
+    b.existing = vec!["base", "there"];
+    let set = builders(vec![b.leak(0)]);
+    let specs = vec![
+        child("child", "base", "t"),
+        spec("name: there\nbuilder: t\n"),
+    ];
+    let dry = Engine::new(set, options(), 2)
+        .run(&specs, true)
+        .await
+        .unwrap();
+    assert!(built(rec).is_empty(), "a dry run builds nothing");
+    let actions: Vec<Action> = dry.entries.iter().map(|e| e.action).collect();
+    assert_eq!(
+        actions,
+        [Action::WouldSkip, Action::WouldBuild, Action::WouldSkip]
+    );
+
+    let mut forced = options();
+    forced.force_push = true;
+    let report = Engine::new(set, forced, 2)
+        .run(&specs, false)
+        .await
+        .unwrap();
+    assert!(
+        report.entries.iter().all(|e| e.action == Action::Built),
+        "force push builds existing images"
+    );
+    let report = Engine::new(set, options(), 2)
+        .run(&specs, false)
+        .await
+        .unwrap();
+    let actions: Vec<Action> = report.entries.iter().map(|e| e.action).collect();
+    assert_eq!(actions, [Action::Skipped, Action::Built, Action::Skipped]);
+}
