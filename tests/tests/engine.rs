@@ -200,7 +200,7 @@ async fn a_nested_base_is_built_first_and_its_name_goes_into_the_child() {
         _ => unreachable!(),
     };
     let report = Engine::new(set, options(), 4)
-        .run(&[c.clone()], false)
+        .run(std::slice::from_ref(&c), false)
         .await
         .unwrap();
     assert!(report.ok(), "{report:?}");
@@ -261,7 +261,7 @@ async fn the_name_a_builder_returns_is_what_dependents_use() {
     let set = builders(vec![b.leak(0)]);
     let c = child("child", "base", "t");
     let report = Engine::new(set, options(), 2)
-        .run(&[c.clone()], false)
+        .run(std::slice::from_ref(&c), false)
         .await
         .unwrap();
     assert!(report.ok());

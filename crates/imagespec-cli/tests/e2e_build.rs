@@ -620,3 +620,98 @@ fn context_only_keeps_the_context_and_builds_nothing() {
         "nothing was built"
     );
 }
+
+#[test]
+fn three_specs_sharing_a_nested_base_build_it_once_then_skip_all() {
+    let e = e2e();
+    let dir = tempfile::tempdir().unwrap();
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let base = format!(
+        "base_image:\n  name: e2e-shared-base\n  base_image: {}\n  python_exec: /usr/bin/python3\n  packages: [six]\n  \
+         env: {{RUN_NONCE: \"{nonce}\"}}\n  registry: {}\n  builder_config: {{uv_image: \"{}\", micromamba_image: \"{}\"}}\n",
+        e.python_image, e.registry, e.uv_image, e.python_image
+    );
+    let mut specs = Vec::new();
+    for i in 1..=3 {
+        let p = dir.path().join(format!("child{i}.yaml"));
+        std::fs::write(
+            &p,
+            format!(
+                "name: e2e-child-{i}\npython_exec: /usr/bin/python3\nenv: {{CHILD: \"{i}\"}}\nregistry: {}\n{}{base}",
+                e.registry,
+                e.builder_config()
+            ),
+        )
+        .unwrap();
+        specs.push(p);
+    }
+    let run = || {
+        let out = common::imagespec()
+            .args(["build", "--json", "-j", "3"])
+            .args(&specs)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (report, stderr)
+    };
+
+    let (report, stderr) = run();
+    let images = report["images"].as_array().unwrap();
+    assert_eq!(
+        images.len(),
+        4,
+        "the base and three children, each once: {report}"
+    );
+    let bases: Vec<&serde_json::Value> = images
+        .iter()
+        .filter(|i| {
+            i["image_name"]
+                .as_str()
+                .unwrap()
+                .contains("e2e-shared-base")
+        })
+        .collect();
+    assert_eq!(bases.len(), 1);
+    assert_eq!(bases[0]["action"], "built");
+    assert_eq!(bases[0]["requested"], false);
+    let base_name = bases[0]["image_name"].as_str().unwrap();
+    for child in images.iter().filter(|i| i["requested"] == true) {
+        assert_eq!(child["action"], "built", "{child}");
+        assert_eq!(child["pushed"], true, "{child}");
+        assert_eq!(child["base"], base_name);
+        let name = child["image_name"].as_str().unwrap();
+        let (repo, tag) = name.split_once('/').unwrap().1.split_once(':').unwrap();
+        assert_eq!(
+            e.registry_digest(repo, tag).as_deref(),
+            child["digest"].as_str(),
+            "{name} is in the registry"
+        );
+        let from = e.docker_ok(&[
+            "run",
+            "--rm",
+            name,
+            "python",
+            "-c",
+            "import os, six; print(os.environ['CHILD'])",
+        ]);
+        assert!(["1", "2", "3"].contains(&from.trim()));
+    }
+    assert!(
+        stderr.contains("IMAGE") && stderr.contains("ACTION"),
+        "a summary table: {stderr}"
+    );
+
+    let (again, _) = run();
+    let actions: Vec<&str> = again["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["skipped"; 4], "a rerun finds all four: {again}");
+}

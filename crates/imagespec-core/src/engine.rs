@@ -217,9 +217,13 @@ impl Engine {
         }
         let mut tasks = tokio::task::JoinSet::new();
         for (index, (node, tx)) in nodes.iter().cloned().zip(senders).enumerate() {
-            let base_rx = node
-                .base
-                .map(|b| (nodes[b].key.clone(), receivers[b].clone()));
+            let base_rx = node.base.map(|b| {
+                (
+                    nodes[b].key.clone(),
+                    nodes[b].spec.clone(),
+                    receivers[b].clone(),
+                )
+            });
             let engine = self.clone();
             let semaphore = semaphore.clone();
             tasks.spawn(async move {
@@ -243,7 +247,7 @@ impl Engine {
     async fn run_node(
         &self,
         node: Node,
-        base: Option<(String, watch::Receiver<Outcome>)>,
+        base: Option<(String, ImageSpec, watch::Receiver<Outcome>)>,
         semaphore: Arc<Semaphore>,
         dry_run: bool,
         done: &watch::Sender<Outcome>,
@@ -257,17 +261,17 @@ impl Engine {
             pushed: false,
             real_name: None,
             digest: None,
-            base: base.as_ref().map(|(k, _)| k.clone()),
+            base: base.as_ref().map(|(k, _, _)| k.clone()),
             time: Duration::ZERO,
         };
         let mut spec = node.spec;
-        if let Some((base_key, mut rx)) = base {
+        if let Some((base_key, base_spec, mut rx)) = base {
             let outcome: Outcome = match rx.wait_for(|o| o.is_some()).await {
                 Ok(o) => o.clone(),
                 Err(_) => None,
             };
             match outcome {
-                Some(Ok(base_name)) => match spec.with_base_image(BaseImage::Name(base_name)) {
+                Some(Ok(base_name)) => match spec.with_built_base(base_name, &base_spec) {
                     Ok(s) => spec = s,
                     Err(e) => return finish(entry, Action::Failed, e.to_string(), done),
                 },

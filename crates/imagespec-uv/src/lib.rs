@@ -75,9 +75,19 @@ impl Installer for UvInstaller {
             // PEP 668 base images refuse system installs: make a venv that
             // still sees the base image's packages.
             Some(python) => {
-                let mut script = vec![sh("uv venv --python"), Word::Arg(python.to_string())];
+                // A base built by imagespec with python_exec already has the
+                // venv, with its packages: keep it (flytekit makes it again,
+                // which newer uv refuses and older uv does by dropping them).
+                let keep = spec.base_has_venv();
+                let mut script = vec![if keep {
+                    sh(&format!("( [ -x {VENV}/bin/python ] || uv venv --python"))
+                } else {
+                    sh("uv venv --python")
+                }];
+                script.push(Word::Arg(python.to_string()));
                 script.push(sh(&format!(
-                    "--system-site-packages {VENV} && uv pip install --python {VENV}/bin/python"
+                    "--system-site-packages {VENV}{} && uv pip install --python {VENV}/bin/python",
+                    if keep { " )" } else { "" }
                 )));
                 script.extend(args);
                 script.push(sh(&format!("&& chown -R flytekit {VENV}")));

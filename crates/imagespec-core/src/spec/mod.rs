@@ -131,6 +131,9 @@ pub struct ImageSpec {
     pub(crate) force_push: bool,
     /// The line each top-level field was written on, for error messages.
     pub(crate) field_lines: std::collections::BTreeMap<String, usize>,
+    /// The base image was built by imagespec from a spec with `python_exec`,
+    /// so it has the venv at `/root/.venv` (not hashed: flytekit has no such field).
+    pub(crate) base_venv: bool,
 }
 
 impl Default for ImageSpec {
@@ -169,6 +172,7 @@ impl Default for ImageSpec {
             file: None,
             force_push: false,
             field_lines: Default::default(),
+            base_venv: false,
         }
     }
 }
@@ -452,6 +456,26 @@ impl ImageSpec {
         s.registry = Some(registry.into());
         s.normalized()
     }
+    /// A new spec whose nested base `base` was built as the image `name`: the
+    /// base becomes that name (what flytekit's engine does), and the spec
+    /// remembers whether that image has imagespec's venv.
+    pub fn with_built_base(
+        &self,
+        name: impl Into<String>,
+        base: &ImageSpec,
+    ) -> Result<Self, SpecError> {
+        let mut s = self.with_base_image(BaseImage::Name(name.into()))?;
+        s.base_venv = base.python_exec.is_some() || base.base_has_venv();
+        Ok(s)
+    }
+
+    /// Whether the base image has the venv at `/root/.venv` that imagespec
+    /// makes for `python_exec` (a nested base, or one built earlier in a run).
+    pub fn base_has_venv(&self) -> bool {
+        self.base_venv
+            || matches!(&self.base_image, Some(BaseImage::Spec(b)) if b.python_exec.is_some() || b.base_has_venv())
+    }
+
     /// A new spec whose relative paths resolve against `dir`.
     pub fn with_base_dir(&self, dir: impl Into<PathBuf>) -> Self {
         let mut s = self.clone();
