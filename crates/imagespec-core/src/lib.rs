@@ -1,12 +1,11 @@
 //! imagespec-core: the spec model and everything that is a pure function of it.
 //!
 //! ```text
-//!                       imagespec-cli  (binary `imagespec`; cargo features pick plugins)
-//!                      /      |       \
-//!    imagespec-docker   imagespec-uv   imagespec-poetry   imagespec-micromamba   (plugins:
-//!           |                 |              |                   |                inventory::submit!)
-//!           +-----------------+--------------+-------------------+
-//!                                  |
+//!                      imagespec-cli  (lib + binary `imagespec`; cargo features pick plugins)
+//!                     /        |          |          \
+//!   builders: imagespec-docker, imagespec-noop     checker: imagespec-registry
+//!   installers: imagespec-uv, imagespec-poetry, imagespec-micromamba
+//!                     \        |          |          /     (each: inventory::submit!)
 //!                            imagespec-core   (this crate: names no plugin)
 //! ```
 //!
