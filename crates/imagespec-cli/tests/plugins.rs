@@ -92,3 +92,71 @@ fn an_unknown_builder_lists_the_registered_ones() {
         );
     }
 }
+
+#[cfg(feature = "noop")]
+#[test]
+fn the_noop_builder_answers_with_base_image_and_needs_a_string() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "name: x\nbuilder: noop\nbase_image: ghcr.io/org/prebuilt:1.0\nregistry: ghcr.io/org\n",
+    )
+    .unwrap();
+    let out = common::imagespec()
+        .args(["build", "--json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["images"][0]["action"], "built",
+        "noop never checks a registry"
+    );
+    assert_eq!(report["images"][0]["real_name"], "ghcr.io/org/prebuilt:1.0");
+
+    // A nested noop base answers with its own base_image, which the child builds on.
+    std::fs::write(
+        &spec,
+        "name: x\nbuilder: noop\nbase_image: {name: inner, builder: noop, base_image: \"b:1\"}\n",
+    )
+    .unwrap();
+    let out = common::imagespec()
+        .args(["build", "--json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let child = report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["requested"] == true)
+        .unwrap()
+        .clone();
+    assert_eq!(child["real_name"], "b:1", "{report}");
+
+    // Without a base_image there is nothing to answer with.
+    std::fs::write(&spec, "name: x\nbuilder: noop\n").unwrap();
+    let out = common::imagespec()
+        .args(["build"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("base_image must be a string to use the noop image builder"),
+        "{stderr}"
+    );
+}
