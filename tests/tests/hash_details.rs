@@ -211,3 +211,28 @@ fn an_all_ignored_source_root_still_gets_its_src_folder() {
         ["Dockerfile", "requirements_uv.txt", "src/.dockerignore"]
     );
 }
+
+#[test]
+fn a_source_root_inside_a_git_ignored_folder_copies_nothing() {
+    link_plugins();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "spec.yaml",
+        "name: ir\npython_version: \"3.12\"\nsource_root: out/src\nsource_copy_mode: all\n",
+    );
+    write(dir.path(), "out/src/a.py", "a");
+    write(dir.path(), ".gitignore", "out/\n");
+    let status = Command::new("git")
+        .args(["init", "-q", "."])
+        .current_dir(dir.path())
+        .status();
+    assert!(status.expect("git is installed").success());
+    let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
+    // Recorded from flytekit 1.16.31 on this layout: `git ls-files -io` lists every file.
+    assert_eq!(spec.identity().unwrap().tag, "CBGpnYi_60SKLf7uRADvMQ");
+    assert_eq!(
+        context_files(&dir.path().join("spec.yaml")),
+        ["Dockerfile", "requirements_uv.txt"]
+    );
+}

@@ -3,8 +3,10 @@
 //! - `cargo xtask ci`: everything CI runs: formatting, lints, the e2e
 //!   environment, every test suite (e2e included), then the environment down.
 //! - `cargo xtask test`: the suites that need no engine.
-//! - `cargo xtask e2e up|down`: the end-to-end environment alone (idempotent).
+//! - `cargo xtask e2e up|down|test`: the end-to-end environment (idempotent).
+//! - `cargo xtask bench`: timings of the release binary on generated inputs.
 
+mod bench;
 mod e2e;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +28,8 @@ enum Cmd {
     Ci,
     /// The test suites that need no Docker engine.
     Test,
+    /// Time the release binary on generated inputs (prints a Markdown table).
+    Bench,
     /// The end-to-end environment.
     E2e {
         #[command(subcommand)]
@@ -92,6 +96,7 @@ fn main() -> Result<()> {
             result
         }
         Cmd::Test => test(&root, false),
+        Cmd::Bench => bench::run(&root),
         Cmd::E2e { action } => match action {
             E2eAction::Up => e2e::up(&root),
             E2eAction::Down => e2e::down(&root),

@@ -180,9 +180,64 @@ fn escape_braces(p: &str) -> String {
     p.replace('{', "[{]").replace('}', "[}]")
 }
 
+/// True when `root` lies in a folder that git ignores (then every file under
+/// it is ignored, as `git ls-files -io` reports). The walker below applies
+/// the ignore rules only to what is under `root`, so the folders above it are
+/// checked here: the global excludes, `.git/info/exclude`, then each
+/// `.gitignore` from the work tree's top down, the later rule winning.
+fn root_is_git_ignored(root: &Path) -> bool {
+    use ignore::gitignore::{Gitignore, GitignoreBuilder};
+    let Ok(root) = root.canonicalize() else {
+        return false;
+    };
+    let Some(top) = root.ancestors().find(|d| d.join(".git").exists()) else {
+        return false;
+    };
+    let matcher = |base: &Path, file: &Path| -> Option<Gitignore> {
+        if !file.is_file() {
+            return None;
+        }
+        let mut b = GitignoreBuilder::new(base);
+        b.add(file);
+        b.build().ok()
+    };
+    let mut rules: Vec<Gitignore> = Vec::new();
+    let (global, _) = Gitignore::global();
+    rules.push(global);
+    rules.extend(matcher(top, &top.join(".git/info/exclude")));
+    // Every folder from the top down to root's parent contributes its .gitignore;
+    // every folder below the top down to root itself is tested.
+    let rel = root.strip_prefix(top).unwrap_or(Path::new(""));
+    let mut dir = top.to_path_buf();
+    for part in rel.components() {
+        rules.extend(matcher(&dir, &dir.join(".gitignore")));
+        dir.push(part);
+        let mut ignored = false;
+        for r in &rules {
+            let m = r.matched(&dir, true);
+            if m.is_ignore() {
+                ignored = true;
+            } else if m.is_whitelist() {
+                ignored = false;
+            }
+        }
+        if ignored {
+            return true;
+        }
+    }
+    false
+}
+
 /// Lists the source files under `root` for a copy mode, sorted as flytekit sorts them.
 pub fn list_source(root: &Path, mode: CopyMode) -> Result<Vec<SourceFile>> {
     if mode == CopyMode::NoCopy {
+        return Ok(Vec::new());
+    }
+    if root_is_git_ignored(root) {
+        tracing::warn!(
+            "source_root `{}` is in a folder git ignores, so none of its files are copied (as in flytekit)",
+            root.display()
+        );
         return Ok(Vec::new());
     }
     let docker = DockerIgnore::load(root)?;
