@@ -165,6 +165,19 @@ enum Failure {
     Final(String),
 }
 
+impl Failure {
+    /// What a failed request says about the image: missing, or unknown.
+    fn into_existence(self) -> Existence {
+        match self {
+            Failure::NotFound(reason) => Existence::Missing {
+                reason,
+                digest: None,
+            },
+            Failure::Transient(reason) | Failure::Final(reason) => Existence::Unknown { reason },
+        }
+    }
+}
+
 fn harbor_not_found(message: &str) -> bool {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
@@ -340,15 +353,7 @@ impl RegistryChecker {
             .await
         {
             Ok(d) => d,
-            Err(Failure::NotFound(why)) => {
-                return Existence::Missing {
-                    reason: why,
-                    digest: None,
-                }
-            }
-            Err(Failure::Transient(why) | Failure::Final(why)) => {
-                return Existence::Unknown { reason: why }
-            }
+            Err(failure) => return failure.into_existence(),
         };
         if platforms.is_empty() {
             return Existence::Exists { digest };
@@ -360,15 +365,7 @@ impl RegistryChecker {
             .await
         {
             Ok((body, _)) => body,
-            Err(Failure::NotFound(why)) => {
-                return Existence::Missing {
-                    reason: why,
-                    digest: None,
-                }
-            }
-            Err(Failure::Transient(why) | Failure::Final(why)) => {
-                return Existence::Unknown { reason: why }
-            }
+            Err(failure) => return failure.into_existence(),
         };
         // A single-platform manifest does not say its platform here; like
         // flytekit, it counts as present.
