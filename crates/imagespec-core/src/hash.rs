@@ -29,6 +29,10 @@ pub struct Identity {
     pub image_name: String,
     /// The facts the tag hashed.
     pub inputs: TagInputs,
+    /// The source files the digest covered, in digest order (reused for the
+    /// build context, so the tree is listed once).
+    #[serde(skip)]
+    pub source_files: Vec<source::SourceFile>,
 }
 
 /// The file-derived values that replace paths before the tag is hashed.
@@ -200,6 +204,7 @@ impl ImageSpec {
         .repr();
         let id = md5_b64(&id_text);
 
+        let mut source_files = Vec::new();
         let mut inputs = TagInputs {
             base_image: base_name.clone(),
             ..TagInputs::default()
@@ -219,6 +224,7 @@ impl ImageSpec {
                 };
                 let files = source::list_source(&self.resolve(root), mode)?;
                 inputs.source_digest = Some(source::digest(&files)?);
+                source_files = files;
             }
         }
         if !self.copy().is_empty() {
@@ -268,6 +274,7 @@ impl ImageSpec {
             tag,
             image_name,
             inputs,
+            source_files,
         })
     }
 }

@@ -440,7 +440,7 @@ pub fn plan(spec: &ImageSpec, defaults: &PythonDefaults) -> Result<BuildPlan> {
     }
 
     let mut files = Vec::new();
-    if let (Some(mode), Some(root)) = (spec.source_copy_mode(), spec.source_root()) {
+    if let (Some(mode), Some(_)) = (spec.source_copy_mode(), spec.source_root()) {
         if mode != CopyMode::NoCopy {
             // flytekit creates `src/` even when no file survives the ignore
             // rules, so that `COPY ./src` finds it.
@@ -448,7 +448,8 @@ pub fn plan(spec: &ImageSpec, defaults: &PythonDefaults) -> Result<BuildPlan> {
                 path: "src".into(),
                 content: FileContent::Folder,
             });
-            for f in source::list_source(&spec.resolve(root), mode)? {
+            // The files the tag's digest covered (listed once, in identity()).
+            for f in identity.source_files.iter().cloned() {
                 files.push(ContextFile {
                     path: format!("src/{}", f.rel),
                     content: FileContent::Copy(f.path),
