@@ -6,7 +6,6 @@
 //! builder with the highest priority is used (ties broken by name). This
 //! crate names no builder.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -166,18 +165,13 @@ pub struct Builders {
 impl Builders {
     /// Sorts the registrations; a duplicate name is an error.
     pub fn new(registrations: impl IntoIterator<Item = BuilderRegistration>) -> Result<Self> {
-        let mut sorted: Vec<BuilderRegistration> = registrations.into_iter().collect();
-        let mut seen = BTreeSet::new();
-        for r in &sorted {
-            if !seen.insert(r.builder.name()) {
-                return Err(Error::Other(format!(
-                    "two image builders are registered under the name `{}`; rename one of them",
-                    r.builder.name()
-                )));
-            }
-        }
-        sorted
-            .sort_by(|a, b| (-a.priority, a.builder.name()).cmp(&(-b.priority, b.builder.name())));
+        let sorted = crate::plugin::unique_sorted(
+            registrations.into_iter().collect(),
+            "image builders",
+            |r| r.builder.name(),
+            |r| (-r.priority, r.builder.name()),
+        )
+        .map_err(Error::Other)?;
         Ok(Builders { sorted })
     }
 

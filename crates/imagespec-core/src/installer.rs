@@ -6,7 +6,6 @@
 //! priority is chosen (ties broken by name, so the choice never depends on
 //! link order). This crate names no installer.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::error::{Error, Result, SpecError};
@@ -74,26 +73,14 @@ inventory::collect!(InstallerRegistration);
 pub fn registry() -> Result<&'static [InstallerRegistration]> {
     static REG: OnceLock<std::result::Result<Vec<InstallerRegistration>, String>> = OnceLock::new();
     REG.get_or_init(|| {
-        let mut all: Vec<InstallerRegistration> = inventory::iter::<InstallerRegistration>()
-            .copied()
-            .collect();
-        let mut seen = BTreeMap::new();
-        for r in &all {
-            if seen.insert(r.installer.name(), ()).is_some() {
-                return Err(format!(
-                    "two installers are registered under the name `{}`; rename one of them",
-                    r.installer.name()
-                ));
-            }
-        }
-        all.sort_by(|a, b| {
-            (a.installer.role(), -a.priority, a.installer.name()).cmp(&(
-                b.installer.role(),
-                -b.priority,
-                b.installer.name(),
-            ))
-        });
-        Ok(all)
+        crate::plugin::unique_sorted(
+            inventory::iter::<InstallerRegistration>()
+                .copied()
+                .collect(),
+            "installers",
+            |r| r.installer.name(),
+            |r| (r.installer.role(), -r.priority, r.installer.name()),
+        )
     })
     .as_ref()
     .map(Vec::as_slice)

@@ -23,6 +23,7 @@ pub mod hash;
 pub mod installer;
 pub mod knobs;
 pub mod plan;
+mod plugin;
 pub mod pyvalue;
 pub mod render;
 pub mod source;
