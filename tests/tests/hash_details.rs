@@ -39,6 +39,15 @@ fn gitignore_layout(root: &Path) {
     }
 }
 
+/// Makes `dir` a git work tree, so that its .gitignore files apply.
+fn git_init(dir: &Path) {
+    let status = Command::new("git")
+        .args(["init", "-q", "."])
+        .current_dir(dir)
+        .status();
+    assert!(status.expect("git is installed").success());
+}
+
 fn context_files(spec_path: &Path) -> Vec<String> {
     let spec = load_file(spec_path).unwrap();
     let out = tempfile::tempdir().unwrap();
@@ -52,11 +61,7 @@ fn gitignore_applies_inside_a_git_work_tree() {
     link_plugins();
     let dir = tempfile::tempdir().unwrap();
     gitignore_layout(dir.path());
-    let status = Command::new("git")
-        .args(["init", "-q", "."])
-        .current_dir(dir.path())
-        .status();
-    assert!(status.expect("git is installed").success());
+    git_init(dir.path());
     let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
     assert_eq!(spec.identity().unwrap().tag, "sVEO89cPsSUSNptHliJRpQ");
     assert_eq!(
@@ -223,11 +228,7 @@ fn a_source_root_inside_a_git_ignored_folder_copies_nothing() {
     );
     write(dir.path(), "out/src/a.py", "a");
     write(dir.path(), ".gitignore", "out/\n");
-    let status = Command::new("git")
-        .args(["init", "-q", "."])
-        .current_dir(dir.path())
-        .status();
-    assert!(status.expect("git is installed").success());
+    git_init(dir.path());
     let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
     // Recorded from flytekit 1.16.31 on this layout: `git ls-files -io` lists every file.
     assert_eq!(spec.identity().unwrap().tag, "CBGpnYi_60SKLf7uRADvMQ");

@@ -115,11 +115,7 @@ fn imagespec(args: &[&str], spec: &Path) -> (i32, String, String) {
 }
 
 fn build_json(spec: &Path, extra: &[&str]) -> (serde_json::Value, String) {
-    let mut args = vec!["build", "--json"];
-    args.extend(extra);
-    let (code, stdout, stderr) = imagespec(&args, spec);
-    assert_eq!(code, 0, "build failed:\n{stderr}");
-    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    let (report, stderr) = common::build_report(common::imagespec(), extra, spec);
     (requested_entry(&report), stderr)
 }
 

@@ -103,17 +103,7 @@ fn the_noop_builder_answers_with_base_image_and_needs_a_string() {
         "name: x\nbuilder: noop\nbase_image: ghcr.io/org/prebuilt:1.0\nregistry: ghcr.io/org\n",
     )
     .unwrap();
-    let out = common::imagespec()
-        .args(["build", "--json"])
-        .arg(&spec)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (report, _) = common::build_report(common::imagespec(), &[], &spec);
     assert_eq!(
         report["images"][0]["action"], "built",
         "noop never checks a registry"
@@ -126,17 +116,7 @@ fn the_noop_builder_answers_with_base_image_and_needs_a_string() {
         "name: x\nbuilder: noop\nbase_image: {name: inner, builder: noop, base_image: \"b:1\"}\n",
     )
     .unwrap();
-    let out = common::imagespec()
-        .args(["build", "--json"])
-        .arg(&spec)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (report, _) = common::build_report(common::imagespec(), &[], &spec);
     let child = report["images"]
         .as_array()
         .unwrap()

@@ -61,6 +61,14 @@ fn cmd() -> Command {
     c
 }
 
+/// `cmd()` with a docker client that does not exist: a build that gets as far
+/// as asking the engine fails.
+fn no_engine() -> Command {
+    let mut c = cmd();
+    c.env("IMAGESPEC_DOCKER", "/nonexistent/docker");
+    c
+}
+
 struct Checked {
     code: i32,
     rows: Vec<serde_json::Value>,
@@ -390,41 +398,18 @@ fn build_skips_existing_images_and_fast_fail_turns_unknown_into_an_error() {
     reg.push_image("built", &tag_of(&spec), Format::Docker);
 
     // exists: skipped, without a Docker engine being asked.
-    let out = cmd()
-        .env("IMAGESPEC_DOCKER", "/nonexistent/docker")
-        .args(["build", "--json"])
-        .arg(&spec)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (v, _) = common::build_report(no_engine(), &[], &spec);
     assert_eq!(v["images"][0]["action"], "skipped");
 
     // unknown: assumed to exist (skipped, with a warning) ...
     proxy.set(Fault::Status(500));
-    let out = cmd()
-        .env("IMAGESPEC_DOCKER", "/nonexistent/docker")
-        .args(["build", "--json"])
-        .arg(&spec)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (v, stderr) = common::build_report(no_engine(), &[], &spec);
     assert_eq!(v["images"][0]["action"], "skipped");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("assuming it does"));
+    assert!(stderr.contains("assuming it does"));
 
     // ... unless fast fail is set (flag or flytekit's variable).
     for fast in [vec!["--fast-fail"], vec![]] {
-        let mut c = cmd();
-        c.env("IMAGESPEC_DOCKER", "/nonexistent/docker");
+        let mut c = no_engine();
         if fast.is_empty() {
             c.env("FLYTE_IMG_FAST_FAIL", "true");
         }
@@ -436,8 +421,7 @@ fn build_skips_existing_images_and_fast_fail_turns_unknown_into_an_error() {
     // exists + force push: it builds (and so asks for the engine, which is missing here).
     proxy.set(Fault::None);
     for force in [vec!["--force-push"], vec![]] {
-        let mut c = cmd();
-        c.env("IMAGESPEC_DOCKER", "/nonexistent/docker");
+        let mut c = no_engine();
         if force.is_empty() {
             c.env("FLYTE_FORCE_PUSH_IMAGE_SPEC", "1");
         }

@@ -17,3 +17,20 @@ pub fn imagespec() -> Command {
         .env_remove("IMAGESPEC_LOG");
     c
 }
+
+/// Runs `cmd build --json EXTRA SPEC`, asserts that it succeeded, and returns
+/// the report (`{ok, images}`) and what it printed on stderr.
+pub fn build_report(mut cmd: Command, extra: &[&str], spec: &Path) -> (serde_json::Value, String) {
+    let out = cmd
+        .args(["build", "--json"])
+        .args(extra)
+        .arg(spec)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "build failed:\n{stderr}");
+    (
+        serde_json::from_slice(&out.stdout).expect("JSON on stdout"),
+        stderr,
+    )
+}
