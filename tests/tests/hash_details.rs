@@ -56,16 +56,34 @@ fn context_files(spec_path: &Path) -> Vec<String> {
         .files
 }
 
+/// The spec file with `source_root` made absolute.
+fn absolute_root(dir: &Path, root: &str) -> std::path::PathBuf {
+    let path = dir.join("spec.yaml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        &format!("source_root: {root}\n"),
+        &format!("source_root: {}\n", dir.join(root).display()),
+    );
+    let abs = dir.join("spec-abs.yaml");
+    std::fs::write(&abs, text).unwrap();
+    abs
+}
+
+// The tags below were recorded from flytekit 1.16.31 on the same layouts,
+// `ImageSpec(**yaml.safe_load(f))` run from the layout's folder.
+
 #[test]
-fn gitignore_applies_inside_a_git_work_tree() {
+fn gitignore_applies_inside_a_git_work_tree_to_an_absolute_root_only() {
     link_plugins();
     let dir = tempfile::tempdir().unwrap();
     gitignore_layout(dir.path());
     git_init(dir.path());
-    let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
-    assert_eq!(spec.identity().unwrap().tag, "sVEO89cPsSUSNptHliJRpQ");
+    let abs = absolute_root(dir.path(), "proj");
     assert_eq!(
-        context_files(&dir.path().join("spec.yaml")),
+        load_file(&abs).unwrap().identity().unwrap().tag,
+        "Fz4WrKDVHLuT4Ho1r0F4pg"
+    );
+    assert_eq!(
+        context_files(&abs),
         [
             "Dockerfile",
             "requirements_uv.txt",
@@ -77,6 +95,14 @@ fn gitignore_applies_inside_a_git_work_tree() {
             "src/pkg/mod.py",
         ]
     );
+    // flytekit checks `proj/main.py` against git's list, which is relative
+    // to the root (`main.py`): with a relative root nothing matches.
+    let rel = dir.path().join("spec.yaml");
+    assert_eq!(
+        load_file(&rel).unwrap().identity().unwrap().tag,
+        "B6fOn4aEEtj25BWJ1vUT_w"
+    );
+    assert_eq!(context_files(&rel).len(), 11);
 }
 
 #[test]
@@ -84,9 +110,16 @@ fn gitignore_is_not_applied_outside_a_git_work_tree() {
     link_plugins();
     let dir = tempfile::tempdir().unwrap();
     gitignore_layout(dir.path());
-    let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
-    assert_eq!(spec.identity().unwrap().tag, "A1eJ_Mmd8GKM1NFLooE6kw");
-    assert_eq!(context_files(&dir.path().join("spec.yaml")).len(), 11);
+    for spec in [
+        dir.path().join("spec.yaml"),
+        absolute_root(dir.path(), "proj"),
+    ] {
+        assert_eq!(
+            load_file(&spec).unwrap().identity().unwrap().tag,
+            "B6fOn4aEEtj25BWJ1vUT_w"
+        );
+        assert_eq!(context_files(&spec).len(), 11);
+    }
 }
 
 #[test]
@@ -207,18 +240,32 @@ fn an_all_ignored_source_root_still_gets_its_src_folder() {
     );
     write(dir.path(), "src/.dockerignore", "*\n");
     write(dir.path(), "src/a.py", "x");
-    let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
-    let out = dir.path().join("ctx");
-    let written = write_context(&spec, &oracle_defaults(), &out).unwrap();
-    assert!(out.join("src").is_dir(), "COPY ./src needs the folder");
-    assert_eq!(
-        written.files,
-        ["Dockerfile", "requirements_uv.txt", "src/.dockerignore"]
-    );
+    // Relative root: `*` matches the path's first folder (`src`), so even
+    // .dockerignore itself is left out; absolute: it is never excluded.
+    for (spec, tag, files) in [
+        (
+            dir.path().join("spec.yaml"),
+            "M959AUuQ8_kZTCDv5iZxOw",
+            &["Dockerfile", "requirements_uv.txt"][..],
+        ),
+        (
+            absolute_root(dir.path(), "src"),
+            "48ick1FKH7XVkmjr2Vcs6g",
+            &["Dockerfile", "requirements_uv.txt", "src/.dockerignore"][..],
+        ),
+    ] {
+        let spec = load_file(&spec).unwrap();
+        assert_eq!(spec.identity().unwrap().tag, tag);
+        let out = tempfile::tempdir().unwrap();
+        let ctx = out.path().join("ctx");
+        let written = write_context(&spec, &oracle_defaults(), &ctx).unwrap();
+        assert!(ctx.join("src").is_dir(), "COPY ./src needs the folder");
+        assert_eq!(written.files, files);
+    }
 }
 
 #[test]
-fn a_source_root_inside_a_git_ignored_folder_copies_nothing() {
+fn a_source_root_inside_a_git_ignored_folder() {
     link_plugins();
     let dir = tempfile::tempdir().unwrap();
     write(
@@ -229,11 +276,21 @@ fn a_source_root_inside_a_git_ignored_folder_copies_nothing() {
     write(dir.path(), "out/src/a.py", "a");
     write(dir.path(), ".gitignore", "out/\n");
     git_init(dir.path());
-    let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
-    // Recorded from flytekit 1.16.31 on this layout: `git ls-files -io` lists every file.
-    assert_eq!(spec.identity().unwrap().tag, "CBGpnYi_60SKLf7uRADvMQ");
+    // Absolute root: `git ls-files -io` lists every file, so nothing is copied.
+    let abs = absolute_root(dir.path(), "out/src");
     assert_eq!(
-        context_files(&dir.path().join("spec.yaml")),
-        ["Dockerfile", "requirements_uv.txt"]
+        load_file(&abs).unwrap().identity().unwrap().tag,
+        "Lxqee3SgRCFe_lYIOgOZGw"
+    );
+    assert_eq!(context_files(&abs), ["Dockerfile", "requirements_uv.txt"]);
+    // Relative root: git's list never matches the prefixed path.
+    let rel = dir.path().join("spec.yaml");
+    assert_eq!(
+        load_file(&rel).unwrap().identity().unwrap().tag,
+        "jv0XhUW4ZmoTjISQ6GS_0g"
+    );
+    assert_eq!(
+        context_files(&rel),
+        ["Dockerfile", "requirements_uv.txt", "src/a.py"]
     );
 }

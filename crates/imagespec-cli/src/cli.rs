@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use imagespec_core::knobs::{ENV_DEFAULT_PYTHON, ENV_FLYTEKIT_REQUIREMENT};
+use imagespec_core::spec::LoadOptions;
 use imagespec_core::ImageSpec;
 
 use crate::output;
@@ -22,6 +23,56 @@ pub struct Cli {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Fix flytekit's traps, at the price of its tags: read a
+    /// `source_copy_mode` string as the mode it names, apply ignore files
+    /// under a relative source_root, and walk copied folders in sorted order.
+    /// flytekit will not find images named this way.
+    #[arg(long, global = true, env = ENV_FIX_QUIRKS, value_parser = clap::builder::FalseyValueParser::new())]
+    pub fix_flytekit_quirks: bool,
+    /// For `loaded_modules` specs: a file listing the module files the calling
+    /// Python process has loaded (`module.__file__`, one a line), which is what
+    /// flytekit copies. Without it, nothing is loaded, as when pyflyte reads a spec.
+    #[arg(long, global = true, env = ENV_LOADED_MODULES, value_name = "FILE")]
+    pub loaded_modules: Option<PathBuf>,
+}
+
+/// Environment variable for `--fix-flytekit-quirks`.
+pub const ENV_FIX_QUIRKS: &str = "IMAGESPEC_FIX_FLYTEKIT_QUIRKS";
+/// Environment variable for `--loaded-modules`.
+pub const ENV_LOADED_MODULES: &str = "IMAGESPEC_LOADED_MODULES";
+
+impl Cli {
+    /// How specs are read, from the global options.
+    pub fn load_options(&self) -> Result<LoadOptions> {
+        let loaded_modules = match &self.loaded_modules {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot read the loaded-modules list `{}`: {e}",
+                        path.display()
+                    )
+                })?;
+                Some(
+                    text.lines()
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                )
+            }
+        };
+        if self.fix_flytekit_quirks {
+            tracing::warn!(
+                "--fix-flytekit-quirks: tags are computed from what the spec means, not from what flytekit \
+                 does with it, so they differ from flytekit's: flytekit will not find these images and will \
+                 build its own"
+            );
+        }
+        Ok(LoadOptions {
+            fix_flytekit_quirks: self.fix_flytekit_quirks,
+            loaded_modules,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,10 +226,24 @@ pub struct TagArgs {
     pub python: PythonArgs,
 }
 
-/// Loads a spec and runs every check that building it would make.
-pub fn load_checked(path: &std::path::Path) -> Result<ImageSpec> {
-    let spec = imagespec_core::spec::load_file(path)?;
-    spec.check().map_err(|e| locate(e, &spec, path))?;
+/// Loads a spec and warns about the flytekit traps it falls into.
+pub fn load(path: &std::path::Path, options: &LoadOptions) -> Result<ImageSpec> {
+    let spec = imagespec_core::spec::load_file_with(path, options)?;
+    for trap in imagespec_core::traps::flytekit_traps(&spec) {
+        let at = match trap.line {
+            Some(line) => format!("{}:{line}", path.display()),
+            None => path.display().to_string(),
+        };
+        tracing::warn!("{at}: field `{}`: {}", trap.field, trap.message);
+    }
+    Ok(spec)
+}
+
+/// Loads a spec and runs every check that building it, and its nested bases,
+/// with their builders would make.
+pub fn load_checked(path: &std::path::Path, options: &LoadOptions) -> Result<ImageSpec> {
+    let spec = load(path, options)?;
+    imagespec_core::builder::check_chain(&spec).map_err(|e| locate(e, &spec, path))?;
     Ok(spec)
 }
 
@@ -199,11 +264,12 @@ pub fn locate(
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    let options = cli.load_options()?;
     match cli.command {
-        Command::Tag(args) => tag(args),
-        Command::Context(args) => context(args),
-        Command::Build(args) => build(args),
-        Command::Exists(args) => exists(args),
+        Command::Tag(args) => tag(args, &options),
+        Command::Context(args) => context(args, &options),
+        Command::Build(args) => build(args, &options),
+        Command::Exists(args) => exists(args, &options),
         Command::Plugins(args) => plugins(args),
     }
 }
@@ -252,13 +318,13 @@ fn plugins(args: PluginsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn exists(args: ExistsArgs) -> Result<ExitCode> {
+fn exists(args: ExistsArgs, options: &LoadOptions) -> Result<ExitCode> {
     args.docker.export();
     let specs = args
         .specs
         .iter()
-        .map(|p| imagespec_core::spec::load_file(p).map(|s| (p.clone(), s)))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|p| load(p, options).map(|s| (p.clone(), s)))
+        .collect::<Result<Vec<_>>>()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -324,12 +390,12 @@ fn exists(args: ExistsArgs) -> Result<ExitCode> {
     Ok(code)
 }
 
-fn build(args: BuildArgs) -> Result<ExitCode> {
+fn build(args: BuildArgs, load_options: &LoadOptions) -> Result<ExitCode> {
     args.docker.export();
     let specs = args
         .specs
         .iter()
-        .map(|p| load_checked(p))
+        .map(|p| load_checked(p, load_options))
         .collect::<Result<Vec<_>>>()?;
     let defaults = imagespec_core::knobs::PythonDefaults::resolve(
         args.python.default_python.clone(),
@@ -428,8 +494,11 @@ fn build(args: BuildArgs) -> Result<ExitCode> {
     })
 }
 
-fn context(args: ContextArgs) -> Result<ExitCode> {
-    let spec = load_checked(&args.spec)?;
+fn context(args: ContextArgs, options: &LoadOptions) -> Result<ExitCode> {
+    // The context is a Docker build context, whatever builder the spec names.
+    let spec = load(&args.spec, options)?;
+    spec.check().map_err(|e| locate(e, &spec, &args.spec))?;
+    imagespec_core::builder::check_chain(&spec).map_err(|e| locate(e, &spec, &args.spec))?;
     let defaults = imagespec_core::knobs::PythonDefaults::resolve(
         args.python.default_python.clone(),
         args.python.flytekit_requirement.clone(),
@@ -451,19 +520,27 @@ fn context(args: ContextArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn tag(args: TagArgs) -> Result<ExitCode> {
-    let spec = load_checked(&args.spec)?;
+fn tag(args: TagArgs, options: &LoadOptions) -> Result<ExitCode> {
+    let spec = load_checked(&args.spec, options)?;
     let identity = spec.identity().map_err(|e| locate(e, &spec, &args.spec))?;
+    // flytekit's image_name() after its engine ran: the name the spec's
+    // builder answers with (noop: its base_image), else the computed name.
+    let real_name = imagespec_core::builder::dependent_name(&spec, &identity.image_name)
+        .map_err(|e| locate(e, &spec, &args.spec))?;
     if args.json {
-        output::stdout_json(&serde_json::json!({
+        let mut doc = serde_json::json!({
             "id": identity.id,
             "tag": identity.tag,
             "image_name": identity.image_name,
             "spec": args.spec,
             "inputs": identity.inputs,
-        }))?;
+        });
+        if real_name != identity.image_name {
+            doc["real_name"] = serde_json::Value::String(real_name);
+        }
+        output::stdout_json(&doc)?;
     } else {
-        output::stdout_line(&identity.image_name)?;
+        output::stdout_line(&real_name)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -134,7 +134,11 @@ fn the_noop_builder_answers_with_base_image_and_needs_a_string() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an invalid spec for noop: {stderr}"
+    );
     assert!(
         stderr.contains("base_image must be a string to use the noop image builder"),
         "{stderr}"

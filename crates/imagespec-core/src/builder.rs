@@ -43,18 +43,21 @@ pub struct BuildOptions {
 
 impl BuildOptions {
     /// Whether pushing is on by the environment: `IMAGESPEC_PUSH`, else
-    /// `FLYTE_PUSH_IMAGE_SPEC` (flytekit: on unless it says something other
-    /// than `true`/`1`), else on.
+    /// `FLYTE_PUSH_IMAGE_SPEC`, each read exactly as flytekit reads its
+    /// variable (`os.getenv(name, "True").lower() in ("true", "1")`): unset
+    /// is on; set, only `true` (any case) and `1` are on.
     pub fn push_from_env() -> bool {
         let value = std::env::var(ENV_PUSH).or_else(|_| std::env::var(ENV_FLYTE_PUSH));
         match value {
-            Ok(v) => matches!(
-                v.trim().to_ascii_lowercase().as_str(),
-                "true" | "1" | "yes" | "on"
-            ),
+            Ok(v) => push_value(&v),
             Err(_) => true,
         }
     }
+}
+
+/// flytekit's test of `FLYTE_PUSH_IMAGE_SPEC`: `value.lower() in ("true", "1")`.
+pub fn push_value(value: &str) -> bool {
+    matches!(value.to_lowercase().as_str(), "true" | "1")
 }
 
 /// What a build produced.
@@ -83,6 +86,23 @@ pub trait ImageBuilder: Send + Sync + 'static {
     /// Unique name, e.g. `default`.
     fn name(&self) -> &'static str;
 
+    /// Every check a spec must pass before this builder can build it. The
+    /// default is what a Docker build context needs ([`ImageSpec::check`]:
+    /// flytekit's `create_docker_context` errors and the installers'); a
+    /// builder that makes no context (noop) checks less, as flytekit's do.
+    fn check(&self, spec: &ImageSpec) -> Result<()> {
+        spec.check()
+    }
+
+    /// The fully qualified name [`ImageBuilder::build_image`] will answer
+    /// with, when the builder knows it without building (noop: the spec's
+    /// `base_image`). flytekit maps the spec's image name to it, so a spec
+    /// built on this one builds on that name, and hashes it. `None`: the
+    /// image name itself.
+    fn planned_real_name(&self, _spec: &ImageSpec) -> Result<Option<String>> {
+        Ok(None)
+    }
+
     /// Whether the image exists where this builder would put it. The default
     /// asks the registered registry checker when the spec has a registry; a
     /// builder that can look elsewhere (a local engine) overrides it.
@@ -99,7 +119,7 @@ pub trait ImageBuilder: Send + Sync + 'static {
             &image,
             &existence,
             options.force_push || spec.is_force_push(),
-            options.fast_fail,
+            options.fast_fail || spec.is_fast_fail(),
         )
     }
 
@@ -225,4 +245,44 @@ pub fn registry() -> Result<&'static [BuilderRegistration]> {
 /// The registered builder a spec asks for, or the highest-priority one.
 pub fn for_spec(spec: &ImageSpec) -> Result<&'static dyn ImageBuilder> {
     Builders::registered()?.for_spec(spec)
+}
+
+/// Runs, for a spec and each of its nested bases, the checks of the builder
+/// that builds it ([`ImageBuilder::check`]); a spec whose builder is not
+/// registered gets the Docker context's checks ([`ImageSpec::check`]).
+pub fn check_chain(spec: &ImageSpec) -> Result<()> {
+    let mut current = Some(spec);
+    let mut prefix = String::new();
+    while let Some(s) = current {
+        let checked = match for_spec(s) {
+            Ok(builder) => builder.check(s),
+            Err(_) => s.check(),
+        };
+        checked.map_err(|e| match e {
+            Error::Spec(se) if !prefix.is_empty() => Error::Spec(se.nested_in(&prefix)),
+            other => other,
+        })?;
+        current = match s.base_image() {
+            Some(crate::spec::BaseImage::Spec(base)) => Some(base),
+            _ => None,
+        };
+        prefix = if prefix.is_empty() {
+            "base_image".to_string()
+        } else {
+            format!("{prefix}.base_image")
+        };
+    }
+    Ok(())
+}
+
+/// The name dependents of `spec` build on, as flytekit's engine maps it: the
+/// real name its builder will answer with, else `image_name`. Without a
+/// registered builder for the spec, the image name.
+pub fn dependent_name(spec: &ImageSpec, image_name: &str) -> Result<String> {
+    let Ok(builder) = for_spec(spec) else {
+        return Ok(image_name.to_string());
+    };
+    Ok(builder
+        .planned_real_name(spec)?
+        .unwrap_or_else(|| image_name.to_string()))
 }

@@ -324,7 +324,7 @@ impl Engine {
         entry.image_name = identity.image_name.clone();
         let builder = self.builders.for_spec(spec)?;
         entry.builder = Some(builder.name().to_string());
-        spec.check()?;
+        builder.check(spec)?;
         let pushing = self.options.push && spec.registry().is_some();
         let decision = builder.should_build(spec, &self.options).await?;
         match decision {
@@ -341,6 +341,11 @@ impl Engine {
                 entry.action = Action::WouldBuild;
                 entry.pushed = pushing;
                 entry.reason = reason;
+                // What the build would answer with, so dependents are shown
+                // (and hashed) on the name they would really build on.
+                entry.real_name = builder
+                    .planned_real_name(spec)?
+                    .filter(|r| *r != entry.image_name);
             }
             Decision::Build { reason } => {
                 tracing::info!("[{}] {reason}", entry.image_name);

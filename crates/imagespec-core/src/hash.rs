@@ -126,10 +126,7 @@ fn hash_dict(spec: &ImageSpec, o: &Overrides) -> PyValue {
     put("entrypoint", spec.entrypoint.as_deref().map(list));
     put("commands", spec.commands.as_deref().map(list));
     put("tag_format", spec.tag_format.as_deref().map(s));
-    put(
-        "source_copy_mode",
-        spec.source_copy_mode.map(CopyMode::to_py),
-    );
+    put("source_copy_mode", spec.source_copy_mode.clone());
     match &o.copy {
         Some(digest) => put("copy", Some(s(digest))),
         None => put("copy", spec.copy.as_deref().map(list)),
@@ -161,19 +158,47 @@ fn py_strip(bytes: &[u8]) -> &[u8] {
 }
 
 impl ImageSpec {
-    /// The image name of a nested base spec (reading its files), if there is one.
-    fn base_image_name(&self) -> Result<Option<String>> {
-        match &self.base_image {
-            Some(BaseImage::Spec(base)) => Ok(Some(
-                base.identity()
-                    .map_err(|e| match e {
-                        Error::Spec(se) => Error::Spec(se.nested_in("base_image")),
-                        other => other,
-                    })?
-                    .image_name,
-            )),
-            _ => Ok(None),
+    /// A typed dump made after flytekit computed the spec's `tag` carries it
+    /// (a cached property), and flytekit would use it as it is. imagespec
+    /// computes the tag from the content instead, and refuses a dump whose
+    /// recorded tag differs: the image would not hold what its tag says. (A
+    /// recorded `id` is not compared: flytekit's `id` of a spec whose base is
+    /// still a nested ImageSpec hashes the whole base, while the `id` written
+    /// into the image is that of the spec with the base's name.)
+    fn check_recorded(&self, tag: &str) -> Result<()> {
+        let Some((_, Some(recorded))) = &self.recorded else {
+            return Ok(());
+        };
+        if recorded == tag {
+            return Ok(());
         }
+        Err(SpecError::field(
+            "tag",
+            format!(
+                "the typed spec records the tag `{recorded}`, but its content gives `{tag}`: \
+                 the spec or its files changed after flytekit computed the tag"
+            ),
+        )
+        .hint("dump the spec again (yaml.dump(image_spec)) from the process that builds it, or drop the recorded `tag`")
+        .into())
+    }
+
+    /// The name a nested base spec stands for (reading its files), if there
+    /// is one: what flytekit's engine puts in `base_image` once the base is
+    /// built, its image name or the real name its builder answers with (a
+    /// noop base stands for its own `base_image`).
+    fn base_image_name(&self) -> Result<Option<String>> {
+        let Some(BaseImage::Spec(base)) = &self.base_image else {
+            return Ok(None);
+        };
+        let nested = |e: Error| match e {
+            Error::Spec(se) => Error::Spec(se.nested_in("base_image")),
+            other => other,
+        };
+        let identity = base.identity().map_err(nested)?;
+        crate::builder::dependent_name(base, &identity.image_name)
+            .map(Some)
+            .map_err(nested)
     }
 
     /// flytekit's `id` alone: the spec as written, with a nested base replaced
@@ -209,7 +234,7 @@ impl ImageSpec {
             base_image: base_name.clone(),
             ..TagInputs::default()
         };
-        if let Some(mode) = self.source_copy_mode {
+        if let Some(mode) = self.source_copy_mode() {
             if mode != CopyMode::NoCopy {
                 let Some(root) = self.source_root.as_ref().filter(|r| !r.is_empty()) else {
                     return Err(SpecError::field(
@@ -222,13 +247,13 @@ impl ImageSpec {
                     .hint("set source_root, or set source_copy_mode to no_copy")
                     .into());
                 };
-                let files = source::list_source(&self.resolve(root), mode)?;
+                let files = source::list_source(self, root, mode)?;
                 inputs.source_digest = Some(source::digest(&files)?);
                 source_files = files;
             }
         }
         if !self.copy().is_empty() {
-            let files = source::list_copy(self)?;
+            let files = source::copy_digest_files(self)?;
             inputs.copy_digest = Some(source::digest(&files)?);
         }
         if let Some(req) = self.requirements.as_ref().filter(|r| !r.is_empty()) {
@@ -269,6 +294,7 @@ impl ImageSpec {
         };
         inputs.id_text = id_text;
         inputs.tag_text = tag_text;
+        self.check_recorded(&tag)?;
         Ok(Identity {
             id,
             tag,

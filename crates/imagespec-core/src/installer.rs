@@ -105,16 +105,10 @@ pub fn selected(spec: &ImageSpec) -> Result<Vec<&'static dyn Installer>> {
     Ok(out)
 }
 
-/// Runs the chosen installers' own checks on a spec and its nested bases.
+/// Runs the chosen installers' own checks on a spec.
 pub fn check(spec: &ImageSpec) -> Result<()> {
     for installer in selected(spec)? {
         installer.validate(spec)?;
-    }
-    if let Some(crate::spec::BaseImage::Spec(base)) = spec.base_image() {
-        check(base).map_err(|e| match e {
-            Error::Spec(se) => Error::Spec(se.nested_in("base_image")),
-            other => other,
-        })?;
     }
     Ok(())
 }

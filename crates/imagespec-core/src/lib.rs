@@ -24,10 +24,12 @@ pub mod installer;
 pub mod knobs;
 pub mod plan;
 mod plugin;
+pub mod pycompat_path;
 pub mod pyvalue;
 pub mod render;
 pub mod source;
 pub mod spec;
+pub mod traps;
 pub mod yaml;
 
 pub use error::{Error, Result, SpecError};
@@ -38,9 +40,20 @@ pub use spec::{BaseImage, CopyMode, ImageSpec};
 pub use inventory;
 
 impl ImageSpec {
-    /// Every check a spec must pass before its build context can be made:
-    /// flytekit's (cuda, python_exec with conda, paths) and the chosen installers'.
+    /// The checks flytekit's `tag` makes (a requirements file to read, a
+    /// source_root to list), on this spec and its nested bases: what every
+    /// builder needs, since every image is named by its tag.
+    pub fn check_identity(&self) -> Result<()> {
+        Ok(spec::check_identity_inputs(self)?)
+    }
+
+    /// Every check a spec must pass before its Docker build context can be
+    /// made: [`ImageSpec::check_identity`], then flytekit's
+    /// `create_docker_context` errors (cuda, python_exec with conda, `copy`
+    /// paths) and the chosen installers' (lock files), for this spec. A
+    /// nested base is checked by its own builder when it is built.
     pub fn check(&self) -> Result<()> {
+        self.check_identity()?;
         spec::check_context_inputs(self)?;
         installer::check(self)
     }

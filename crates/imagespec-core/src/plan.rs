@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::hash::Identity;
 use crate::installer::{self, Role};
 use crate::knobs::PythonDefaults;
-use crate::source::{self, SourceFile};
+use crate::source;
 use crate::spec::{BaseImage, CopyMode, ImageSpec};
 
 /// flytekit's default base image.
@@ -463,11 +463,12 @@ pub fn plan(spec: &ImageSpec, defaults: &PythonDefaults) -> Result<BuildPlan> {
         }
     }
     if !spec.copy().is_empty() {
-        let copied: Vec<SourceFile> = source::list_copy(spec)?;
+        let copied = source::copy_context(spec)?;
         for entry in spec.copy() {
-            let rel = entry.trim_start_matches("./").trim_end_matches('/');
-            let path = spec.resolve(entry);
-            let dst = if path.is_dir() {
+            // flytekit: `Path(src).as_posix()`, to `/root/<it>/` for a folder
+            // and to `/root/<its parent>/` for a file.
+            let rel = source::copy_entry_rel(entry);
+            let dst = if spec.resolve(entry).is_dir() {
                 format!("/root/{rel}/")
             } else {
                 match rel.rfind('/') {
@@ -477,11 +478,17 @@ pub fn plan(spec: &ImageSpec, defaults: &PythonDefaults) -> Result<BuildPlan> {
             };
             steps.push(Step::Copy {
                 chown: Some(IMAGE_USER.into()),
-                src: rel.to_string(),
+                src: rel,
                 dst,
             });
         }
-        for f in copied {
+        for dir in copied.dirs {
+            files.push(ContextFile {
+                path: dir,
+                content: FileContent::Folder,
+            });
+        }
+        for f in copied.files {
             files.push(ContextFile {
                 path: f.rel,
                 content: FileContent::Copy(f.path),

@@ -110,6 +110,22 @@ impl PyValue {
         }
     }
 
+    /// Python's `bool(self)`: `None`, `False`, zero, and empty strings, bytes
+    /// and collections are false; everything else (enum members, dates) is true.
+    pub fn truthy(&self) -> bool {
+        match self {
+            PyValue::None => false,
+            PyValue::Bool(b) => *b,
+            PyValue::Int(i) => *i != BigInt::from(0),
+            PyValue::Float(f) => *f != 0.0,
+            PyValue::Str(s) => !s.is_empty(),
+            PyValue::Bytes(b) => !b.is_empty(),
+            PyValue::List(v) | PyValue::Tuple(v) => !v.is_empty(),
+            PyValue::Dict(d) => !d.is_empty(),
+            PyValue::Date(_) | PyValue::DateTime(_) | PyValue::Enum { .. } => true,
+        }
+    }
+
     /// The string, if this is a `str`.
     pub fn as_str(&self) -> Option<&str> {
         match self {

@@ -1,28 +1,54 @@
-//! Listing the files a spec puts into its image, and digesting them as flytekit does.
+//! Listing the files a spec puts into its image, and digesting them, exactly
+//! as flytekit 1.16 does.
 //!
-//! - `source_root` (copy mode `all`): every file below the root, `.git`
-//!   folders skipped, minus what `.gitignore` (inside a git work tree),
-//!   `.dockerignore` (docker-py's rules) and flytekit's standard patterns
-//!   exclude, all matched against the path relative to the root. Sorted by
-//!   the path as a string. `loaded_modules` takes the `.py` files of that list.
-//! - `copy`: each entry; a folder is walked in sorted order (flytekit walks it
-//!   in the file system's order, which differs between machines).
+//! **source_root** (`flytekit/tools/script_mode.py`, `ls_files`):
 //!
-//! The digest is md5 over, for each file in order, its bytes and then its
-//! relative path with the separators removed. Files are streamed in 64 KiB
-//! chunks, and several are read ahead in parallel while the hasher consumes
-//! them in order.
+//! - `ALL` (and any `source_copy_mode` that is not an enum member, such as
+//!   the string a YAML spec gives): `list_all_files` walks the root with
+//!   `os.walk` (`.git` folders pruned, links to folders not followed), keeps
+//!   files that exist (a broken link is skipped) and are not sockets, and
+//!   asks flytekit's `IgnoreGroup` (git, `.dockerignore`, the standard
+//!   patterns) about each path *as os.walk spells it*. flytekit's
+//!   `Ignore.is_ignored` makes a path relative to the root only when it is
+//!   absolute, so with a relative `source_root` (`src`) the path keeps its
+//!   prefix (`src/pkg/a.py`): git's list (relative to the root) never matches
+//!   it, and `.dockerignore` patterns are matched against the prefixed path.
+//!   `--fix-flytekit-quirks` matches the path relative to the root instead.
+//! - `LOADED_MODULES`: the module files the reading process imported from
+//!   under the root (`list_imported_modules_as_files`). pyflyte reads a spec
+//!   before it imports the user's workflow, so without a list from the
+//!   caller this is nothing. flytekit tests "under the root" with
+//!   `os.path.commonpath`, which fails (and so excludes the file) for a
+//!   relative root.
+//!
+//! The files are sorted by path as a string; the digest is md5 over each
+//! file's bytes and then its path relative to the root with the separators
+//! removed.
+//!
+//! **copy** (`flytekit/tools/fast_registration.py`, `compute_digest`): a file
+//! is hashed with its base name; a folder is walked with `os.walk` (files
+//! sorted within a folder, sub-folders in the directory's own order, links to
+//! folders not followed) and hashed with paths relative to it. The build
+//! context copies a folder with `shutil.copytree`, which does follow links to
+//! folders, so it can hold files the digest never saw; imagespec copies the
+//! same files. `--fix-flytekit-quirks` walks sub-folders in sorted order, so
+//! that the tag is the same on every machine.
+//!
+//! Files are streamed in 64 KiB chunks, and several are read ahead in
+//! parallel while the hasher consumes them in order.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::Read;
+use std::os::unix::fs::FileTypeExt as _;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::mpsc;
-use std::sync::OnceLock;
 
-use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 use md5::{Digest as _, Md5};
 
 use crate::error::{Error, Result, SpecError};
+use crate::pycompat_path as pp;
 use crate::spec::{CopyMode, ImageSpec};
 
 /// One file that goes into the build context.
@@ -37,334 +63,556 @@ pub struct SourceFile {
     pub hash_name: Vec<u8>,
 }
 
-/// flytekit's `STANDARD_IGNORE_PATTERNS`, matched with Python's `fnmatch`
-/// (where `*` also matches `/`).
-const STANDARD_IGNORE_PATTERNS: [&str; 5] = [
-    "*.pyc",
-    ".cache",
-    ".cache/*",
-    "__pycache__/*",
-    "**/__pycache__/*",
-];
-
-fn standard_ignore() -> &'static GlobSet {
-    static SET: OnceLock<GlobSet> = OnceLock::new();
-    SET.get_or_init(|| {
-        let mut b = GlobSetBuilder::new();
-        for p in STANDARD_IGNORE_PATTERNS {
-            b.add(Glob::new(p).expect("valid standard pattern"));
-        }
-        b.build().expect("valid standard patterns")
+fn utf8<'a>(name: &'a std::ffi::OsStr, dir: &Path) -> Result<&'a str> {
+    name.to_str().ok_or_else(|| {
+        Error::Other(format!(
+            "a file name in `{}` is not valid UTF-8 (`{}`); flytekit cannot hash it either. Rename it",
+            dir.display(),
+            name.to_string_lossy()
+        ))
     })
-}
-
-fn rel_string(rel: &Path) -> Result<String> {
-    let mut parts = Vec::new();
-    for c in rel.components() {
-        let part = c.as_os_str().to_str().ok_or_else(|| {
-            Error::Other(format!(
-                "the file name `{}` is not valid UTF-8; rename it or exclude it with .dockerignore",
-                rel.display()
-            ))
-        })?;
-        parts.push(part);
-    }
-    Ok(parts.join("/"))
 }
 
 fn hash_name(rel: &str) -> Vec<u8> {
     rel.replace('/', "").into_bytes()
 }
 
-/// `.dockerignore` rules as docker-py's `PatternMatcher` applies them.
-#[derive(Debug)]
-pub struct DockerIgnore {
-    patterns: Vec<DockerPattern>,
+/// What a directory entry is, with links resolved as `os.path.exists` and
+/// `os.stat` resolve them.
+enum EntryKind {
+    /// A folder (or a link to one: `os.walk` lists it among the folders).
+    Dir { link: bool },
+    /// A regular file, or a link to one.
+    File,
+    /// A link to nothing: flytekit skips it.
+    Broken,
+    /// A socket (or a link to one): flytekit skips it.
+    Socket,
+    /// A FIFO or a device, which flytekit would block on or read forever.
+    Special,
 }
 
-#[derive(Debug)]
-struct DockerPattern {
-    exclusion: bool,
-    depth: usize,
-    matcher: GlobMatcher,
+fn entry_kind(path: &Path, file_type: std::fs::FileType) -> Result<EntryKind> {
+    if file_type.is_dir() {
+        return Ok(EntryKind::Dir { link: false });
+    }
+    let ft = if file_type.is_symlink() {
+        match std::fs::metadata(path) {
+            Ok(m) => m.file_type(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(EntryKind::Broken),
+            // A link loop or an unreadable target: `os.path.exists` says False.
+            Err(_) => return Ok(EntryKind::Broken),
+        }
+    } else {
+        file_type
+    };
+    Ok(if ft.is_dir() {
+        EntryKind::Dir {
+            link: file_type.is_symlink(),
+        }
+    } else if ft.is_file() {
+        EntryKind::File
+    } else if ft.is_socket() {
+        EntryKind::Socket
+    } else {
+        EntryKind::Special
+    })
 }
 
-impl DockerIgnore {
-    /// Reads `root/.dockerignore`, if there is one.
-    pub fn load(root: &Path) -> Result<DockerIgnore> {
-        let file = root.join(".dockerignore");
-        let text = match std::fs::read_to_string(&file) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(Error::io("read", file, e)),
+fn special_file_error(path: &Path) -> Error {
+    Error::Other(format!(
+        "`{}` is a FIFO or device, not a regular file; flytekit would block reading it. \
+         Remove it, or exclude it with .dockerignore",
+        path.display()
+    ))
+}
+
+/// A folder's entries in the order the file system gives them (`os.scandir`'s).
+fn read_dir(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
+    std::fs::read_dir(dir)
+        .map_err(|e| Error::io("list", dir, e))?
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| Error::io("list", dir, e))
+}
+
+// ---------------------------------------------------------------------------
+// flytekit's IgnoreGroup: GitIgnore, DockerIgnore, StandardIgnore
+// ---------------------------------------------------------------------------
+
+/// flytekit's `GitIgnore`: the output of `git ls-files -io --exclude-standard`
+/// (and with `--directory`) run in the root, as sets of lines.
+#[derive(Debug, Default)]
+struct GitIgnored {
+    files: HashSet<String>,
+    dirs: HashSet<String>,
+}
+
+impl GitIgnored {
+    fn load(root: &Path) -> GitIgnored {
+        let run = |extra: &[&str]| -> HashSet<String> {
+            let out = Command::new("git")
+                .args(["ls-files", "-io", "--exclude-standard"])
+                .args(extra)
+                .current_dir(root)
+                .output();
+            match out {
+                Ok(out) if out.status.success() => {
+                    let text = String::from_utf8_lossy(&out.stdout);
+                    // Python's `split("\n")[:-1]`.
+                    let mut lines: Vec<&str> = text.split('\n').collect();
+                    lines.pop();
+                    lines.into_iter().map(str::to_string).collect()
+                }
+                Ok(out) => {
+                    tracing::debug!(
+                        root = %root.display(),
+                        "git ls-files failed, so no .gitignore applies (as in flytekit): {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    );
+                    HashSet::new()
+                }
+                Err(e) => {
+                    tracing::debug!(
+                        "no git to ask ({e}), so no .gitignore applies (as in flytekit)"
+                    );
+                    HashSet::new()
+                }
+            }
         };
-        DockerIgnore::parse(&text).map_err(|m| {
-            Error::Spec(
-                SpecError::field("source_root", format!("{}: {m}", file.display()))
-                    .hint("fix or remove the pattern in .dockerignore"),
-            )
+        GitIgnored {
+            files: run(&[]),
+            dirs: run(&["--directory"]),
+        }
+    }
+
+    /// `GitIgnore._is_ignored(path)`; `resolve` maps flytekit's
+    /// `os.path.join(self.root, path)` to a real path.
+    fn is_ignored(&self, path: &str, resolve: impl Fn(&str) -> PathBuf) -> bool {
+        if self.files.is_empty() {
+            return false;
+        }
+        let posix = pathlib_posix(path);
+        if self.files.contains(&posix) {
+            return true;
+        }
+        if !self.dirs.is_empty() && resolve(path).is_dir() {
+            return self.dirs.contains(&format!("{posix}/"));
+        }
+        false
+    }
+}
+
+/// flytekit's `IgnoreGroup(root, [GitIgnore, DockerIgnore, StandardIgnore])`.
+#[derive(Debug)]
+struct IgnoreGroup {
+    root: PathBuf,
+    git: GitIgnored,
+    docker: pp::DockerIgnorePatterns,
+}
+
+impl IgnoreGroup {
+    fn load(root: &Path) -> Result<IgnoreGroup> {
+        let file = root.join(".dockerignore");
+        let text = match std::fs::read(&file) {
+            Ok(bytes) => Some(String::from_utf8(bytes).map_err(|_| {
+                Error::Spec(
+                    SpecError::field(
+                        "source_root",
+                        format!("`{}` is not valid UTF-8", file.display()),
+                    )
+                    .hint("save .dockerignore as UTF-8"),
+                )
+            })?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            // flytekit tests `os.path.isfile`: a folder named .dockerignore is no file.
+            Err(_) if file.is_dir() => None,
+            Err(e) => return Err(Error::io("read", &file, e)),
+        };
+        let docker = pp::DockerIgnorePatterns::from_file_text(text.as_deref().unwrap_or(""))
+            .map_err(|m| {
+                Error::Spec(
+                    SpecError::field("source_root", format!("{}: {m}", file.display()))
+                        .hint("fix or remove the pattern in .dockerignore"),
+                )
+            })?;
+        Ok(IgnoreGroup {
+            root: root.to_path_buf(),
+            git: GitIgnored::load(root),
+            docker,
         })
     }
 
-    /// Parses `.dockerignore` text: lines starting with `#` are comments.
-    pub fn parse(text: &str) -> std::result::Result<DockerIgnore, String> {
-        let mut patterns = Vec::new();
-        let lines = text
-            .split_inclusive('\n')
-            .filter(|l| !l.starts_with('#'))
-            .map(|l| l.trim().to_string());
-        for line in lines.chain(std::iter::once("!.dockerignore".to_string())) {
-            let (exclusion, body) = match line.strip_prefix('!') {
-                Some(rest) => (true, rest),
-                None => (false, line.as_str()),
-            };
-            let dirs = normalize_pattern(body);
-            if dirs.is_empty() {
-                continue;
-            }
-            let cleaned = dirs.join("/");
-            let glob = GlobBuilder::new(&escape_braces(&cleaned))
-                .literal_separator(true)
-                .case_insensitive(true)
-                .backslash_escape(false)
-                .build()
-                .map_err(|e| format!("invalid pattern `{line}`: {e}"))?;
-            patterns.push(DockerPattern {
-                exclusion,
-                depth: dirs.len(),
-                matcher: glob.compile_matcher(),
-            });
-        }
-        Ok(DockerIgnore { patterns })
-    }
-
-    /// True when `rel` (relative to the root, `/` separators) is excluded.
-    pub fn matches(&self, rel: &str) -> bool {
-        let parent_dirs: Vec<&str> = match rel.rfind('/') {
-            Some(i) => rel[..i]
-                .split('/')
-                .filter(|p| !p.is_empty() && *p != ".")
-                .collect(),
-            None => Vec::new(),
-        };
-        let mut matched = false;
-        for p in &self.patterns {
-            let mut hit = p.matcher.is_match(rel);
-            if !hit && !parent_dirs.is_empty() && p.depth <= parent_dirs.len() {
-                hit = p.matcher.is_match(parent_dirs[..p.depth].join("/"));
-            }
-            if hit {
-                matched = !p.exclusion;
-            }
-        }
-        matched
+    /// `IgnoreGroup._is_ignored` for the path flytekit checks.
+    fn is_ignored(&self, path: &str) -> bool {
+        // GitIgnore's `os.path.join(self.root, path)`: the written root joined
+        // with a relative path is the resolved root joined with it.
+        let resolve = |p: &str| self.root.join(p);
+        self.git.is_ignored(path, resolve)
+            || self.docker.matches(path)
+            || pp::standard_ignored(path)
     }
 }
 
-/// docker-py's `Pattern.normalize`: strip, split on `/`, drop `.` and empty
-/// parts, and let `..` remove the part before it.
-fn normalize_pattern(p: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for part in p.trim().split('/').filter(|x| !x.is_empty() && *x != ".") {
-        if part == ".." {
-            out.pop();
-        } else {
-            out.push(part.to_string());
-        }
+// ---------------------------------------------------------------------------
+// source_root
+// ---------------------------------------------------------------------------
+
+/// Lists the source files of a spec whose copy mode is `mode`, sorted as
+/// flytekit sorts them. `root_written` is `source_root` as the spec wrote it.
+pub fn list_source(
+    spec: &ImageSpec,
+    root_written: &str,
+    mode: CopyMode,
+) -> Result<Vec<SourceFile>> {
+    match mode {
+        CopyMode::NoCopy => Ok(Vec::new()),
+        CopyMode::All => list_all_files(spec, root_written),
+        CopyMode::LoadedModules => list_loaded_modules(spec, root_written),
     }
-    out
 }
 
-/// docker's patterns have no `{a,b}` alternation; globset's do.
-fn escape_braces(p: &str) -> String {
-    p.replace('{', "[{]").replace('}', "[}]")
-}
-
-/// True when `root` lies in a folder that git ignores (then every file under
-/// it is ignored, as `git ls-files -io` reports). The walker below applies
-/// the ignore rules only to what is under `root`, so the folders above it are
-/// checked here: the global excludes, `.git/info/exclude`, then each
-/// `.gitignore` from the work tree's top down, the later rule winning.
-fn root_is_git_ignored(root: &Path) -> bool {
-    use ignore::gitignore::{Gitignore, GitignoreBuilder};
-    let Ok(root) = root.canonicalize() else {
-        return false;
-    };
-    let Some(top) = root.ancestors().find(|d| d.join(".git").exists()) else {
-        return false;
-    };
-    let matcher = |base: &Path, file: &Path| -> Option<Gitignore> {
-        if !file.is_file() {
-            return None;
-        }
-        let mut b = GitignoreBuilder::new(base);
-        b.add(file);
-        b.build().ok()
-    };
-    let mut rules: Vec<Gitignore> = Vec::new();
-    let (global, _) = Gitignore::global();
-    rules.push(global);
-    rules.extend(matcher(top, &top.join(".git/info/exclude")));
-    // Every folder from the top down to root's parent contributes its .gitignore;
-    // every folder below the top down to root itself is tested.
-    let rel = root.strip_prefix(top).unwrap_or(Path::new(""));
-    let mut dir = top.to_path_buf();
-    for part in rel.components() {
-        rules.extend(matcher(&dir, &dir.join(".gitignore")));
-        dir.push(part);
-        let mut ignored = false;
-        for r in &rules {
-            let m = r.matched(&dir, true);
-            if m.is_ignore() {
-                ignored = true;
-            } else if m.is_whitelist() {
-                ignored = false;
-            }
-        }
-        if ignored {
-            return true;
-        }
-    }
-    false
-}
-
-/// Lists the source files under `root` for a copy mode, sorted as flytekit sorts them.
-pub fn list_source(root: &Path, mode: CopyMode) -> Result<Vec<SourceFile>> {
-    if mode == CopyMode::NoCopy {
-        return Ok(Vec::new());
-    }
-    if root_is_git_ignored(root) {
-        tracing::warn!(
-            "source_root `{}` is in a folder git ignores, so none of its files are copied (as in flytekit)",
-            root.display()
-        );
-        return Ok(Vec::new());
-    }
-    let docker = DockerIgnore::load(root)?;
-    let walker = ignore::WalkBuilder::new(root)
-        .standard_filters(false)
-        .git_ignore(true)
-        .git_global(true)
-        .git_exclude(true)
-        .require_git(true)
-        .parents(true)
-        .follow_links(false)
-        .filter_entry(|e| !(e.file_name() == ".git" && e.file_type().is_some_and(|t| t.is_dir())))
-        .build();
+/// flytekit's `list_all_files` with its `IgnoreGroup`.
+fn list_all_files(spec: &ImageSpec, root_written: &str) -> Result<Vec<SourceFile>> {
+    let root = spec.resolve(root_written);
+    let fix = spec.load_options().fix_flytekit_quirks;
+    let ignore = IgnoreGroup::load(&root)?;
+    // `is_ignored` relativizes absolute paths only.
+    let relative_checks = fix || pp::isabs(root_written);
     let mut files = Vec::new();
-    for entry in walker {
-        let entry =
-            entry.map_err(|e| Error::Other(format!("cannot list `{}`: {e}", root.display())))?;
-        let Some(ft) = entry.file_type() else {
-            continue;
-        };
-        if ft.is_dir() {
-            continue;
+    // (real folder, its path relative to the root, its path as os.walk spells it)
+    let mut stack = vec![(root.clone(), String::new(), root_written.to_string())];
+    while let Some((dir, rel_dir, walked_dir)) = stack.pop() {
+        let mut subdirs = Vec::new();
+        for entry in read_dir(&dir)? {
+            let name = entry.file_name();
+            let name = utf8(&name, &dir)?;
+            let path = entry.path();
+            let ft = entry
+                .file_type()
+                .map_err(|e| Error::io("inspect", &path, e))?;
+            let rel = if rel_dir.is_empty() {
+                name.to_string()
+            } else {
+                format!("{rel_dir}/{name}")
+            };
+            let walked = pp::join(&walked_dir, name);
+            match entry_kind(&path, ft)? {
+                EntryKind::Dir { link } => {
+                    // os.walk prunes `.git` and, without followlinks, does not
+                    // enter linked folders.
+                    if name != ".git" && !link {
+                        subdirs.push((path, rel, walked));
+                    }
+                }
+                EntryKind::Broken => {
+                    tracing::debug!(path = %path.display(), "skipping a broken link (as flytekit)")
+                }
+                EntryKind::Socket => {
+                    tracing::debug!(path = %path.display(), "skipping a socket (as flytekit)")
+                }
+                EntryKind::Special => return Err(special_file_error(&path)),
+                EntryKind::File => {
+                    let checked = if relative_checks { &rel } else { &walked };
+                    if ignore.is_ignored(checked) {
+                        continue;
+                    }
+                    files.push(SourceFile {
+                        path,
+                        hash_name: hash_name(&rel),
+                        rel,
+                    });
+                }
+            }
         }
-        let path = entry.path();
-        // Like flytekit: a link counts when it points to a regular file; links
-        // to folders are not followed; sockets and other special files are skipped.
-        let is_file = if ft.is_symlink() {
-            std::fs::metadata(path)
-                .map(|m| m.is_file())
-                .unwrap_or(false)
-        } else {
-            ft.is_file()
-        };
-        if !is_file {
-            tracing::debug!(path = %path.display(), "skipping: not a regular file");
-            continue;
-        }
-        let rel_path = path.strip_prefix(root).unwrap_or(path);
-        let rel = rel_string(rel_path)?;
-        if standard_ignore().is_match(&rel) || docker.matches(&rel) {
-            continue;
-        }
-        if mode == CopyMode::LoadedModules && !rel.ends_with(".py") {
-            continue;
-        }
-        files.push(SourceFile {
-            path: path.to_path_buf(),
-            hash_name: hash_name(&rel),
-            rel,
-        });
+        stack.extend(subdirs);
     }
     files.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(files)
 }
 
-/// Lists the files of the spec's `copy` entries, in flytekit's digest order.
-/// `rel` is the path inside the build context (the entry as written).
-pub fn list_copy(spec: &ImageSpec) -> Result<Vec<SourceFile>> {
+/// flytekit's `list_imported_modules_as_files`, for the module files the
+/// caller says are loaded (`LoadOptions::loaded_modules`).
+fn list_loaded_modules(spec: &ImageSpec, root_written: &str) -> Result<Vec<SourceFile>> {
+    let Some(modules) = &spec.load_options().loaded_modules else {
+        return Ok(Vec::new());
+    };
+    let fix = spec.load_options().fix_flytekit_quirks;
+    let root = if fix {
+        let resolved = spec.resolve(root_written);
+        let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+        pp::normpath(&pp::join(
+            &cwd.to_string_lossy(),
+            &resolved.to_string_lossy(),
+        ))
+    } else {
+        root_written.to_string()
+    };
+    let mut chosen: Vec<&String> = modules
+        .iter()
+        .filter(|m| pp::commonpath(&[m.as_str(), root.as_str()]).is_ok_and(|c| c == root))
+        .collect();
+    chosen.sort();
+    let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+    let cwd = cwd.to_string_lossy();
+    chosen
+        .into_iter()
+        .map(|m| {
+            let rel = pp::relpath(m, &root, &cwd)
+                .map_err(|e| Error::Other(format!("the loaded module `{m}`: {e}")))?;
+            let path = PathBuf::from(m);
+            if !path.is_file() {
+                return Err(Error::Other(format!(
+                    "the loaded module `{m}` is not a readable file"
+                )));
+            }
+            Ok(SourceFile {
+                path,
+                hash_name: hash_name(&rel),
+                rel,
+            })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// copy
+// ---------------------------------------------------------------------------
+
+/// What the build context holds for the spec's `copy` entries: what
+/// `shutil.copytree` / `shutil.copy` put there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CopyContext {
+    /// The files (`rel` is the context path).
+    pub files: Vec<SourceFile>,
+    /// The folders, empty ones included (context paths).
+    pub dirs: Vec<String>,
+}
+
+/// pathlib's spelling of a `copy` entry (`./a//b/` is `a/b`), as flytekit
+/// places it in the context.
+pub fn copy_entry_rel(entry: &str) -> String {
+    pathlib_posix(entry)
+}
+
+/// `pathlib.PurePosixPath(path).as_posix()`: empty and `.` parts dropped, a
+/// root of `/` (or exactly `//`, which POSIX leaves implementation-defined)
+/// kept; `.` for nothing.
+pub fn pathlib_posix(path: &str) -> String {
+    let root = if path.starts_with("//") && !path.starts_with("///") {
+        "//"
+    } else if path.starts_with('/') {
+        "/"
+    } else {
+        ""
+    };
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if root.is_empty() && parts.is_empty() {
+        return ".".to_string();
+    }
+    format!("{root}{}", parts.join("/"))
+}
+
+/// The files the `copy` digest covers, in flytekit's order
+/// (`compute_digest(self.copy)`): an entry that does not exist, a broken
+/// link or a socket is skipped, as flytekit skips it (its build context then
+/// fails on it; see [`copy_context`]).
+pub fn copy_digest_files(spec: &ImageSpec) -> Result<Vec<SourceFile>> {
+    let sorted = spec.load_options().fix_flytekit_quirks;
     let mut out = Vec::new();
-    for (i, entry) in spec.copy().iter().enumerate() {
+    for entry in spec.copy() {
         let path = spec.resolve(entry);
-        let entry_rel = rel_string(Path::new(entry))?;
-        let entry_rel = entry_rel.trim_start_matches("./").to_string();
         if path.is_dir() {
-            walk_sorted(&path, &path, &mut |file, rel| {
+            digest_walk(&path, "", sorted, &mut |file, rel| {
                 out.push(SourceFile {
                     path: file.to_path_buf(),
                     hash_name: hash_name(rel),
-                    rel: if entry_rel.is_empty() {
-                        rel.to_string()
-                    } else {
-                        format!("{entry_rel}/{rel}")
-                    },
+                    rel: rel.to_string(),
                 });
             })?;
-        } else if path.is_file() {
-            let base = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-                .to_string();
-            out.push(SourceFile {
-                path,
-                hash_name: base.into_bytes(),
-                rel: entry_rel,
-            });
-        } else {
-            return Err(SpecError::field(
-                format!("copy[{i}]"),
-                format!("`{}` does not exist", path.display()),
-            )
-            .hint("paths in a spec file are relative to the spec file's folder")
-            .into());
+            continue;
         }
+        let kind = match std::fs::symlink_metadata(&path) {
+            Ok(m) => entry_kind(&path, m.file_type())?,
+            Err(_) => EntryKind::Broken,
+        };
+        match kind {
+            EntryKind::File => {}
+            EntryKind::Broken | EntryKind::Socket => continue,
+            EntryKind::Special => return Err(special_file_error(&path)),
+            EntryKind::Dir { .. } => unreachable!("is_dir() was false"),
+        }
+        let base = path
+            .file_name()
+            .map(|n| utf8(n, &path))
+            .transpose()?
+            .unwrap_or_default()
+            .to_string();
+        out.push(SourceFile {
+            rel: base.clone(),
+            hash_name: base.into_bytes(),
+            path,
+        });
     }
     Ok(out)
 }
 
-/// `os.walk` top-down, with both files and folders in sorted order; links to
-/// folders are not followed.
-fn walk_sorted(root: &Path, dir: &Path, visit: &mut dyn FnMut(&Path, &str)) -> Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io("list", dir, e))?
-        .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|e| Error::io("list", dir, e))?;
-    entries.sort_by_key(|e| e.file_name());
-    let mut subdirs = Vec::new();
-    for e in entries {
-        let path = e.path();
-        let ft = e
-            .file_type()
-            .map_err(|err| Error::io("inspect", &path, err))?;
-        if ft.is_dir() {
-            subdirs.push(path);
-        } else if std::fs::metadata(&path)
-            .map(|m| m.is_file())
-            .unwrap_or(false)
-        {
-            let rel = rel_string(path.strip_prefix(root).unwrap_or(&path))?;
-            visit(&path, &rel);
+/// What the build context holds for the spec's `copy` entries, placed as
+/// flytekit places them (`tmp_dir / Path(src)`).
+pub fn copy_context(spec: &ImageSpec) -> Result<CopyContext> {
+    let mut out = CopyContext::default();
+    for (i, entry) in spec.copy().iter().enumerate() {
+        let path = spec.resolve(entry);
+        let entry_rel = copy_entry_rel(entry);
+        let field = || format!("copy[{i}]");
+        if path.is_dir() {
+            out.dirs.push(entry_rel.clone());
+            copytree(&path, &entry_rel, &mut out, 0).map_err(|e| match e {
+                Error::Other(m) => {
+                    Error::Spec(SpecError::field(field(), m).hint(
+                        "flytekit's shutil.copytree fails on this too; remove or fix the file",
+                    ))
+                }
+                other => other,
+            })?;
+            continue;
+        }
+        let kind = match std::fs::symlink_metadata(&path) {
+            Ok(m) => entry_kind(&path, m.file_type())?,
+            Err(_) => EntryKind::Broken,
+        };
+        match kind {
+            EntryKind::File => out.files.push(SourceFile {
+                hash_name: Vec::new(),
+                path,
+                rel: entry_rel,
+            }),
+            EntryKind::Broken => {
+                return Err(SpecError::field(
+                    field(),
+                    format!("`{}` does not exist", path.display()),
+                )
+                .hint("paths in a spec file are relative to the spec file's folder")
+                .into())
+            }
+            _ => {
+                return Err(SpecError::field(
+                    field(),
+                    format!("`{}` is not a regular file or folder", path.display()),
+                )
+                .hint("copy regular files and folders only")
+                .into())
+            }
         }
     }
-    for d in subdirs {
-        walk_sorted(root, &d, visit)?;
+    // The order files are copied in does not change the context.
+    out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out.dirs.sort();
+    Ok(out)
+}
+
+fn join_rel(a: &str, b: &str) -> String {
+    match (a.is_empty() || a == ".", b.is_empty()) {
+        (true, _) => b.to_string(),
+        (false, true) => a.to_string(),
+        (false, false) => format!("{a}/{b}"),
+    }
+}
+
+/// `compute_digest_for_dir`: `os.walk` top-down without following links to
+/// folders; each folder's files sorted, sub-folders in directory order
+/// (sorted when `sorted`).
+fn digest_walk(
+    dir: &Path,
+    rel_dir: &str,
+    sorted: bool,
+    visit: &mut dyn FnMut(&Path, &str),
+) -> Result<()> {
+    let mut files = Vec::new();
+    let mut subdirs = Vec::new();
+    for entry in read_dir(dir)? {
+        let name = utf8(&entry.file_name(), dir)?.to_string();
+        let path = entry.path();
+        let ft = entry
+            .file_type()
+            .map_err(|e| Error::io("inspect", &path, e))?;
+        match entry_kind(&path, ft)? {
+            EntryKind::Dir { link } => {
+                if !link {
+                    subdirs.push((name, path));
+                }
+            }
+            EntryKind::File => files.push((name, path)),
+            EntryKind::Broken | EntryKind::Socket => {}
+            EntryKind::Special => return Err(special_file_error(&path)),
+        }
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, path) in files {
+        visit(&path, &join_rel(rel_dir, &name));
+    }
+    if sorted {
+        subdirs.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    for (name, path) in subdirs {
+        digest_walk(&path, &join_rel(rel_dir, &name), sorted, visit)?;
     }
     Ok(())
 }
+
+/// How deep `shutil.copytree` may follow links to folders before imagespec
+/// calls it a loop.
+const MAX_COPY_DEPTH: usize = 64;
+
+/// `shutil.copytree(src, dst, symlinks=False)`: every file (links followed),
+/// every folder (links to folders followed too), broken links and special
+/// files an error.
+fn copytree(dir: &Path, rel_dir: &str, out: &mut CopyContext, depth: usize) -> Result<()> {
+    if depth > MAX_COPY_DEPTH {
+        return Err(Error::Other(format!(
+            "`{}` nests folders (through links) more than {MAX_COPY_DEPTH} deep; is there a link loop?",
+            dir.display()
+        )));
+    }
+    for entry in read_dir(dir)? {
+        let name = utf8(&entry.file_name(), dir)?.to_string();
+        let path = entry.path();
+        let ft = entry
+            .file_type()
+            .map_err(|e| Error::io("inspect", &path, e))?;
+        let rel = join_rel(rel_dir, &name);
+        match entry_kind(&path, ft)? {
+            EntryKind::Dir { .. } => {
+                out.dirs.push(rel.clone());
+                copytree(&path, &rel, out, depth + 1)?;
+            }
+            EntryKind::File => out.files.push(SourceFile {
+                hash_name: hash_name(&rel),
+                path,
+                rel,
+            }),
+            EntryKind::Broken => {
+                return Err(Error::Other(format!(
+                    "`{}` is a broken link",
+                    path.display()
+                )))
+            }
+            EntryKind::Socket | EntryKind::Special => {
+                return Err(Error::Other(format!(
+                    "`{}` is a socket, FIFO or device, which cannot be copied",
+                    path.display()
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// digest
+// ---------------------------------------------------------------------------
 
 const CHUNK: usize = 64 * 1024;
 /// Chunks buffered per file being read ahead.
@@ -452,55 +700,6 @@ fn stream_file(path: &Path, sink: &mut dyn FnMut(&[u8]) -> bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn di(text: &str) -> DockerIgnore {
-        DockerIgnore::parse(text).unwrap()
-    }
-
-    #[test]
-    fn dockerignore_follows_docker_py() {
-        let d = di("*.log\n# comment\n!keep.log\nbuild/\nsecret*\n**/tmp\n");
-        assert!(d.matches("a.log"));
-        assert!(!d.matches("sub/a.log"), "`*` does not cross `/`");
-        assert!(!d.matches("keep.log"));
-        assert!(
-            d.matches("build/x/y.py"),
-            "a folder pattern excludes its contents"
-        );
-        assert!(d.matches("secret.txt"));
-        assert!(d.matches("a/b/tmp"));
-        assert!(
-            !d.matches("tmp/x"),
-            "docker-py: `**/tmp` has two parts, deeper than `tmp/x`'s parent"
-        );
-        assert!(d.matches("a/tmp/x"));
-        assert!(!d.matches("main.py"));
-        assert!(d.matches("A.LOG"), "docker-py matches case-insensitively");
-    }
-
-    #[test]
-    fn dockerignore_never_excludes_itself_and_normalizes() {
-        let d = di("*\n");
-        assert!(!d.matches(".dockerignore"));
-        assert!(d.matches("x.py"));
-        let d = di("./a/../b/c/\n  \n#x\n");
-        assert!(d.matches("b/c"));
-        assert!(d.matches("b/c/d.txt"));
-        let d = di("{a,b}.txt\n");
-        assert!(d.matches("{a,b}.txt"));
-        assert!(!d.matches("a.txt"));
-    }
-
-    #[test]
-    fn standard_patterns_use_fnmatch_star() {
-        let s = standard_ignore();
-        assert!(s.is_match("a/b/c.pyc"));
-        assert!(s.is_match("__pycache__/x"));
-        assert!(s.is_match("pkg/__pycache__/x.cpython-311.pyc"));
-        assert!(s.is_match(".cache/a/b"));
-        assert!(!s.is_match("a/.cache"));
-        assert!(!s.is_match("main.py"));
-    }
 
     #[test]
     fn digest_matches_sequential_md5() {

@@ -64,6 +64,12 @@ pub enum NodeValue {
     /// A mapping in insertion order, duplicate keys already merged as PyYAML does
     /// (the last value wins, the first key's position stays), merge keys (`<<`) applied.
     Map(Vec<(Node, Node)>),
+    /// `!!python/tuple`: a tuple (a typed spec's `pip_secret_mounts` pairs).
+    Tuple(Vec<Node>),
+    /// `!!python/object:flytekit.image_spec.image_spec.ImageSpec`: the state
+    /// of an ImageSpec written by `yaml.dump(image_spec)` (its `__dict__`,
+    /// which PyYAML restores without running `__post_init__`).
+    ImageSpec(Vec<(Node, Node)>),
 }
 
 /// A YAML syntax or construction error.
@@ -91,9 +97,24 @@ impl Node {
         match &self.value {
             NodeValue::Scalar(v) => v.clone(),
             NodeValue::Seq(items) => PyValue::List(items.iter().map(Node::to_py).collect()),
-            NodeValue::Map(pairs) => {
+            NodeValue::Map(pairs) | NodeValue::ImageSpec(pairs) => {
                 PyValue::Dict(pairs.iter().map(|(k, v)| (k.to_py(), v.to_py())).collect())
             }
+            NodeValue::Tuple(items) => PyValue::Tuple(items.iter().map(Node::to_py).collect()),
+        }
+    }
+
+    /// True when this node or one inside it is a typed ImageSpec.
+    pub fn holds_image_spec(&self) -> bool {
+        match &self.value {
+            NodeValue::ImageSpec(_) => true,
+            NodeValue::Scalar(_) => false,
+            NodeValue::Seq(items) | NodeValue::Tuple(items) => {
+                items.iter().any(Node::holds_image_spec)
+            }
+            NodeValue::Map(pairs) => pairs
+                .iter()
+                .any(|(k, v)| k.holds_image_spec() || v.holds_image_spec()),
         }
     }
 }
@@ -202,6 +223,16 @@ const TAG_MAP: &str = "tag:yaml.org,2002:map";
 const TAG_MERGE: &str = "tag:yaml.org,2002:merge";
 const TAG_VALUE: &str = "tag:yaml.org,2002:value";
 const TAG_YAML: &str = "tag:yaml.org,2002:yaml";
+
+/// The tags of a typed spec (`yaml.dump(image_spec)`), the only `!!python/`
+/// tags imagespec reads. Nothing is ever instantiated from a tag: each is
+/// read into a plain value.
+const TAG_PY_PREFIX: &str = "tag:yaml.org,2002:python/";
+const TAG_PY_TUPLE: &str = "tag:yaml.org,2002:python/tuple";
+const TAG_PY_IMAGE_SPEC: &str =
+    "tag:yaml.org,2002:python/object:flytekit.image_spec.image_spec.ImageSpec";
+const TAG_PY_COPY_MODE: &str =
+    "tag:yaml.org,2002:python/object/apply:flytekit.constants.CopyFileDetection";
 
 /// The non-specific tag `!`: resolved as if the node were plain.
 const TAG_NON_SPECIFIC: &str = "!";
@@ -626,6 +657,10 @@ enum Built {
     Map(Vec<RawPair>),
     /// An `!!omap` / `!!pairs` list of tuples, with each item's mark.
     Pairs(Vec<(Rc<Raw>, Rc<Raw>, Mark)>),
+    /// A `!!python/tuple` of the constructed children.
+    Tuple(Vec<Rc<Raw>>),
+    /// The state of a typed ImageSpec: flattened, deduplicated pairs.
+    ImageSpec(Vec<RawPair>),
 }
 
 /// A collection whose contents PyYAML fills in later (a constructor generator).
@@ -633,6 +668,7 @@ enum Built {
 enum Pending {
     Seq,
     Map,
+    ImageSpec,
     Pairs(&'static str),
 }
 
@@ -654,6 +690,10 @@ impl Constructor {
             let built = match kind {
                 Pending::Seq => self.fill_seq(&raw)?,
                 Pending::Map => self.fill_map(&raw)?,
+                Pending::ImageSpec => match self.fill_map(&raw)? {
+                    Built::Map(pairs) => Built::ImageSpec(pairs),
+                    other => other,
+                },
                 Pending::Pairs(what) => self.fill_pairs(&raw, what)?,
             };
             self.built.insert(ident(&raw), built);
@@ -700,6 +740,43 @@ impl Constructor {
                 return Err(YamlError::new(
                     raw.mark,
                     "!!set is not supported: a Python set has no stable order to hash",
+                ))
+            }
+            TAG_PY_TUPLE => {
+                // FullConstructor.construct_python_tuple: built at once, its
+                // items constructed (not filled) now.
+                let RawKind::Seq(items) = &raw.kind else {
+                    return Err(YamlError::new(
+                        raw.mark,
+                        format!("expected a sequence node, but found {}", raw.id()),
+                    ));
+                };
+                for item in items {
+                    self.construct_object(item)?;
+                }
+                self.built.insert(id, Built::Tuple(items.clone()));
+                return Ok(());
+            }
+            TAG_PY_IMAGE_SPEC => {
+                if !matches!(raw.kind, RawKind::Map(_)) {
+                    return Err(YamlError::new(
+                        raw.mark,
+                        format!("expected a mapping node, but found {}", raw.id()),
+                    ));
+                }
+                return self.defer(raw, Built::ImageSpec(Vec::new()), Pending::ImageSpec);
+            }
+            TAG_PY_COPY_MODE => self.construct_copy_mode(raw)?,
+            other if other.starts_with(TAG_PY_PREFIX) => {
+                return Err(YamlError::new(
+                    raw.mark,
+                    format!(
+                        "the tag `!!{}` is not accepted: a typed spec may use only \
+                         `!!python/object:flytekit.image_spec.image_spec.ImageSpec`, \
+                         `!!python/object/apply:flytekit.constants.CopyFileDetection` and \
+                         `!!python/tuple`, and imagespec never instantiates anything from a tag",
+                        &other["tag:yaml.org,2002:".len()..]
+                    ),
                 ))
             }
             other => {
@@ -848,6 +925,78 @@ impl Constructor {
         Ok(Built::Pairs(out))
     }
 
+    fn assemble_pairs(
+        &self,
+        pairs: &[RawPair],
+        depth: usize,
+        budget: &mut usize,
+    ) -> Result<Vec<(Node, Node)>, YamlError> {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                Ok((
+                    self.assemble(k, depth + 1, budget)?,
+                    self.assemble(v, depth + 1, budget)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// `!!python/object/apply:flytekit.constants.CopyFileDetection [value]`
+    /// (or `{args: [value]}`): `CopyFileDetection(value)`, which looks the
+    /// value up as a dict key would (`True` and `1.0` find the member 1).
+    fn construct_copy_mode(&mut self, raw: &Rc<Raw>) -> Result<PyValue, YamlError> {
+        let fail = |mark: Mark, what: String| {
+            YamlError::new(
+                mark,
+                format!("CopyFileDetection takes one value, 1, 2 or 3 ({what})"),
+            )
+        };
+        let args: Vec<Rc<Raw>> = match &raw.kind {
+            RawKind::Seq(items) => items.clone(),
+            RawKind::Map(pairs) => {
+                let pairs = pairs.borrow();
+                let mut args = None;
+                for (k, v) in pairs.iter() {
+                    match (&k.kind, &v.kind) {
+                        (RawKind::Scalar(name), RawKind::Seq(items)) if name == "args" => {
+                            args = Some(items.clone())
+                        }
+                        (RawKind::Scalar(name), _) => {
+                            return Err(fail(k.mark, format!("`{name}` is not accepted")))
+                        }
+                        _ => return Err(fail(k.mark, "unexpected key".into())),
+                    }
+                }
+                args.unwrap_or_default()
+            }
+            RawKind::Scalar(_) => return Err(fail(raw.mark, "found a scalar".into())),
+        };
+        let [arg] = args.as_slice() else {
+            return Err(fail(raw.mark, format!("found {} values", args.len())));
+        };
+        self.construct_object(arg)?;
+        let value = match self.built.get(&ident(arg)) {
+            Some(Built::Scalar { value, .. }) => value.clone(),
+            _ => return Err(fail(arg.mark, "found a collection".into())),
+        };
+        const MEMBERS: [(&str, i64); 3] = [("LOADED_MODULES", 1), ("ALL", 2), ("NO_COPY", 3)];
+        MEMBERS
+            .iter()
+            .find(|(_, v)| value.py_eq(&PyValue::Int((*v).into())))
+            .map(|&(member, value)| PyValue::Enum {
+                class: "CopyFileDetection",
+                member,
+                value,
+            })
+            .ok_or_else(|| {
+                YamlError::new(
+                    arg.mark,
+                    format!("{} is not a valid CopyFileDetection", value.repr()),
+                )
+            })
+    }
+
     /// Unfolds the constructed graph into a [`Node`] tree.
     fn assemble(&self, raw: &Rc<Raw>, depth: usize, budget: &mut usize) -> Result<Node, YamlError> {
         if depth > MAX_DEPTH {
@@ -871,16 +1020,15 @@ impl Constructor {
                     .map(|item| self.assemble(item, depth + 1, budget))
                     .collect::<Result<_, _>>()?,
             ),
-            Some(Built::Map(pairs)) => NodeValue::Map(
-                pairs
+            Some(Built::Map(pairs)) => NodeValue::Map(self.assemble_pairs(pairs, depth, budget)?),
+            Some(Built::ImageSpec(pairs)) => {
+                NodeValue::ImageSpec(self.assemble_pairs(pairs, depth, budget)?)
+            }
+            Some(Built::Tuple(items)) => NodeValue::Tuple(
+                items
                     .iter()
-                    .map(|(k, v)| {
-                        Ok((
-                            self.assemble(k, depth + 1, budget)?,
-                            self.assemble(v, depth + 1, budget)?,
-                        ))
-                    })
-                    .collect::<Result<_, YamlError>>()?,
+                    .map(|item| self.assemble(item, depth + 1, budget))
+                    .collect::<Result<_, _>>()?,
             ),
             Some(Built::Pairs(items)) => NodeValue::Seq(
                 items
@@ -1511,6 +1659,9 @@ mod tests {
         ("cuda: 11.8\ncudnn: 8\npython_version: 3.9\npackages: [numpy==1.26, pandas>=2]\nenv: {A: 1, B: \"2\", C: yes}", "{'cuda': 11.8, 'cudnn': 8, 'python_version': 3.9, 'packages': ['numpy==1.26', 'pandas>=2'], 'env': {'A': 1, 'B': '2', 'C': True}}"),
         ("[Yes, yES, Null, NULL, nULL, None, .Inf, .iNf, 0777, +0777]", "[True, 'yES', None, None, 'nULL', 'None', inf, '.iNf', 511, 511]"),
         ("\u{feff}a: 1", "{'a': 1}"),
+        ("!!python/tuple [1, [a], !!python/tuple []]", "(1, ['a'], ())"),
+        ("[!!python/object/apply:flytekit.constants.CopyFileDetection [2], !!python/object/apply:flytekit.constants.CopyFileDetection {args: [yes]}]", "[<CopyFileDetection.ALL: 2>, <CopyFileDetection.LOADED_MODULES: 1>]"),
+        ("!!python/object:flytekit.image_spec.image_spec.ImageSpec {name: x, <<: {a: 1}}", "{'a': 1, 'name': 'x'}"),
     ];
     const ERR: &[&str] = &[
         "- [a, b]: c",
@@ -1526,7 +1677,15 @@ mod tests {
         "!!set {a, b}",
         "!foo 1",
         "!foo [1]",
-        "!!python/tuple [1, 2]",
+        "!!python/name:os.system",
+        "!!python/object/apply:os.system [ls]",
+        "!!python/object:flytekit.image_spec.image_spec.Other {}",
+        "!!python/object:flytekit.image_spec.image_spec.ImageSpec [a]",
+        "!!python/object/apply:flytekit.constants.CopyFileDetection [4]",
+        "!!python/object/apply:flytekit.constants.CopyFileDetection [1, 2]",
+        "!!python/object/apply:flytekit.constants.CopyFileDetection {kwds: {value: 1}}",
+        "!!python/tuple a",
+        "!!python/str a",
         "! \"!\"",
         "!!str [a]",
         "!!seq a",

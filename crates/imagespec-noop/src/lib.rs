@@ -20,6 +20,17 @@ impl ImageBuilder for NoopBuilder {
         "noop"
     }
 
+    /// flytekit's NoOpBuilder makes no build context, so none of its checks
+    /// apply: only the tag's, and `base_image` must be a name.
+    fn check(&self, spec: &ImageSpec) -> Result<()> {
+        spec.check_identity()?;
+        base_name(spec).map(|_| ())
+    }
+
+    fn planned_real_name(&self, spec: &ImageSpec) -> Result<Option<String>> {
+        base_name(spec).map(Some)
+    }
+
     /// Never checks: there is nothing to build, so "building" is always right.
     async fn should_build(&self, _spec: &ImageSpec, _options: &BuildOptions) -> Result<Decision> {
         Ok(Decision::Build {
@@ -28,22 +39,33 @@ impl ImageBuilder for NoopBuilder {
     }
 
     async fn build_image(&self, spec: &ImageSpec, _options: &BuildOptions) -> Result<BuildOutcome> {
-        let Some(BaseImage::Name(base)) = spec.base_image() else {
-            return Err(SpecError::field(
-                "base_image",
-                "base_image must be a string to use the noop image builder",
-            )
-            .hint("name an existing image in base_image, or use another builder")
-            .into());
-        };
+        let base = base_name(spec)?;
         Ok(BuildOutcome {
             image_name: spec.identity()?.image_name,
-            real_name: Some(base.clone()),
+            real_name: Some(base),
             pushed: false,
             digest: None,
             context: None,
             skipped: false,
         })
+    }
+}
+
+/// The name noop answers with: the spec's `base_image`, which must be a
+/// name, or a nested spec (flytekit's engine builds it first and hands noop
+/// the name it answered with).
+fn base_name(spec: &ImageSpec) -> Result<String> {
+    match spec.base_image() {
+        Some(BaseImage::Name(base)) => Ok(base.clone()),
+        Some(BaseImage::Spec(base)) => {
+            imagespec_core::builder::dependent_name(base, &base.identity()?.image_name)
+        }
+        None => Err(SpecError::field(
+            "base_image",
+            "base_image must be a string to use the noop image builder",
+        )
+        .hint("name an existing image in base_image, or use another builder")
+        .into()),
     }
 }
 

@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{dict_insert, BaseImage, CopyMode, ImageSpec, PyDict, SecretMount};
+use std::sync::Arc;
+
+use super::{dict_insert, BaseImage, ImageSpec, LoadOptions, PyDict, SecretMount};
 use crate::error::{Error, SpecError};
 use crate::pyvalue::PyValue;
 use crate::yaml::{self, Mark, Node, NodeValue};
@@ -61,16 +63,22 @@ impl SpecFormat {
 
 /// Loads a spec file. Relative paths in it resolve against its folder.
 pub fn load_file(path: &Path) -> Result<ImageSpec, Error> {
+    load_file_with(path, &LoadOptions::default())
+}
+
+/// [`load_file`] with imagespec's load options (quirk fixes, loaded modules).
+pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<ImageSpec, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read spec file", path, e))?;
     let base_dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    Ok(load_str(
+    Ok(load_str_with(
         &text,
         SpecFormat::from_path(path),
         Some(path),
         &base_dir,
+        options,
     )?)
 }
 
@@ -80,6 +88,17 @@ pub fn load_str(
     format: SpecFormat,
     file: Option<&Path>,
     base_dir: &Path,
+) -> Result<ImageSpec, SpecError> {
+    load_str_with(text, format, file, base_dir, &LoadOptions::default())
+}
+
+/// [`load_str`] with imagespec's load options.
+pub fn load_str_with(
+    text: &str,
+    format: SpecFormat,
+    file: Option<&Path>,
+    base_dir: &Path,
+    options: &LoadOptions,
 ) -> Result<ImageSpec, SpecError> {
     let located = |e: SpecError| match file {
         Some(f) => e.in_file(f),
@@ -105,7 +124,10 @@ pub fn load_str(
                 .hint("write a mapping with at least `name: ...`"),
         ));
     };
-    let loader = Loader { base_dir };
+    let loader = Loader {
+        base_dir,
+        options: Arc::new(options.clone()),
+    };
     loader.spec(&root).map_err(located)
 }
 
@@ -148,7 +170,21 @@ fn kind(node: &Node) -> String {
         NodeValue::Scalar(v) => format!("{} `{}`", v.type_name(), v.repr()),
         NodeValue::Seq(_) => "a list".to_string(),
         NodeValue::Map(_) => "a mapping".to_string(),
+        NodeValue::Tuple(_) => "a tuple".to_string(),
+        NodeValue::ImageSpec(_) => "an ImageSpec".to_string(),
     }
+}
+
+/// A value that is not a typed ImageSpec (those belong only at the top and in `base_image`).
+fn plain_value(v: &Node, field: &str) -> Result<PyValue, SpecError> {
+    if v.holds_image_spec() {
+        return Err(err(
+            v,
+            field,
+            "an ImageSpec can only be the spec itself or its base_image",
+        ));
+    }
+    Ok(v.to_py())
 }
 
 /// The closest known field, for "did you mean".
@@ -163,21 +199,34 @@ fn suggest(unknown: &str) -> Option<&'static str> {
 
 struct Loader<'a> {
     base_dir: &'a Path,
+    options: Arc<LoadOptions>,
 }
 
 impl Loader<'_> {
     fn spec(&self, root: &Node) -> Result<ImageSpec, SpecError> {
-        let NodeValue::Map(entries) = &root.value else {
-            return Err(err(
-                root,
-                "",
-                format!("a spec must be a mapping of fields, not {}", kind(root)),
-            ));
+        let (entries, typed) = match &root.value {
+            NodeValue::Map(entries) => (entries, false),
+            NodeValue::ImageSpec(entries) => (entries, true),
+            _ => {
+                return Err(err(
+                    root,
+                    "",
+                    format!("a spec must be a mapping of fields, not {}", kind(root)),
+                ))
+            }
         };
         let mut spec = ImageSpec {
             base_dir: self.base_dir.to_path_buf(),
+            typed,
+            options: Arc::clone(&self.options),
             ..ImageSpec::default()
         };
+        if !typed {
+            // flytekit's __post_init__ reads these from the environment.
+            spec.force_push = crate::existence::env_flag(crate::existence::ENV_FORCE_PUSH);
+            spec.fast_fail = crate::existence::env_flag(crate::existence::ENV_FAST_FAIL);
+        }
+        let mut recorded = (None, None);
         for (key, value) in entries {
             let Some(field) = key.value_str() else {
                 return Err(err(
@@ -186,12 +235,51 @@ impl Loader<'_> {
                     format!("field names must be strings, not {}", kind(key)),
                 ));
             };
+            if typed && self.typed_state(&mut spec, &mut recorded, field, value)? {
+                continue;
+            }
             self.field(&mut spec, field, value)?;
             if let Some(l) = line(key) {
                 spec.field_lines.insert(field.to_string(), l);
             }
         }
+        if typed {
+            spec.recorded = Some(recorded);
+        }
         spec.normalized().map_err(|e| e.at_line(line(root)))
+    }
+
+    /// The entries of a typed dump that are not fields: flytekit's private
+    /// attributes and its cached properties. Returns true when it took one.
+    fn typed_state(
+        &self,
+        spec: &mut ImageSpec,
+        recorded: &mut (Option<String>, Option<String>),
+        key: &str,
+        v: &Node,
+    ) -> Result<bool, SpecError> {
+        let flag = |v: &Node| match &v.value {
+            NodeValue::Scalar(PyValue::Bool(b)) => Ok(*b),
+            _ => Err(err(
+                v,
+                key,
+                format!("must be true or false, not {}", kind(v)),
+            )),
+        };
+        match key {
+            "_is_force_push" => spec.force_push = flag(v)?,
+            "_fast_fail" => spec.fast_fail = flag(v)?,
+            // `id` and `tag` are cached properties: a dump made after they were
+            // computed carries them; they are checked against imagespec's.
+            "id" => recorded.0 = want_str(v, key)?,
+            "tag" => recorded.1 = want_str(v, key)?,
+            _ if FIELDS.contains(&key) => return Ok(false),
+            _ => tracing::warn!(
+                "the typed spec has the attribute `{key}`, which is no ImageSpec field; \
+                 flytekit ignores it, and so does imagespec"
+            ),
+        }
+        Ok(true)
     }
 
     fn field(&self, spec: &mut ImageSpec, field: &str, v: &Node) -> Result<(), SpecError> {
@@ -216,7 +304,15 @@ impl Loader<'_> {
                 spec.base_image = match &v.value {
                     NodeValue::Scalar(PyValue::None) => None,
                     NodeValue::Scalar(PyValue::Str(s)) => Some(BaseImage::Name(s.clone())),
-                    NodeValue::Map(_) => Some(BaseImage::Spec(Box::new(
+                    NodeValue::Map(_) if spec.typed => {
+                        return Err(err(
+                            v,
+                            field,
+                            "a typed spec's base_image must be a string or a typed ImageSpec, not a plain mapping",
+                        )
+                        .hint("dump the base as an ImageSpec too (yaml.dump of the whole spec does)"))
+                    }
+                    NodeValue::Map(_) | NodeValue::ImageSpec(_) => Some(BaseImage::Spec(Box::new(
                         self.spec(v).map_err(|e| e.nested_in("base_image"))?,
                     ))),
                     _ => {
@@ -240,13 +336,12 @@ impl Loader<'_> {
             "entrypoint" => spec.entrypoint = want_str_list(v, field)?,
             "commands" => spec.commands = want_str_list(v, field)?,
             "tag_format" => spec.tag_format = want_str(v, field)?,
+            // Kept as the value it is: flytekit compares it with its enum, and
+            // hashes it as it is (a string stays a string).
             "source_copy_mode" => {
-                spec.source_copy_mode = match want_str(v, field)? {
-                    None => None,
-                    Some(s) => Some(CopyMode::parse(&s).ok_or_else(|| {
-                        err(v, field, format!("unknown copy mode `{s}`"))
-                            .hint(format!("use one of: {}", CopyMode::NAMES.join(", ")))
-                    })?),
+                spec.source_copy_mode = match plain_value(v, field)? {
+                    PyValue::None => None,
+                    other => Some(other),
                 }
             }
             "copy" => spec.copy = want_str_list(v, field)?,
@@ -367,7 +462,7 @@ fn want_dict(v: &Node, field: &str) -> Result<Option<PyDict>, SpecError> {
         NodeValue::Map(entries) => {
             let mut out = PyDict::new();
             for (k, val) in entries {
-                dict_insert(&mut out, k.to_py(), val.to_py());
+                dict_insert(&mut out, plain_value(k, field)?, plain_value(val, field)?);
             }
             Ok(Some(out))
         }
@@ -447,8 +542,12 @@ fn want_secret_mounts(v: &Node) -> Result<Option<Vec<SecretMount>>, SpecError> {
     };
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
+        // A typed spec has flytekit's tuples; a plain one (an imagespec
+        // extension: pyflyte cannot take them) has two-item lists.
         let pair = match &item.value {
-            NodeValue::Seq(pair) if pair.len() == 2 => (pair[0].value_str(), pair[1].value_str()),
+            NodeValue::Seq(pair) | NodeValue::Tuple(pair) if pair.len() == 2 => {
+                (pair[0].value_str(), pair[1].value_str())
+            }
             _ => (None, None),
         };
         match pair {

@@ -15,19 +15,30 @@ use crate::error::SpecError;
 use crate::pyvalue::PyValue;
 
 pub use load::FIELDS;
-pub use load::{load_file, load_str, SpecFormat};
+pub use load::{load_file, load_file_with, load_str, load_str_with, SpecFormat};
 pub use validate::validate_registry;
-pub(crate) use validate::{check_context_inputs, check_dockerfile_text, validate_tag};
+pub(crate) use validate::{
+    check_context_inputs, check_dockerfile_text, check_identity_inputs, validate_tag,
+};
 
 /// An ordered mapping, as a Python `dict` built from YAML keeps it.
 pub type PyDict = Vec<(PyValue, PyValue)>;
 
-/// flytekit's `CopyFileDetection`: which source files go into the image.
+/// A member of flytekit's `CopyFileDetection` enum: which source files go into the image.
+///
+/// A spec holds `source_copy_mode` as the Python value it was given (see
+/// [`ImageSpec::source_copy_mode_raw`]): plain YAML gives a string, and
+/// flytekit compares it with the enum, which no string equals. So a string
+/// (any value but a member) copies every file; only the typed form
+/// (`!!python/object/apply:flytekit.constants.CopyFileDetection`), or the
+/// `LOADED_MODULES` that a `source_root` without a mode implies, is a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CopyMode {
-    /// flytekit: the Python modules the running process imported. imagespec
-    /// cannot see a Python process, so it copies the `.py` files under source_root.
+    /// flytekit: the Python modules the running process imported from under
+    /// source_root. pyflyte reads a spec file before it imports the user's
+    /// workflow, so this is normally nothing; a caller that knows the loaded
+    /// modules passes them ([`LoadOptions::loaded_modules`]).
     LoadedModules,
     /// Every file under source_root that no ignore file excludes.
     All,
@@ -36,11 +47,12 @@ pub enum CopyMode {
 }
 
 impl CopyMode {
-    /// The spellings a spec may use.
+    /// The spellings `--fix-flytekit-quirks` reads as members.
     pub const NAMES: [&'static str; 3] = ["all", "no_copy", "loaded_modules"];
 
     /// Parses `all` / `no_copy` / `loaded_modules` (any case; flytekit's member
-    /// names `ALL`, `NO_COPY`, `LOADED_MODULES` and `CopyFileDetection.X` too).
+    /// names `ALL`, `NO_COPY`, `LOADED_MODULES`, `CopyFileDetection.X`, and the
+    /// CLI spellings `none` and `auto` too).
     pub fn parse(s: &str) -> Option<CopyMode> {
         let s = s.trim();
         let s = s.strip_prefix("CopyFileDetection.").unwrap_or(s);
@@ -48,6 +60,28 @@ impl CopyMode {
             "all" => Some(CopyMode::All),
             "no_copy" | "none" => Some(CopyMode::NoCopy),
             "loaded_modules" | "auto" => Some(CopyMode::LoadedModules),
+            _ => None,
+        }
+    }
+
+    /// The member with this value (`CopyFileDetection(value)`).
+    pub fn from_value(value: i64) -> Option<CopyMode> {
+        match value {
+            1 => Some(CopyMode::LoadedModules),
+            2 => Some(CopyMode::All),
+            3 => Some(CopyMode::NoCopy),
+            _ => None,
+        }
+    }
+
+    /// The member a Python value is, if it is one.
+    pub fn from_py(value: &PyValue) -> Option<CopyMode> {
+        match value {
+            PyValue::Enum {
+                class: "CopyFileDetection",
+                value,
+                ..
+            } => CopyMode::from_value(*value),
             _ => None,
         }
     }
@@ -65,6 +99,22 @@ impl CopyMode {
             value,
         }
     }
+}
+
+/// How specs are read: imagespec's optional fixes of flytekit's traps, and
+/// facts only the caller knows. Not part of the hash; a nested base inherits
+/// its parent's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// `--fix-flytekit-quirks`: read a `source_copy_mode` string as the enum
+    /// member it names, apply ignore files relative to a relative source_root,
+    /// match loaded modules against the resolved source_root, and walk copied
+    /// folders in sorted order. Tags then differ from flytekit's.
+    pub fix_flytekit_quirks: bool,
+    /// The module files (`module.__file__`) the calling Python process has
+    /// loaded, for `loaded_modules`. `None`: pyflyte's case, nothing loaded
+    /// from under source_root.
+    pub loaded_modules: Option<Vec<String>>,
 }
 
 /// `pip_secret_mounts` entry: a local secret file and where the install step sees it.
@@ -116,7 +166,7 @@ pub struct ImageSpec {
     pub(crate) entrypoint: Option<Vec<String>>,
     pub(crate) commands: Option<Vec<String>>,
     pub(crate) tag_format: Option<String>,
-    pub(crate) source_copy_mode: Option<CopyMode>,
+    pub(crate) source_copy_mode: Option<PyValue>,
     pub(crate) copy: Option<Vec<String>>,
     pub(crate) python_exec: Option<String>,
     pub(crate) runtime_packages: Option<Vec<String>>,
@@ -129,6 +179,16 @@ pub struct ImageSpec {
     pub(crate) file: Option<PathBuf>,
     /// flytekit's `_is_force_push`.
     pub(crate) force_push: bool,
+    /// flytekit's `_fast_fail` (a typed spec carries it; else the environment decides).
+    pub(crate) fast_fail: bool,
+    /// Read from a typed dump (`!!python/object:...ImageSpec`): the object was
+    /// restored without `__post_init__`, so nothing was normalised.
+    pub(crate) typed: bool,
+    /// The `id` and `tag` a typed dump carried (flytekit's cached properties):
+    /// checked against what imagespec computes.
+    pub(crate) recorded: Option<(Option<String>, Option<String>)>,
+    /// How the spec was read.
+    pub(crate) options: std::sync::Arc<LoadOptions>,
     /// The line each top-level field was written on, for error messages.
     pub(crate) field_lines: std::collections::BTreeMap<String, usize>,
     /// The base image was built by imagespec from a spec with `python_exec`,
@@ -171,6 +231,10 @@ impl Default for ImageSpec {
             base_dir: PathBuf::from("."),
             file: None,
             force_push: false,
+            fast_fail: false,
+            typed: false,
+            recorded: None,
+            options: Default::default(),
             field_lines: Default::default(),
             base_venv: false,
         }
@@ -313,9 +377,29 @@ impl ImageSpec {
     pub fn tag_format(&self) -> Option<&str> {
         self.tag_format.as_deref()
     }
-    /// The copy mode, including the one a source_root implies.
+    /// What `source_copy_mode` does, as flytekit's comparisons decide it:
+    /// `None` when unset, the member for an enum member, and
+    /// [`CopyMode::All`] for any other value (a string never equals a member).
     pub fn source_copy_mode(&self) -> Option<CopyMode> {
         self.source_copy_mode
+            .as_ref()
+            .map(|v| CopyMode::from_py(v).unwrap_or(CopyMode::All))
+    }
+    /// `source_copy_mode` as the Python value it is (and is hashed as).
+    pub fn source_copy_mode_raw(&self) -> Option<&PyValue> {
+        self.source_copy_mode.as_ref()
+    }
+    /// True when the spec came from a typed dump (`yaml.dump(image_spec)`).
+    pub fn is_typed(&self) -> bool {
+        self.typed
+    }
+    /// flytekit's `_fast_fail`, as a typed spec carries it.
+    pub fn is_fast_fail(&self) -> bool {
+        self.fast_fail
+    }
+    /// How the spec was read.
+    pub fn load_options(&self) -> &LoadOptions {
+        &self.options
     }
     /// Files and folders copied to `/root`.
     pub fn copy(&self) -> &[String] {

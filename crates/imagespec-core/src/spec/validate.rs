@@ -8,6 +8,7 @@ use regex::Regex;
 
 use super::{BaseImage, CopyMode, ImageSpec};
 use crate::error::SpecError;
+use crate::pyvalue::PyValue;
 
 /// flytekit's registry pattern, applied to the lower-cased registry.
 fn registry_pattern() -> &'static Regex {
@@ -67,8 +68,14 @@ pub(crate) fn validate_tag(tag: &str) -> Result<(), SpecError> {
 
 /// flytekit's `ImageSpec.__post_init__`, plus imagespec's own checks of what
 /// would otherwise fail late (a name docker refuses, a newline in a field).
+///
+/// A typed spec (`yaml.dump(image_spec)`) was restored without
+/// `__post_init__`, as PyYAML restores objects, so it is checked but not
+/// normalised: its name, registry, platform and copy mode stay as dumped.
 pub(crate) fn post_init(spec: &mut ImageSpec) -> Result<(), SpecError> {
-    spec.name = spec.name.to_lowercase();
+    if !spec.typed {
+        spec.name = spec.name.to_lowercase();
+    }
     if !name_pattern().is_match(&spec.name) {
         return Err(SpecError::field(
             "name",
@@ -77,10 +84,12 @@ pub(crate) fn post_init(spec: &mut ImageSpec) -> Result<(), SpecError> {
         .hint("use lower-case letters, digits and `.`, `_`, `-` separators (and `/` between path parts)"));
     }
     if let Some(registry) = &mut spec.registry {
-        *registry = registry.to_lowercase();
+        if !spec.typed {
+            *registry = registry.to_lowercase();
+        }
         validate_registry(registry)?;
     }
-    if spec.platform.is_none() {
+    if spec.platform.is_none() && !spec.typed {
         let local = spec
             .registry
             .as_deref()
@@ -95,8 +104,24 @@ pub(crate) fn post_init(spec: &mut ImageSpec) -> Result<(), SpecError> {
             .to_string(),
         );
     }
-    if spec.source_root.is_some() && spec.source_copy_mode.is_none() {
-        spec.source_copy_mode = Some(CopyMode::LoadedModules);
+    if spec.options.fix_flytekit_quirks {
+        // The enum member the user meant, instead of a string no member equals.
+        if let Some(mode) = spec
+            .source_copy_mode
+            .as_ref()
+            .and_then(PyValue::as_str)
+            .and_then(CopyMode::parse)
+        {
+            spec.source_copy_mode = Some(mode.to_py());
+        }
+    }
+    // flytekit: `self.source_copy_mode = self.source_copy_mode or LOADED_MODULES`
+    // when a source_root is set, so any false value (None, '', 0, []) becomes the member.
+    if spec.source_root.is_some()
+        && !spec.typed
+        && !spec.source_copy_mode.as_ref().is_some_and(PyValue::truthy)
+    {
+        spec.source_copy_mode = Some(CopyMode::LoadedModules.to_py());
     }
     Ok(())
 }
@@ -112,23 +137,10 @@ fn has_parent_or_root(path: &str) -> bool {
         })
 }
 
-/// The checks flytekit's `tag` and `create_docker_context` make that depend
-/// only on the spec and the files it names, made up front so that an invalid
-/// spec fails before anything is written. Installer-specific checks (lock
-/// files) are made by [`crate::installer::check`].
-pub(crate) fn check_context_inputs(spec: &ImageSpec) -> Result<(), SpecError> {
-    if spec.cuda.is_some() || spec.cudnn.is_some() {
-        let field = if spec.cuda.is_some() { "cuda" } else { "cudnn" };
-        return Err(SpecError::field(
-            field,
-            "cuda and cudnn do not need to be specified. If you are installed a GPU accelerated library on PyPI, \
-             then it likely will install cuda from PyPI.With conda you can installed cuda from the `nvidia` channel \
-             by adding `nvidia` to ImageSpec.conda_channels and adding packages from https://anaconda.org/nvidia \
-             into ImageSpec.conda_packages. If you require cuda for non-python dependencies, you can set a \
-             `base_image` with cuda preinstalled.",
-        )
-        .hint("remove cuda and cudnn; use a CUDA base_image or conda packages from the `nvidia` channel"));
-    }
+/// The checks flytekit's `tag` makes, up front: a requirements file it
+/// reads, and a source_root its copy mode needs. Nested bases included,
+/// since the tag hashes the base's name.
+pub(crate) fn check_identity_inputs(spec: &ImageSpec) -> Result<(), SpecError> {
     if let Some(req) = spec.requirements.as_ref().filter(|r| !r.is_empty()) {
         let path = spec.resolve(req);
         if !path.is_file() {
@@ -139,7 +151,7 @@ pub(crate) fn check_context_inputs(spec: &ImageSpec) -> Result<(), SpecError> {
             .hint("paths in a spec file are relative to the spec file's folder"));
         }
     }
-    if let Some(mode) = spec.source_copy_mode {
+    if let Some(mode) = spec.source_copy_mode() {
         if mode != CopyMode::NoCopy {
             match spec.source_root.as_ref().filter(|r| !r.is_empty()) {
                 None => {
@@ -152,7 +164,8 @@ pub(crate) fn check_context_inputs(spec: &ImageSpec) -> Result<(), SpecError> {
                     )
                     .hint("set source_root, or set source_copy_mode to no_copy"))
                 }
-                Some(root) => {
+                // `loaded_modules` reads no folder: it filters module files by path.
+                Some(root) if mode == CopyMode::All => {
                     let path = spec.resolve(root);
                     if !path.is_dir() {
                         return Err(SpecError::field(
@@ -162,8 +175,32 @@ pub(crate) fn check_context_inputs(spec: &ImageSpec) -> Result<(), SpecError> {
                         .hint("paths in a spec file are relative to the spec file's folder"));
                     }
                 }
+                Some(_) => {}
             }
         }
+    }
+    if let Some(BaseImage::Spec(base)) = &spec.base_image {
+        check_identity_inputs(base).map_err(|e| e.nested_in("base_image"))?;
+    }
+    Ok(())
+}
+
+/// The checks flytekit's `create_docker_context` makes that depend only on
+/// the spec and the files it names, made up front so that an invalid spec
+/// fails before anything is written. Installer-specific checks (lock files)
+/// are made by [`crate::installer::check`].
+pub(crate) fn check_context_inputs(spec: &ImageSpec) -> Result<(), SpecError> {
+    if spec.cuda.is_some() || spec.cudnn.is_some() {
+        let field = if spec.cuda.is_some() { "cuda" } else { "cudnn" };
+        return Err(SpecError::field(
+            field,
+            "cuda and cudnn do not need to be specified. If you are installed a GPU accelerated library on PyPI, \
+             then it likely will install cuda from PyPI.With conda you can installed cuda from the `nvidia` channel \
+             by adding `nvidia` to ImageSpec.conda_channels and adding packages from https://anaconda.org/nvidia \
+             into ImageSpec.conda_packages. If you require cuda for non-python dependencies, you can set a \
+             `base_image` with cuda preinstalled.",
+        )
+        .hint("remove cuda and cudnn; use a CUDA base_image or conda packages from the `nvidia` channel"));
     }
     if spec.python_exec.is_some() {
         if !spec.conda_channels().is_empty() {
@@ -199,9 +236,6 @@ pub(crate) fn check_context_inputs(spec: &ImageSpec) -> Result<(), SpecError> {
             )
             .hint("paths in a spec file are relative to the spec file's folder"));
         }
-    }
-    if let Some(BaseImage::Spec(base)) = &spec.base_image {
-        check_context_inputs(base).map_err(|e| e.nested_in("base_image"))?;
     }
     Ok(())
 }
