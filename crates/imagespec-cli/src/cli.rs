@@ -480,15 +480,27 @@ fn build(args: BuildArgs, load_options: &LoadOptions) -> Result<ExitCode> {
         )
     }) {
         use std::io::Write;
+        let hint = e
+            .error
+            .as_ref()
+            .and_then(|f| crate::plugins::feature_hint(&f.0))
+            .map(|h| format!("\n  hint: {h}"))
+            .unwrap_or_default();
         let _ = writeln!(
             std::io::stderr().lock(),
-            "error: {}: {}",
+            "error: {}: {}{hint}",
             e.image_name,
             e.reason
         );
     }
+    let invalid_spec = report
+        .entries
+        .iter()
+        .any(|e| e.error.as_ref().is_some_and(|f| f.0.is_invalid_spec()));
     Ok(if report.ok() {
         ExitCode::SUCCESS
+    } else if invalid_spec {
+        ExitCode::from(2)
     } else {
         ExitCode::FAILURE
     })

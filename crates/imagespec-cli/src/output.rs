@@ -42,6 +42,13 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     for cause in err.chain().skip(1) {
         let _ = write!(stderr, "\n  caused by: {cause}");
     }
+    if let Some(hint) = err
+        .chain()
+        .find_map(|c| c.downcast_ref::<imagespec_core::Error>())
+        .and_then(crate::plugins::feature_hint)
+    {
+        let _ = write!(stderr, "\n  hint: {hint}");
+    }
     let _ = writeln!(stderr);
     ExitCode::from(if invalid { 2 } else { 1 })
 }

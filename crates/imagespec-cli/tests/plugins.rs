@@ -144,3 +144,52 @@ fn the_noop_builder_answers_with_base_image_and_needs_a_string() {
         "{stderr}"
     );
 }
+
+/// Without a registry checker, a build cannot tell whether an image exists:
+/// it fails naming the feature instead of skipping (or silently building) it.
+#[cfg(all(feature = "docker", not(feature = "registry")))]
+#[test]
+fn without_the_registry_feature_a_registry_spec_is_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(&spec, "name: x\nregistry: localhost:5999\n").unwrap();
+    let out = common::imagespec()
+        .args(["build", "--dry-run", "--default-python", "3.11"])
+        .args(["--flytekit-requirement", "flytekit"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("needs a registry checker"), "{stderr}");
+    assert!(stderr.contains("`registry` feature"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("would skip"));
+}
+
+/// Without the poetry installer, a poetry.lock is not read as a
+/// requirements list: the context fails naming the feature.
+#[cfg(all(feature = "uv", not(feature = "poetry")))]
+#[test]
+fn without_the_poetry_feature_a_poetry_lock_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "name: x\npython_version: '3.11'\nrequirements: poetry.lock\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("poetry.lock"), "# lock\n").unwrap();
+    std::fs::write(dir.path().join("pyproject.toml"), "[project]\nname='x'\n").unwrap();
+    let ctx = dir.path().join("ctx");
+    let out = common::imagespec()
+        .args(["context", "--default-python", "3.11"])
+        .args(["--flytekit-requirement", "flytekit", "-o"])
+        .arg(&ctx)
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("`poetry` feature"), "{stderr}");
+    assert!(!ctx.exists(), "nothing is written");
+}

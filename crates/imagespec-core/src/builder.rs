@@ -114,11 +114,21 @@ pub trait ImageBuilder: Send + Sync + 'static {
     /// [`crate::existence::decide`].
     async fn should_build(&self, spec: &ImageSpec, options: &BuildOptions) -> Result<Decision> {
         let image = spec.identity()?.image_name;
-        let existence = self.existence(spec).await?;
+        let force = options.force_push || spec.is_force_push();
+        let existence =
+            match self.existence(spec).await {
+                // Forced builds need no answer.
+                Err(Error::MissingPlugin { .. }) if force => return Ok(Decision::Build {
+                    reason:
+                        "forced (--force-push); existence not checked: no registry checker built in"
+                            .into(),
+                }),
+                other => other?,
+            };
         decide(
             &image,
             &existence,
-            options.force_push || spec.is_force_push(),
+            force,
             options.fast_fail || spec.is_fast_fail(),
         )
     }
@@ -141,8 +151,9 @@ pub async fn registry_existence(spec: &ImageSpec) -> Result<Existence> {
     let platforms: Vec<String> = spec.platforms().iter().map(|p| p.to_string()).collect();
     match crate::existence::checker() {
         Some(checker) => Ok(checker.check(&image, &platforms).await),
-        None => Ok(Existence::Unknown {
-            reason: "no registry checker is built in".into(),
+        None => Err(Error::MissingPlugin {
+            kind: crate::error::PluginKind::Checker,
+            needed_for: format!("checking whether `{image}` exists in its registry"),
         }),
     }
 }

@@ -83,6 +83,19 @@ pub struct Entry {
     /// Time spent on this image (check and build), not waiting.
     #[serde(serialize_with = "seconds")]
     pub time: Duration,
+    /// The error, for a failed image (its kind kept: an invalid spec stays one).
+    #[serde(skip)]
+    pub error: Option<Failure>,
+}
+
+/// A failed image's error, shared by the report's copies.
+#[derive(Debug, Clone)]
+pub struct Failure(pub Arc<Error>);
+
+impl PartialEq for Failure {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -263,6 +276,7 @@ impl Engine {
             digest: None,
             base: base.as_ref().map(|(k, _, _)| k.clone()),
             time: Duration::ZERO,
+            error: None,
         };
         let mut spec = node.spec;
         if let Some((base_key, base_spec, mut rx)) = base {
@@ -273,7 +287,15 @@ impl Engine {
             match outcome {
                 Some(Ok(base_name)) => match spec.with_built_base(base_name, &base_spec) {
                     Ok(s) => spec = s,
-                    Err(e) => return finish(entry, Action::Failed, e.to_string(), done),
+                    Err(e) => {
+                        entry.error = Some(Failure(Arc::new(e.into())));
+                        let reason = entry
+                            .error
+                            .as_ref()
+                            .map(|f| f.0.to_string())
+                            .unwrap_or_default();
+                        return finish(entry, Action::Failed, reason, done);
+                    }
                 },
                 Some(Err(why)) => {
                     return finish(
@@ -308,6 +330,7 @@ impl Engine {
             }
             Err(e) => {
                 let reason = e.to_string();
+                entry.error = Some(Failure(Arc::new(e)));
                 tracing::error!("[{}] {reason}", entry.image_name);
                 finish(entry, Action::Failed, reason, done)
             }

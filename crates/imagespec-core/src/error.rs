@@ -136,6 +136,15 @@ pub enum Error {
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
 
+    /// The spec needs a kind of plugin this program was built without.
+    #[error("{needed_for} needs {kind}, and this imagespec has none built in")]
+    MissingPlugin {
+        /// What is missing.
+        kind: PluginKind,
+        /// What needs it, e.g. "checking whether `x:1` exists".
+        needed_for: String,
+    },
+
     /// A builder plugin's own error (its crate's error type).
     #[error(transparent)]
     Builder(Box<dyn std::error::Error + Send + Sync>),
@@ -158,6 +167,30 @@ impl Error {
     /// True when the user's spec is at fault (the CLI exits with 2).
     pub fn is_invalid_spec(&self) -> bool {
         matches!(self, Error::Spec(_))
+    }
+}
+
+/// The kinds of plugin a spec can need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginKind {
+    /// A registry checker ([`crate::existence::ExistenceChecker`]).
+    Checker,
+    /// An installer that provides Python ([`crate::installer::Installer`]).
+    PythonInstaller,
+    /// An installer of Python packages.
+    PackagesInstaller,
+    /// An image builder ([`crate::builder::ImageBuilder`]).
+    Builder,
+}
+
+impl fmt::Display for PluginKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PluginKind::Checker => write!(f, "a registry checker"),
+            PluginKind::PythonInstaller => write!(f, "an installer that provides Python"),
+            PluginKind::PackagesInstaller => write!(f, "an installer for its packages"),
+            PluginKind::Builder => write!(f, "an image builder"),
+        }
     }
 }
 

@@ -32,7 +32,7 @@ pub mod spec;
 pub mod traps;
 pub mod yaml;
 
-pub use error::{Error, Result, SpecError};
+pub use error::{Error, PluginKind, Result, SpecError};
 pub use hash::Identity;
 pub use spec::{BaseImage, CopyMode, ImageSpec};
 

@@ -331,6 +331,15 @@ pub fn plan(spec: &ImageSpec, defaults: &PythonDefaults) -> Result<BuildPlan> {
         files: Vec::new(),
         warnings: Vec::new(),
     };
+    if installer::select(spec, Role::Packages)?.is_none() {
+        return Err(Error::MissingPlugin {
+            kind: crate::error::PluginKind::PackagesInstaller,
+            needed_for: match spec.requirements() {
+                Some(req) => format!("the requirements `{req}`"),
+                None => "the spec".to_string(),
+            },
+        });
+    }
     for inst in installer::selected(spec)? {
         tracing::debug!(installer = inst.name(), "planning");
         inst.contribute(spec, &mut b)?;
@@ -342,11 +351,11 @@ pub fn plan(spec: &ImageSpec, defaults: &PythonDefaults) -> Result<BuildPlan> {
         },
         (Some(p), None) => p.clone(),
         (None, None) => {
-            return Err(Error::Other(
-                "no installer that provides Python is built in: set `python_exec` to use the base image's Python, \
-                 or build imagespec with a Python installer plugin"
+            return Err(Error::MissingPlugin {
+                kind: crate::error::PluginKind::PythonInstaller,
+                needed_for: "a spec without `python_exec` (set it to use the base image's Python)"
                     .into(),
-            ))
+            })
         }
     };
 

@@ -117,6 +117,15 @@ impl ImageBuilder for DockerBuilder {
     }
 
     async fn build_image(&self, spec: &ImageSpec, options: &BuildOptions) -> Result<BuildOutcome> {
+        let unsupported = unsupported_fields(spec);
+        if !unsupported.is_empty() {
+            tracing::warn!(
+                "flytekit's default builder warns that it does not support these fields and ignores them: {}. \
+                 (It does use entrypoint, tag_format and pip_extra_args, and so does imagespec; runtime_packages, \
+                 builder_options and registry_config change nothing in the image.)",
+                unsupported.join(", ")
+            );
+        }
         let settings = DockerSettings::from_env()?;
         build_with(&settings, spec, options).await
     }
@@ -131,6 +140,41 @@ impl ImageBuilder for DockerBuilder {
         let image = spec.identity()?.image_name;
         local_existence(&settings, &image).await
     }
+}
+
+/// flytekit's `DefaultImageBuilder._SUPPORTED_IMAGE_SPEC_PARAMETERS`.
+pub const SUPPORTED_FIELDS: [&str; 23] = [
+    "name",
+    "python_version",
+    "builder",
+    "source_root",
+    "source_copy_mode",
+    "env",
+    "registry",
+    "packages",
+    "conda_packages",
+    "conda_channels",
+    "requirements",
+    "apt_packages",
+    "platform",
+    "cuda",
+    "cudnn",
+    "base_image",
+    "pip_index",
+    "pip_extra_index_url",
+    "pip_secret_mounts",
+    "commands",
+    "copy",
+    "python_exec",
+    "builder_config",
+];
+
+/// The set fields flytekit's default builder calls unsupported, in its order.
+pub fn unsupported_fields(spec: &ImageSpec) -> Vec<&'static str> {
+    spec.set_fields()
+        .into_iter()
+        .filter(|f| !SUPPORTED_FIELDS.contains(f))
+        .collect()
 }
 
 /// Whether the engine has `image` in its local store.
@@ -295,3 +339,35 @@ imagespec_core::inventory::submit!(BuilderRegistration::new(&DockerBuilder, PRIO
 
 /// Referenced by binaries so the linker keeps this crate's registration.
 pub fn link() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imagespec_core::spec::{load_str, SpecFormat};
+
+    #[test]
+    fn unsupported_fields_are_flytekits_list_in_field_order() {
+        let spec = load_str(
+            "name: x\nbuilder_options: {}\nentrypoint: []\npackages: [six]\nruntime_packages: []\ntag_format: '{spec_hash}'\n",
+            SpecFormat::Yaml,
+            None,
+            Path::new("."),
+        )
+        .unwrap();
+        // Set to empty is set (not None), as flytekit's `value is not None` sees it.
+        assert_eq!(
+            unsupported_fields(&spec),
+            [
+                "entrypoint",
+                "tag_format",
+                "runtime_packages",
+                "builder_options"
+            ]
+        );
+        let plain = load_str("name: x\n", SpecFormat::Yaml, None, Path::new(".")).unwrap();
+        assert!(
+            unsupported_fields(&plain).is_empty(),
+            "name and the default platform are supported"
+        );
+    }
+}

@@ -14,6 +14,8 @@ use imagespec_core::{Error, ImageSpec, Result, SpecError};
 pub const UV_PRIORITY: i32 = 0;
 /// Registration priority of [`UvLockInstaller`]: wins when `requirements` is a `uv.lock`.
 pub const UV_LOCK_PRIORITY: i32 = 20;
+/// The requirements file names flytekit installs with a lock-file step instead.
+pub const LOCK_FILES: [&str; 2] = ["uv.lock", "poetry.lock"];
 /// The requirements file uv installs from.
 pub const REQUIREMENTS_FILE: &str = "requirements_uv.txt";
 
@@ -57,8 +59,13 @@ impl Installer for UvInstaller {
     fn role(&self) -> Role {
         Role::Packages
     }
-    fn applies_to(&self, _spec: &ImageSpec) -> bool {
-        true
+    /// Every spec but those whose `requirements` is a lock file: flytekit
+    /// hands `uv.lock` and `poetry.lock` (by base name) to their own steps, so
+    /// this installer must not read them as a requirements list.
+    fn applies_to(&self, spec: &ImageSpec) -> bool {
+        LOCK_FILES
+            .iter()
+            .all(|lock| requirements_file_named(spec, lock).is_none())
     }
     fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
         let lines = requirements_lines(spec, &plan.defaults().flytekit_requirement)?;

@@ -432,6 +432,47 @@ impl ImageSpec {
     pub fn is_force_push(&self) -> bool {
         self.force_push
     }
+    /// The fields whose value is not `None`, in declaration order (flytekit's
+    /// `vars(image_spec)` without the private attributes).
+    pub fn set_fields(&self) -> Vec<&'static str> {
+        let set = [
+            true,
+            self.python_version.is_some(),
+            self.builder.is_some(),
+            self.source_root.is_some(),
+            self.env.is_some(),
+            self.registry.is_some(),
+            self.packages.is_some(),
+            self.conda_packages.is_some(),
+            self.conda_channels.is_some(),
+            self.requirements.is_some(),
+            self.apt_packages.is_some(),
+            self.cuda.is_some(),
+            self.cudnn.is_some(),
+            self.base_image.is_some(),
+            self.platform.is_some(),
+            self.pip_index.is_some(),
+            self.pip_extra_index_url.is_some(),
+            self.pip_secret_mounts.is_some(),
+            self.pip_extra_args.is_some(),
+            self.registry_config.is_some(),
+            self.entrypoint.is_some(),
+            self.commands.is_some(),
+            self.tag_format.is_some(),
+            self.source_copy_mode.is_some(),
+            self.copy.is_some(),
+            self.python_exec.is_some(),
+            self.runtime_packages.is_some(),
+            self.builder_options.is_some(),
+            self.builder_config.is_some(),
+        ];
+        FIELDS
+            .iter()
+            .zip(set)
+            .filter_map(|(f, s)| s.then_some(*f))
+            .collect()
+    }
+
     /// The folder that relative paths in this spec resolve against.
     pub fn base_dir(&self) -> &Path {
         &self.base_dir
