@@ -1,5 +1,6 @@
 //! Shared helpers for the workspace-level test suites in `tests/tests/`.
 
+pub mod flytekit;
 pub mod registry;
 
 use std::path::{Path, PathBuf};

@@ -2,12 +2,15 @@
 //!
 //! - `cargo xtask ci`: everything CI runs: formatting, lints, the e2e
 //!   environment, every test suite (e2e included), then the environment down.
-//! - `cargo xtask test`: the suites that need no engine.
+//! - `cargo xtask test`: the suites that need no engine (with the live
+//!   comparison against real flytekit, whose venv it makes first).
 //! - `cargo xtask e2e up|down|test`: the end-to-end environment (idempotent).
 //! - `cargo xtask bench`: timings of the release binary on generated inputs.
+//! - `cargo xtask flytekit`: the venv with real flytekit for the differential test.
 
 mod bench;
 mod e2e;
+mod flytekit;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -30,6 +33,8 @@ enum Cmd {
     Test,
     /// Time the release binary on generated inputs (prints a Markdown table).
     Bench,
+    /// Make target/flytekit-venv with flytekit 1.16.31 (idempotent); prints its python.
+    Flytekit,
     /// The end-to-end environment.
     E2e {
         #[command(subcommand)]
@@ -87,6 +92,22 @@ fn main() -> Result<()> {
                 ],
                 &[],
             )?;
+            // Without the registry checker and the poetry installer: specs
+            // that need them fail naming the feature.
+            cargo(
+                &root,
+                &[
+                    "test",
+                    "-p",
+                    "imagespec-cli",
+                    "--no-default-features",
+                    "--features",
+                    "docker,noop,uv,micromamba",
+                    "--test",
+                    "plugins",
+                ],
+                &[],
+            )?;
             if let Err(e) = e2e::up(&root) {
                 let _ = e2e::down(&root);
                 return Err(e);
@@ -97,6 +118,7 @@ fn main() -> Result<()> {
         }
         Cmd::Test => test(&root, false),
         Cmd::Bench => bench::run(&root),
+        Cmd::Flytekit => flytekit::run(&root),
         Cmd::E2e { action } => match action {
             E2eAction::Up => e2e::up(&root),
             E2eAction::Down => e2e::down(&root),
@@ -135,9 +157,29 @@ fn e2e_env(root: &Path) -> Result<Vec<(String, String)>> {
     Ok(env)
 }
 
+/// The live comparison with real flytekit (needs the venv `cargo xtask flytekit` makes).
+const FLYTEKIT_TESTS: &[&str] = &[
+    "test",
+    "-p",
+    "imagespec-tests",
+    "--features",
+    "flytekit",
+    "--test",
+    "flytekit_differential",
+    "--",
+    "--nocapture",
+];
+
 fn test(root: &Path, with_e2e: bool) -> Result<()> {
     cargo(root, &["test", "--workspace", "--all-targets"], &[])?;
     cargo(root, &["test", "--workspace", "--doc"], &[])?;
+    let python = flytekit::ensure_venv(root)?;
+    let python = python.display().to_string();
+    cargo(
+        root,
+        FLYTEKIT_TESTS,
+        &[("IMAGESPEC_FLYTEKIT_PYTHON", &python)],
+    )?;
     if with_e2e {
         let env = e2e_env(root)?;
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

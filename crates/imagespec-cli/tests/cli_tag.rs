@@ -135,3 +135,47 @@ fn json_specs_load_like_yaml() {
     assert!(y.status.success() && j.status.success());
     assert_eq!(y.stdout, j.stdout);
 }
+
+/// flytekit's engine builds a nested base first and hands the child the name
+/// the base's builder answered with: a noop base answers with its own
+/// base_image, which is what the child hashes and builds on.
+#[test]
+fn tag_applies_the_real_name_of_a_noop_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("nested.yaml");
+    std::fs::write(
+        &nested,
+        "name: child\npython_version: '3.12'\nbase_image: {name: inner, builder: noop, base_image: 'ghcr.io/o/b:1', cuda: '12'}\n",
+    )
+    .unwrap();
+    let direct = dir.path().join("direct.yaml");
+    std::fs::write(
+        &direct,
+        "name: child\npython_version: '3.12'\nbase_image: 'ghcr.io/o/b:1'\n",
+    )
+    .unwrap();
+    let tag = |spec: &std::path::Path| {
+        let out = imagespec().arg("tag").arg(spec).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    // (cuda is refused by the default builder only: the noop base may carry it.)
+    assert_eq!(tag(&nested), tag(&direct));
+    // A noop spec itself stands for its base_image.
+    let noop = dir.path().join("noop.yaml");
+    std::fs::write(
+        &noop,
+        "name: x\nbuilder: noop\nbase_image: 'ghcr.io/o/b:1'\ncuda: '12'\n",
+    )
+    .unwrap();
+    assert_eq!(tag(&noop), "ghcr.io/o/b:1");
+    // The default builder refuses cuda, as flytekit's create_docker_context does.
+    let cuda = dir.path().join("cuda.yaml");
+    std::fs::write(&cuda, "name: x\ncuda: '12'\n").unwrap();
+    let out = imagespec().arg("tag").arg(&cuda).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

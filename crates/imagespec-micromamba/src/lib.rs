@@ -3,7 +3,8 @@
 
 use imagespec_core::installer::{Installer, InstallerRegistration, Role};
 use imagespec_core::plan::{sh, Mount, PlanBuilder, PythonRuntime, Step, Word, MICROMAMBA_STAGE};
-use imagespec_core::{ImageSpec, Result};
+use imagespec_core::pyvalue::PyValue;
+use imagespec_core::{ImageSpec, Result, SpecError};
 
 /// Registration priority.
 pub const MICROMAMBA_PRIORITY: i32 = 10;
@@ -24,10 +25,31 @@ impl Installer for MicromambaInstaller {
     fn applies_to(&self, spec: &ImageSpec) -> bool {
         spec.python_exec().is_none()
     }
+    /// flytekit pastes `python_version` into `python=...` with `str()`; a
+    /// list or mapping there makes no version (and, unquoted, several shell
+    /// words), so it is refused.
+    fn validate(&self, spec: &ImageSpec) -> std::result::Result<(), SpecError> {
+        match spec.python_version_raw() {
+            Some(v @ (PyValue::List(_) | PyValue::Tuple(_) | PyValue::Dict(_))) => {
+                Err(SpecError::field(
+                    "python_version",
+                    format!(
+                        "`{}` is a {}, not a version for micromamba to install",
+                        v.repr(),
+                        v.type_name()
+                    ),
+                )
+                .hint("write the version as a string, e.g. python_version: \"3.12\""))
+            }
+            _ => Ok(()),
+        }
+    }
     fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
+        // flytekit: `image_spec.python_version if image_spec.python_version else <its own>`.
         let python = spec
-            .python_version()
-            .filter(|v| !v.is_empty())
+            .python_version_raw()
+            .filter(|v| v.truthy())
+            .map(PyValue::py_str)
             .unwrap_or_else(|| plan.defaults().default_python.clone());
         // The same arguments for `create` and, when the env exists, `install`.
         let mut args = vec![sh(

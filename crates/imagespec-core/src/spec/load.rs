@@ -367,6 +367,8 @@ impl Loader<'_> {
         Ok(())
     }
 
+    /// Any value, as flytekit takes any: it is hashed with `repr()` and
+    /// written with `str()`. A float and other non-strings are warned about.
     fn python_version(&self, v: &Node) -> Result<Option<PyValue>, SpecError> {
         match &v.value {
             NodeValue::Scalar(PyValue::None) => Ok(None),
@@ -381,11 +383,17 @@ impl Loader<'_> {
                 );
                 Ok(Some(p.clone()))
             }
-            _ => Err(err(
-                v,
-                "python_version",
-                format!("must be a version such as \"3.12\", not {}", kind(v)),
-            )),
+            _ => {
+                let value = plain_value(v, "python_version")?;
+                tracing::warn!(
+                    "python_version (line {}): {} is no version; flytekit hashes it as it is and writes \
+                     python={} for micromamba. Write it as a string such as \"3.12\"",
+                    v.mark.line,
+                    kind(v),
+                    value.py_str()
+                );
+                Ok(Some(value))
+            }
         }
     }
 }
@@ -488,21 +496,16 @@ fn want_env(v: &Node) -> Result<Option<PyDict>, SpecError> {
     };
     let mut out = PyDict::new();
     for (k, val) in entries {
-        let (NodeValue::Scalar(key), NodeValue::Scalar(value)) = (&k.value, &val.value) else {
-            let bad = if matches!(k.value, NodeValue::Scalar(_)) {
-                val
-            } else {
-                k
-            };
+        let NodeValue::Scalar(key) = &k.value else {
             return Err(err(
-                bad,
+                k,
                 &format!("env.{}", k.to_py().py_str()),
-                format!(
-                    "environment names and values must be single values, not {}",
-                    kind(bad)
-                ),
+                format!("environment names must be single values, not {}", kind(k)),
             ));
         };
+        // flytekit writes any value with str(); a list's `[1, 2]` is kept
+        // as that text (and quoted in the ENV line, where flytekit's breaks).
+        let value = plain_value(val, &format!("env.{}", key.py_str()))?;
         for (node, what) in [(k, "name"), (val, "value")] {
             if let (true, NodeValue::Scalar(p)) = (node.plain, &node.value) {
                 if !matches!(p, PyValue::Str(_)) {
@@ -518,7 +521,7 @@ fn want_env(v: &Node) -> Result<Option<PyDict>, SpecError> {
                 }
             }
         }
-        dict_insert(&mut out, key.clone(), value.clone());
+        dict_insert(&mut out, key.clone(), value);
     }
     Ok(Some(out))
 }
