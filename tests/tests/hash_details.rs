@@ -227,6 +227,10 @@ fn missing_python_defaults_name_the_flags() {
     )
     .unwrap();
     assert_eq!(ok.default_python, "3.10");
+    // Without a flytekit to ask, the requirement is the flytekit imagespec reproduces.
+    let ok =
+        PythonDefaults::resolve_with(Some("3.10".into()), None, "/nonexistent/python3").unwrap();
+    assert_eq!(ok.flytekit_requirement, "flytekit==1.16.31");
 }
 
 #[test]

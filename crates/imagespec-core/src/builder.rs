@@ -297,3 +297,19 @@ pub fn dependent_name(spec: &ImageSpec, image_name: &str) -> Result<String> {
         .planned_real_name(spec)?
         .unwrap_or_else(|| image_name.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::push_value;
+
+    #[test]
+    fn push_values_are_read_as_flytekit_reads_them() {
+        // `os.getenv("FLYTE_PUSH_IMAGE_SPEC", "True").lower() in ("true", "1")`
+        for on in ["true", "True", "TRUE", "1"] {
+            assert!(push_value(on), "{on}");
+        }
+        for off in ["false", "0", "", "yes", "on", " true", "true ", "2"] {
+            assert!(!push_value(off), "{off:?}");
+        }
+    }
+}

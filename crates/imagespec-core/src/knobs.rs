@@ -4,7 +4,8 @@
 //! - the flytekit requirement added to `requirements_uv.txt` (flytekit: its own version).
 //!
 //! imagespec takes them from flags or environment variables, else from
-//! `python3` on PATH.
+//! `python3` on PATH (and `flytekit==1.16.31`, the flytekit imagespec
+//! reproduces, when that Python has no flytekit).
 
 use std::process::Command;
 
@@ -14,6 +15,8 @@ use crate::error::{Error, Result};
 pub const ENV_DEFAULT_PYTHON: &str = "IMAGESPEC_DEFAULT_PYTHON";
 /// Environment variable for the flytekit requirement.
 pub const ENV_FLYTEKIT_REQUIREMENT: &str = "IMAGESPEC_FLYTEKIT_REQUIREMENT";
+/// The flytekit whose behaviour imagespec reproduces.
+pub const FLYTEKIT_VERSION: &str = "1.16.31";
 
 /// Values flytekit would take from its own Python process.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -45,23 +48,19 @@ impl PythonDefaults {
                 flytekit_requirement: f.clone(),
             });
         }
-        let probe = probe_python(python).map_err(|why| {
-            let mut missing = Vec::new();
-            if default_python.is_none() {
-                missing.push(format!(
-                    "--default-python (or {ENV_DEFAULT_PYTHON}), e.g. 3.11"
-                ));
+        let probe = match probe_python(python) {
+            Ok(probe) => probe,
+            // Only the requirement is missing: the flytekit imagespec reproduces.
+            Err(_) if default_python.is_some() => {
+                (String::new(), format!("flytekit=={FLYTEKIT_VERSION}"))
             }
-            if flytekit_requirement.is_none() {
-                missing.push(format!(
-                    "--flytekit-requirement (or {ENV_FLYTEKIT_REQUIREMENT}), e.g. flytekit==1.16.31"
-                ));
+            Err(why) => {
+                return Err(Error::Environment(format!(
+                    "cannot ask python3 for the values flytekit takes from its Python ({why}); set \
+                     --default-python (or {ENV_DEFAULT_PYTHON}), e.g. 3.11"
+                )))
             }
-            Error::Environment(format!(
-                "cannot ask python3 for the values flytekit takes from its Python ({why}); set {}",
-                missing.join(" and ")
-            ))
-        })?;
+        };
         Ok(PythonDefaults {
             default_python: default_python.unwrap_or(probe.0),
             flytekit_requirement: flytekit_requirement.unwrap_or(probe.1),
@@ -93,8 +92,11 @@ fn probe_python(python: &str) -> std::result::Result<(String, String), String> {
         return Err("python3 printed no version".into());
     }
     let fk = lines.next().unwrap_or_default().trim();
-    // flytekit's get_flytekit_for_pypi: a dev version gets no pin.
-    let req = if fk.is_empty() || fk.contains("dev") {
+    // flytekit's get_flytekit_for_pypi: its own version, unpinned for a dev
+    // version. Without a flytekit in python3, the one imagespec reproduces.
+    let req = if fk.is_empty() {
+        format!("flytekit=={FLYTEKIT_VERSION}")
+    } else if fk.contains("dev") {
         "flytekit".to_string()
     } else {
         format!("flytekit=={fk}")
