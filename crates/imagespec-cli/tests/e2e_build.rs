@@ -177,11 +177,14 @@ env:
   RUN_NONCE: "{nonce}"
 commands: ["mkdir -p /opt/made", "echo built > /opt/made/marker"]
 copy: [files/config.json, assets]
-source_root: src
+source_root: {source_root}
 source_copy_mode: all
 entrypoint: ["/bin/sh", "-c"]
 registry: {registry}
 {config}"#,
+            // Absolute: flytekit applies .dockerignore as intended only then
+            // (with a relative root it matches `src/secret.env`, not `secret.env`).
+            source_root = root.join("src").display(),
             python = e.python_image,
             registry = e.registry,
             config = e.builder_config(),
