@@ -246,24 +246,19 @@ pub fn run_imagespec(dir: &Path, spec_file: &str, defaults: &PythonDefaults, out
         Ok(s) => s,
         Err(e) => return fail(side, "load", e.to_string()),
     };
-    match spec.identity() {
-        Ok(identity) => {
-            side.id = Some(identity.id);
-            side.tag = Some(identity.tag);
-            side.image_name = Some(identity.image_name);
-        }
-        Err(e) => {
-            // Is it the id, or what the tag reads?
-            let stage = if spec.id().is_ok() {
-                side.id = spec.id().ok();
-                "tag"
-            } else {
-                "id"
-            };
-            return fail(side, stage, e.to_string());
-        }
-    }
-    match write_context(&spec, defaults, out) {
+    // What `imagespec context` does: prepare (checks, inputs, identity),
+    // the builders' checks, then the context.
+    let job = match imagespec_core::builder::prepare(&spec) {
+        Ok(job) => job,
+        Err(e) => return fail(side, "prepare", e.to_string()),
+    };
+    side.id = Some(job.identity.id.clone());
+    side.tag = Some(job.identity.tag.clone());
+    side.image_name = Some(job.identity.image_name.clone());
+    let written = imagespec_core::builder::check_chain(&job)
+        .and_then(|()| imagespec_core::builder::context_checks(&job))
+        .and_then(|()| write_context(&job, defaults, out));
+    match written {
         Ok(written) => {
             for f in &written.files {
                 side.files.insert(f.clone(), sha256_file(&out.join(f)));

@@ -138,3 +138,33 @@ pub fn normalize_dockerfile(text: &str) -> Vec<String> {
     }
     out
 }
+
+/// The pipeline's first stages for a spec, as the CLI runs them, for tests
+/// that ask about a spec's name or context.
+pub trait SpecExt {
+    /// `imagespec_core::builder::prepare`: checks, inputs, identity.
+    fn job(&self) -> imagespec_core::Result<imagespec_core::BuildJob>;
+    /// The prepared job's identity.
+    fn identity(&self) -> imagespec_core::Result<imagespec_core::Identity> {
+        self.job().map(|j| j.identity)
+    }
+}
+
+impl SpecExt for imagespec_core::ImageSpec {
+    fn job(&self) -> imagespec_core::Result<imagespec_core::BuildJob> {
+        imagespec_core::builder::prepare(self)
+    }
+}
+
+/// What `imagespec context` does: prepare, the builders' and the Docker
+/// context's checks, then the context, written atomically into `output`.
+pub fn write_context(
+    spec: &imagespec_core::ImageSpec,
+    defaults: &PythonDefaults,
+    output: &Path,
+) -> imagespec_core::Result<imagespec_core::context::WrittenContext> {
+    let job = spec.job()?;
+    imagespec_core::builder::check_chain(&job)?;
+    imagespec_core::builder::context_checks(&job)?;
+    imagespec_core::context::write_context(&job, defaults, output)
+}

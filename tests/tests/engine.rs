@@ -1,5 +1,6 @@
 //! The engine with in-process test builders: builder choice, nested order,
-//! each image once, real names, concurrency, failures, dry runs.
+//! each image once, real names, concurrency, failures, dry runs. Builds
+//! "take" time on tokio's paused clock, so the tests wait for nothing.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -12,8 +13,8 @@ use imagespec_core::builder::{
 use imagespec_core::engine::{Action, Engine};
 use imagespec_core::existence::Existence;
 use imagespec_core::spec::{load_str, SpecFormat};
-use imagespec_core::{BaseImage, ImageSpec, Result};
-use imagespec_tests::{link_plugins, oracle_defaults};
+use imagespec_core::{BaseImage, BuildJob, ImageSpec, Plugin, Result};
+use imagespec_tests::{link_plugins, oracle_defaults, SpecExt};
 
 /// What a test builder saw.
 #[derive(Debug, Default)]
@@ -53,14 +54,16 @@ impl TestBuilder {
     }
 }
 
-#[async_trait]
-impl ImageBuilder for TestBuilder {
+impl Plugin for TestBuilder {
     fn name(&self) -> &'static str {
         self.name
     }
+}
 
-    async fn existence(&self, spec: &ImageSpec) -> Result<Existence> {
-        Ok(if self.existing.contains(&spec.name()) {
+#[async_trait]
+impl ImageBuilder for TestBuilder {
+    async fn existence(&self, job: &BuildJob) -> Result<Existence> {
+        Ok(if self.existing.contains(&job.spec.name()) {
             Existence::Exists {
                 digest: "sha256:test".into(),
             }
@@ -72,16 +75,14 @@ impl ImageBuilder for TestBuilder {
         })
     }
 
-    async fn build_image(&self, spec: &ImageSpec, _options: &BuildOptions) -> Result<BuildOutcome> {
+    async fn build_image(&self, job: &BuildJob, _options: &BuildOptions) -> Result<BuildOutcome> {
+        let spec = &job.spec;
         let now = self.rec.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.rec.max_in_flight.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(self.delay).await;
         self.rec.in_flight.fetch_sub(1, Ordering::SeqCst);
-        let image_name = spec.identity()?.image_name;
-        let base = match spec.base_image() {
-            Some(BaseImage::Name(n)) => Some(n.clone()),
-            _ => None,
-        };
+        let image_name = job.identity.image_name.clone();
+        let base = job.inputs.base.as_ref().map(|b| b.name.clone());
         self.rec
             .builds
             .lock()
@@ -94,7 +95,6 @@ impl ImageBuilder for TestBuilder {
             )));
         }
         Ok(BuildOutcome {
-            image_name,
             real_name: self
                 .real
                 .iter()
@@ -103,7 +103,6 @@ impl ImageBuilder for TestBuilder {
             pushed: false,
             digest: None,
             context: None,
-            skipped: false,
         })
     }
 }
@@ -113,7 +112,7 @@ fn recorder() -> &'static Recorder {
 }
 
 fn builders(regs: Vec<BuilderRegistration>) -> &'static Builders {
-    Box::leak(Box::new(Builders::new(regs).unwrap()))
+    Box::leak(Box::new(Builders::new(regs, "image builders").unwrap()))
 }
 
 fn options() -> BuildOptions {
@@ -121,10 +120,15 @@ fn options() -> BuildOptions {
         push: true,
         defaults: oracle_defaults(),
         keep_context: None,
-        context_only: false,
         force_push: false,
         fast_fail: false,
+        quiet: true,
     }
+}
+
+/// The specs prepared (inputs read, identity computed), as the CLI does.
+fn jobs(specs: &[ImageSpec]) -> Vec<BuildJob> {
+    specs.iter().map(|s| s.job().unwrap()).collect()
 }
 
 fn spec(yaml: &str) -> ImageSpec {
@@ -151,20 +155,16 @@ fn the_highest_priority_builder_is_the_default_and_names_select() {
         TestBuilder::new("high", rec).leak(5),
         TestBuilder::new("also-high", rec).leak(5),
     ]);
-    let names: Vec<&str> = set.all().iter().map(|r| r.builder.name()).collect();
-    assert_eq!(names, ["also-high", "high", "low"], "priority, then name");
     assert_eq!(
-        set.for_spec(&spec("name: a\n")).unwrap().name(),
-        "also-high"
+        set.names(),
+        ["also-high", "high", "low"],
+        "priority, then name"
     );
-    assert_eq!(
-        set.for_spec(&spec("name: a\nbuilder: low\n"))
-            .unwrap()
-            .name(),
-        "low"
-    );
+    let for_spec = |yaml: &str| imagespec_core::builder::for_spec_in(set, &spec(yaml));
+    assert_eq!(for_spec("name: a\n").unwrap().name(), "also-high");
+    assert_eq!(for_spec("name: a\nbuilder: low\n").unwrap().name(), "low");
 
-    let err = match set.for_spec(&spec("name: a\nbuilder: envd\n")) {
+    let err = match for_spec("name: a\nbuilder: envd\n") {
         Err(e) => e.to_string(),
         Ok(b) => panic!("`envd` resolved to {}", b.name()),
     };
@@ -178,10 +178,13 @@ fn the_highest_priority_builder_is_the_default_and_names_select() {
 #[test]
 fn duplicate_builder_names_are_an_error() {
     let rec = recorder();
-    let err = Builders::new([
-        TestBuilder::new("same", rec).leak(1),
-        TestBuilder::new("same", rec).leak(2),
-    ])
+    let err = Builders::new(
+        [
+            TestBuilder::new("same", rec).leak(1),
+            TestBuilder::new("same", rec).leak(2),
+        ],
+        "image builders",
+    )
     .unwrap_err()
     .to_string();
     assert!(
@@ -190,17 +193,17 @@ fn duplicate_builder_names_are_an_error() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_nested_base_is_built_first_and_its_name_goes_into_the_child() {
     let rec = recorder();
     let set = builders(vec![TestBuilder::new("t", rec).leak(0)]);
     let c = child("child", "base", "t");
     let base_name = match c.base_image() {
-        Some(BaseImage::Spec(b)) => b.identity().unwrap().image_name,
+        Some(BaseImage::Spec(b)) => b.job().unwrap().identity.image_name,
         _ => unreachable!(),
     };
     let report = Engine::new(set, options(), 4)
-        .run(std::slice::from_ref(&c), false)
+        .run(&jobs(std::slice::from_ref(&c)), false)
         .await
         .unwrap();
     assert!(report.ok(), "{report:?}");
@@ -221,7 +224,7 @@ async fn a_nested_base_is_built_first_and_its_name_goes_into_the_child() {
     assert_eq!(report.entries[1].base.as_deref(), Some(base_name.as_str()));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_shared_base_is_built_exactly_once_across_ten_specs() {
     let rec = recorder();
     let set = builders(vec![TestBuilder::new("t", rec).leak(0)]);
@@ -229,7 +232,7 @@ async fn a_shared_base_is_built_exactly_once_across_ten_specs() {
         .map(|i| child(&format!("c{i}"), "shared", "t"))
         .collect();
     let report = Engine::new(set, options(), 4)
-        .run(&specs, false)
+        .run(&jobs(&specs), false)
         .await
         .unwrap();
     assert!(report.ok());
@@ -247,13 +250,13 @@ async fn a_shared_base_is_built_exactly_once_across_ten_specs() {
     let set2 = builders(vec![TestBuilder::new("t", rec2).leak(0)]);
     let s = spec("name: twice\nbuilder: t\n");
     Engine::new(set2, options(), 2)
-        .run(&[s.clone(), s], false)
+        .run(&jobs(&[s.clone(), s]), false)
         .await
         .unwrap();
     assert_eq!(built(rec2).len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_name_a_builder_returns_is_what_dependents_use() {
     let rec = recorder();
     let mut b = TestBuilder::new("t", rec);
@@ -261,7 +264,7 @@ async fn the_name_a_builder_returns_is_what_dependents_use() {
     let set = builders(vec![b.leak(0)]);
     let c = child("child", "base", "t");
     let report = Engine::new(set, options(), 2)
-        .run(std::slice::from_ref(&c), false)
+        .run(&jobs(std::slice::from_ref(&c)), false)
         .await
         .unwrap();
     assert!(report.ok());
@@ -285,7 +288,7 @@ async fn the_name_a_builder_returns_is_what_dependents_use() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn builds_run_concurrently_up_to_jobs() {
     let rec = recorder();
     let mut b = TestBuilder::new("t", rec);
@@ -295,7 +298,7 @@ async fn builds_run_concurrently_up_to_jobs() {
         .map(|i| spec(&format!("name: p{i}\nbuilder: t\n")))
         .collect();
     let report = Engine::new(set, options(), 3)
-        .run(&specs, false)
+        .run(&jobs(&specs), false)
         .await
         .unwrap();
     assert!(report.ok());
@@ -311,13 +314,13 @@ async fn builds_run_concurrently_up_to_jobs() {
     b1.delay = Duration::from_millis(30);
     let set1 = builders(vec![b1.leak(0)]);
     Engine::new(set1, options(), 1)
-        .run(&specs, false)
+        .run(&jobs(&specs), false)
         .await
         .unwrap();
     assert_eq!(rec1.max_in_flight.load(Ordering::SeqCst), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn one_failure_fails_its_dependents_and_nothing_else() {
     let rec = recorder();
     let mut b = TestBuilder::new("t", rec);
@@ -330,7 +333,7 @@ async fn one_failure_fails_its_dependents_and_nothing_else() {
         child("c2", "goodbase", "t"),
     ];
     let report = Engine::new(set, options(), 2)
-        .run(&specs, false)
+        .run(&jobs(&specs), false)
         .await
         .unwrap();
     assert!(!report.ok());
@@ -355,7 +358,7 @@ async fn one_failure_fails_its_dependents_and_nothing_else() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn existing_images_are_skipped_and_dry_runs_build_nothing() {
     let rec = recorder();
     let mut b = TestBuilder::new("t", rec);
@@ -366,7 +369,7 @@ async fn existing_images_are_skipped_and_dry_runs_build_nothing() {
         spec("name: there\nbuilder: t\n"),
     ];
     let dry = Engine::new(set, options(), 2)
-        .run(&specs, true)
+        .run(&jobs(&specs), true)
         .await
         .unwrap();
     assert!(built(rec).is_empty(), "a dry run builds nothing");
@@ -379,7 +382,7 @@ async fn existing_images_are_skipped_and_dry_runs_build_nothing() {
     let mut forced = options();
     forced.force_push = true;
     let report = Engine::new(set, forced, 2)
-        .run(&specs, false)
+        .run(&jobs(&specs), false)
         .await
         .unwrap();
     assert!(
@@ -387,7 +390,7 @@ async fn existing_images_are_skipped_and_dry_runs_build_nothing() {
         "force push builds existing images"
     );
     let report = Engine::new(set, options(), 2)
-        .run(&specs, false)
+        .run(&jobs(&specs), false)
         .await
         .unwrap();
     let actions: Vec<Action> = report.entries.iter().map(|e| e.action).collect();

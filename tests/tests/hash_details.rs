@@ -5,11 +5,12 @@
 use std::path::Path;
 use std::process::Command;
 
-use imagespec_core::context::{write_context, write_plan};
+use imagespec_core::context::write_plan;
 use imagespec_core::knobs::PythonDefaults;
 use imagespec_core::spec::{load_file, load_str, SpecFormat};
 use imagespec_core::Error;
 use imagespec_tests::{link_plugins, oracle_defaults};
+use imagespec_tests::{write_context, SpecExt};
 
 fn write(root: &Path, rel: &str, body: &str) {
     let p = root.join(rel);
@@ -173,10 +174,11 @@ fn a_source_change_while_writing_aborts_and_leaves_nothing() {
     );
     write(dir.path(), "src/app.py", "v = 1\n");
     let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
-    let plan = imagespec_core::plan::plan(&spec, &oracle_defaults()).unwrap();
+    let job = spec.job().unwrap();
+    let plan = imagespec_core::plan::plan(&job, &oracle_defaults()).unwrap();
     write(dir.path(), "src/app.py", "v = 2\n");
     let out = dir.path().join("ctx");
-    let err = write_plan(&spec, &plan, &out).unwrap_err();
+    let err = write_plan(&job, &plan, &out).unwrap_err();
     assert!(matches!(err, Error::TagChanged { .. }), "{err}");
     assert!(err.to_string().contains("source_root"), "{err}");
     assert!(!out.exists());

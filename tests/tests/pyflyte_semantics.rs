@@ -6,10 +6,10 @@
 
 use std::path::Path;
 
-use imagespec_core::context::write_context;
 use imagespec_core::spec::{load_str_with, LoadOptions, SpecFormat};
 use imagespec_core::ImageSpec;
-use imagespec_tests::{link_plugins, oracle_defaults};
+use imagespec_tests::write_context;
+use imagespec_tests::{link_plugins, oracle_defaults, SpecExt};
 
 fn write(root: &Path, rel: &str, body: &str) {
     let p = root.join(rel);

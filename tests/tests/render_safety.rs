@@ -2,12 +2,13 @@
 //! spaces, quotes and backslashes reach the image exactly.
 
 use imagespec_core::spec::{load_str, SpecFormat};
-use imagespec_tests::{link_plugins, oracle_defaults};
+use imagespec_tests::{link_plugins, oracle_defaults, SpecExt};
 
 fn plan_json(dir: &std::path::Path, spec: serde_json::Value) -> Result<String, String> {
     let spec =
         load_str(&spec.to_string(), SpecFormat::Json, None, dir).map_err(|e| e.to_string())?;
-    let plan = imagespec_core::plan::plan(&spec, &oracle_defaults()).map_err(|e| e.to_string())?;
+    let job = spec.job().map_err(|e| e.to_string())?;
+    let plan = imagespec_core::plan::plan(&job, &oracle_defaults()).map_err(|e| e.to_string())?;
     imagespec_core::render::render(&plan).map_err(|e| e.to_string())
 }
 
@@ -243,21 +244,26 @@ fn installers_are_found_through_inventory() {
     link_plugins();
     let names: Vec<(String, &str, i32)> = imagespec_core::installer::registry()
         .unwrap()
+        .all()
         .iter()
         .map(|r| {
             (
-                format!("{:?}", r.installer.role()),
-                r.installer.name(),
+                format!("{:?}", r.plugin.role()),
+                r.plugin.name(),
                 r.priority,
             )
         })
         .collect();
+    // By priority, then name; a role's choice is the first that applies.
     assert_eq!(
         names,
         vec![
-            ("Python".to_string(), "micromamba", 10),
+            ("Python".to_string(), "base-python", 20),
             ("Packages".to_string(), "poetry-lock", 20),
             ("Packages".to_string(), "uv-lock", 20),
+            ("Toolbox".to_string(), "uv-tools", 20),
+            ("Python".to_string(), "micromamba", 10),
+            ("Toolbox".to_string(), "micromamba-tools", 10),
             ("Packages".to_string(), "uv", 0),
         ]
     );

@@ -5,13 +5,18 @@
 //! Logs go to stderr (`-v`, `-q` or `IMAGESPEC_LOG`); stdout carries only what
 //! the command was asked for.
 //!
+//! One module per command ([`commands`]); [`printer::Printer`] is everything
+//! printed; [`status::ExitStatus`] is how the program ends.
+//!
 //! The command line is a library too: a crate that registers its own builders
 //! or installers with `inventory::submit!` makes its own binary whose `main`
 //! calls [`main`] (see `examples/custom-builder`).
 
 mod cli;
-mod output;
+mod commands;
 mod plugins;
+pub mod printer;
+pub mod status;
 
 use std::process::ExitCode;
 
@@ -21,10 +26,17 @@ use clap::Parser;
 /// enable, plus any registered by the crates linked into the calling binary.
 pub fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    output::init_logging(args.verbose, args.quiet);
+    let printer = printer::Printer {
+        quiet: args.quiet,
+        verbose: args.verbose,
+    };
+    printer.init_logging();
     plugins::link();
-    match cli::run(args) {
-        Ok(code) => code,
-        Err(e) => output::report(&e),
+    match commands::run(args, printer) {
+        Ok(status) => status.into(),
+        Err(e) => {
+            printer.report(&e);
+            status::ExitStatus::of_error(&e).into()
+        }
     }
 }

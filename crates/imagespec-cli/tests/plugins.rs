@@ -41,21 +41,21 @@ fn registry_contents_match_the_enabled_features() {
     }
     assert_eq!(names("builders"), builders, "sorted by priority, then name");
 
-    let mut installers = Vec::new();
-    if cfg!(feature = "micromamba") {
-        installers.push("micromamba");
-    }
-    if cfg!(feature = "poetry") {
-        installers.push("poetry-lock");
-    }
-    if cfg!(feature = "uv") {
-        installers.extend(["uv-lock", "uv"]);
-    }
-    assert_eq!(
-        names("installers"),
-        installers,
-        "by role, then priority, then name"
-    );
+    // One registry order for every kind: priority, then name. The shared
+    // python-install crate comes with uv or poetry.
+    let python_install = cfg!(feature = "uv") || cfg!(feature = "poetry");
+    let mut installers: Vec<(&str, bool)> = vec![
+        ("base-python", python_install),
+        ("poetry-lock", cfg!(feature = "poetry")),
+        ("uv-lock", cfg!(feature = "uv")),
+        ("uv-tools", python_install),
+        ("micromamba", cfg!(feature = "micromamba")),
+        ("micromamba-tools", cfg!(feature = "micromamba")),
+        ("uv", cfg!(feature = "uv")),
+    ];
+    installers.retain(|(_, on)| *on);
+    let installers: Vec<&str> = installers.into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names("installers"), installers, "by priority, then name");
 
     let checkers: Vec<&str> = if cfg!(feature = "registry") {
         vec!["oci"]

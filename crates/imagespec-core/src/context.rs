@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::hash::Identity;
+use crate::identity::Identity;
+use crate::job::BuildJob;
 use crate::knobs::PythonDefaults;
 use crate::plan::{self, BuildPlan, FileContent};
 use crate::render;
-use crate::spec::ImageSpec;
 
 /// A written build context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,23 +25,24 @@ pub struct WrittenContext {
     pub warnings: Vec<String>,
 }
 
-/// Plans, renders and writes the build context of `spec` into `output`, which
-/// must not exist yet (or be an empty folder). Everything is written into a
-/// temporary folder beside it first, and renamed into place only when complete:
-/// a failure leaves nothing behind.
+/// Plans, renders and writes the build context of a job into `output`,
+/// which must not exist yet (or be an empty folder). Everything is written
+/// into a temporary folder beside it first, and renamed into place only when
+/// complete: a failure leaves nothing behind.
 pub fn write_context(
-    spec: &ImageSpec,
+    job: &BuildJob,
     defaults: &PythonDefaults,
     output: &Path,
 ) -> Result<WrittenContext> {
-    let plan = plan::plan(spec, defaults)?;
-    write_plan(spec, &plan, output)
+    let plan = plan::plan(job, defaults)?;
+    write_plan(job, &plan, output)
 }
 
-/// Writes a plan made from `spec` into `output` (see [`write_context`]), and
-/// fails with [`Error::TagChanged`] if the spec's inputs no longer give the
-/// plan's tag once everything is written.
-pub fn write_plan(spec: &ImageSpec, plan: &BuildPlan, output: &Path) -> Result<WrittenContext> {
+/// Writes a plan made from `job` into `output` (see [`write_context`]), and
+/// fails with [`Error::TagChanged`] if the job's inputs no longer give its
+/// tag once everything is written (flytekit's guard: the one time the
+/// inputs are read again).
+pub fn write_plan(job: &BuildJob, plan: &BuildPlan, output: &Path) -> Result<WrittenContext> {
     let dockerfile = render::render(plan)?;
     if output.exists() {
         let empty = output.is_dir()
@@ -66,18 +67,7 @@ pub fn write_plan(spec: &ImageSpec, plan: &BuildPlan, output: &Path) -> Result<W
         .tempdir_in(&parent)
         .map_err(|e| Error::io("create a temporary folder in", &parent, e))?;
     let files = populate(tmp.path(), plan, &dockerfile)?;
-
-    // flytekit's guard: if the inputs changed while the context was written,
-    // the tag would not describe what is built.
-    let after = spec.identity()?;
-    if after.tag != plan.identity.tag {
-        let what = changed_inputs(&plan.identity, &after);
-        return Err(Error::TagChanged {
-            before: plan.identity.tag.clone(),
-            after: after.tag,
-            what,
-        });
-    }
+    job.recheck()?;
 
     if output.exists() {
         std::fs::remove_dir(output)
@@ -91,7 +81,7 @@ pub fn write_plan(spec: &ImageSpec, plan: &BuildPlan, output: &Path) -> Result<W
     Ok(WrittenContext {
         dir: output.to_path_buf(),
         files,
-        identity: plan.identity.clone(),
+        identity: job.identity.clone(),
         warnings: plan.warnings.clone(),
     })
 }
@@ -124,26 +114,4 @@ pub fn populate(dir: &Path, plan: &BuildPlan, dockerfile: &str) -> Result<Vec<St
     written.sort();
     written.dedup();
     Ok(written)
-}
-
-fn changed_inputs(before: &Identity, after: &Identity) -> String {
-    let (b, a) = (&before.inputs, &after.inputs);
-    let mut what = Vec::new();
-    if b.source_digest != a.source_digest {
-        what.push("the files under source_root");
-    }
-    if b.copy_digest != a.copy_digest {
-        what.push("the files named by copy");
-    }
-    if b.requirements_sha1 != a.requirements_sha1 {
-        what.push("the requirements file");
-    }
-    if b.base_image != a.base_image {
-        what.push("the nested base image");
-    }
-    if what.is_empty() {
-        "the spec's inputs changed".into()
-    } else {
-        format!("{} changed", what.join(", "))
-    }
 }

@@ -22,7 +22,7 @@ use tokio::sync::{watch, Semaphore};
 use crate::builder::{BuildOptions, Builders};
 use crate::error::{Error, Result};
 use crate::existence::Decision;
-use crate::spec::{BaseImage, ImageSpec};
+use crate::job::BuildJob;
 
 /// What happened to one image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -148,7 +148,7 @@ impl Report {
 #[derive(Debug, Clone)]
 struct Node {
     key: String,
-    spec: ImageSpec,
+    job: BuildJob,
     base: Option<usize>,
     requested: bool,
 }
@@ -176,23 +176,18 @@ impl Engine {
 
     /// The engine with the builders registered in this program.
     pub fn registered(options: BuildOptions, jobs: usize) -> Result<Self> {
-        Ok(Engine::new(Builders::registered()?, options, jobs))
+        Ok(Engine::new(crate::builder::registry()?, options, jobs))
     }
 
-    /// The graph: every spec and its nested bases, once each, bases first.
-    fn graph(specs: &[ImageSpec]) -> Result<Vec<Node>> {
+    /// The graph: every job and its nested bases, once each, bases first.
+    fn graph(jobs: &[BuildJob]) -> Vec<Node> {
         let mut nodes: Vec<Node> = Vec::new();
-        for spec in specs {
-            let mut chain = vec![spec.clone()];
-            while let Some(BaseImage::Spec(base)) =
-                chain.last().and_then(|s| s.base_image().cloned())
-            {
-                chain.push(*base);
-            }
+        for job in jobs {
+            let chain: Vec<&BuildJob> = job.chain().collect();
             let mut below: Option<usize> = None;
             let depth = chain.len();
-            for (i, s) in chain.into_iter().rev().enumerate() {
-                let key = s.identity()?.image_name;
+            for (i, j) in chain.into_iter().rev().enumerate() {
+                let key = j.identity.image_name.clone();
                 let requested = i == depth - 1;
                 let index = match nodes.iter().position(|n| n.key == key) {
                     Some(found) => {
@@ -202,7 +197,7 @@ impl Engine {
                     None => {
                         nodes.push(Node {
                             key,
-                            spec: s,
+                            job: j.clone(),
                             base: below,
                             requested,
                         });
@@ -212,14 +207,13 @@ impl Engine {
                 below = Some(index);
             }
         }
-        Ok(nodes)
+        nodes
     }
 
-    /// Checks, and unless `dry_run` builds, every spec and its bases.
-    /// Returns an error only when the run could not start (a spec's files
-    /// cannot be read); build failures are in the report.
-    pub async fn run(&self, specs: &[ImageSpec], dry_run: bool) -> Result<Report> {
-        let nodes = Engine::graph(specs)?;
+    /// Checks, and unless `dry_run` builds, every prepared job and its bases.
+    /// Build failures are in the report; an error means the run could not start.
+    pub async fn run(&self, jobs: &[BuildJob], dry_run: bool) -> Result<Report> {
+        let nodes = Engine::graph(jobs);
         let semaphore = Arc::new(Semaphore::new(self.jobs));
         let mut senders = Vec::new();
         let mut receivers: Vec<watch::Receiver<Outcome>> = Vec::new();
@@ -230,13 +224,9 @@ impl Engine {
         }
         let mut tasks = tokio::task::JoinSet::new();
         for (index, (node, tx)) in nodes.iter().cloned().zip(senders).enumerate() {
-            let base_rx = node.base.map(|b| {
-                (
-                    nodes[b].key.clone(),
-                    nodes[b].spec.clone(),
-                    receivers[b].clone(),
-                )
-            });
+            let base_rx = node
+                .base
+                .map(|b| (nodes[b].key.clone(), receivers[b].clone()));
             let engine = self.clone();
             let semaphore = semaphore.clone();
             tasks.spawn(async move {
@@ -260,7 +250,7 @@ impl Engine {
     async fn run_node(
         &self,
         node: Node,
-        base: Option<(String, ImageSpec, watch::Receiver<Outcome>)>,
+        base: Option<(String, watch::Receiver<Outcome>)>,
         semaphore: Arc<Semaphore>,
         dry_run: bool,
         done: &watch::Sender<Outcome>,
@@ -274,28 +264,20 @@ impl Engine {
             pushed: false,
             real_name: None,
             digest: None,
-            base: base.as_ref().map(|(k, _, _)| k.clone()),
+            base: base.as_ref().map(|(k, _)| k.clone()),
             time: Duration::ZERO,
             error: None,
         };
-        let mut spec = node.spec;
-        if let Some((base_key, base_spec, mut rx)) = base {
+        let mut job = node.job;
+        if let Some((base_key, mut rx)) = base {
             let outcome: Outcome = match rx.wait_for(|o| o.is_some()).await {
                 Ok(o) => o.clone(),
                 Err(_) => None,
             };
             match outcome {
-                Some(Ok(base_name)) => match spec.with_built_base(base_name, &base_spec) {
-                    Ok(s) => spec = s,
-                    Err(e) => {
-                        entry.error = Some(Failure(Arc::new(e.into())));
-                        let reason = entry
-                            .error
-                            .as_ref()
-                            .map(|f| f.0.to_string())
-                            .unwrap_or_default();
-                        return finish(entry, Action::Failed, reason, done);
-                    }
+                Some(Ok(base_name)) => match job.with_base_built_as(&base_name) {
+                    Ok(j) => job = j,
+                    Err(e) => return fail(entry, e, done),
                 },
                 Some(Err(why)) => {
                     return finish(
@@ -317,7 +299,7 @@ impl Engine {
         }
         let _permit = semaphore.acquire_owned().await;
         let start = Instant::now();
-        let result = self.check_and_build(&spec, &mut entry, dry_run).await;
+        let result = self.check_and_build(&job, &mut entry, dry_run).await;
         entry.time = start.elapsed();
         match result {
             Ok(()) => {
@@ -329,27 +311,24 @@ impl Engine {
                 entry
             }
             Err(e) => {
-                let reason = e.to_string();
-                entry.error = Some(Failure(Arc::new(e)));
-                tracing::error!("[{}] {reason}", entry.image_name);
-                finish(entry, Action::Failed, reason, done)
+                tracing::error!("[{}] {e}", entry.image_name);
+                fail(entry, e, done)
             }
         }
     }
 
     async fn check_and_build(
         &self,
-        spec: &ImageSpec,
+        job: &BuildJob,
         entry: &mut Entry,
         dry_run: bool,
     ) -> Result<()> {
-        let identity = spec.identity()?;
-        entry.image_name = identity.image_name.clone();
-        let builder = self.builders.for_spec(spec)?;
+        entry.image_name = job.identity.image_name.clone();
+        let builder = crate::builder::for_spec_in(self.builders, &job.spec)?;
         entry.builder = Some(builder.name().to_string());
-        builder.check(spec)?;
-        let pushing = self.options.push && spec.registry().is_some();
-        let decision = builder.should_build(spec, &self.options).await?;
+        builder.check(job)?;
+        let pushing = self.options.push && job.spec.registry().is_some();
+        let decision = builder.should_build(job, &self.options).await?;
         match decision {
             Decision::Skip { reason } => {
                 tracing::info!("[{}] {reason}", entry.image_name);
@@ -367,12 +346,12 @@ impl Engine {
                 // What the build would answer with, so dependents are shown
                 // (and hashed) on the name they would really build on.
                 entry.real_name = builder
-                    .planned_real_name(spec)?
+                    .planned_real_name(job)?
                     .filter(|r| *r != entry.image_name);
             }
             Decision::Build { reason } => {
                 tracing::info!("[{}] {reason}", entry.image_name);
-                let outcome = builder.build_image(spec, &self.options).await?;
+                let outcome = builder.build_image(job, &self.options).await?;
                 entry.action = Action::Built;
                 entry.pushed = outcome.pushed;
                 entry.digest = outcome.digest;
@@ -382,6 +361,12 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+fn fail(mut entry: Entry, e: Error, done: &watch::Sender<Outcome>) -> Entry {
+    let reason = e.to_string();
+    entry.error = Some(Failure(Arc::new(e)));
+    finish(entry, Action::Failed, reason, done)
 }
 
 fn finish(

@@ -104,6 +104,18 @@ impl fmt::Display for SpecError {
 
 impl std::error::Error for SpecError {}
 
+/// A value that cannot be written into a Dockerfile safely.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot write {what} `{}` into the Dockerfile: {why}", value.escape_debug())]
+pub struct RenderError {
+    /// What the value is (e.g. `an ENV value`).
+    pub what: &'static str,
+    /// The value.
+    pub value: String,
+    /// Why not.
+    pub why: &'static str,
+}
+
 /// Errors of imagespec-core.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -134,7 +146,7 @@ pub enum Error {
 
     /// A value cannot be written into a Dockerfile safely.
     #[error(transparent)]
-    Render(#[from] crate::render::RenderError),
+    Render(#[from] RenderError),
 
     /// The spec needs a kind of plugin this program was built without.
     #[error("{needed_for} needs {kind}, and this imagespec has none built in")]

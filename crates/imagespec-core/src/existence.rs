@@ -3,12 +3,11 @@
 //! A checker plugin (the registry crate) answers [`Existence`] for an image
 //! name; [`decide`] applies flytekit's `should_build` table to the answer.
 
-use std::sync::OnceLock;
-
 use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::plugin::{collected, Plugin, Registration, Registry};
 
 /// flytekit's variable: build and push even when the image exists.
 pub const ENV_FORCE_PUSH: &str = "FLYTE_FORCE_PUSH_IMAGE_SPEC";
@@ -126,49 +125,24 @@ pub fn decide(
 
 /// A plugin that asks a registry whether an image exists.
 #[async_trait]
-pub trait ExistenceChecker: Send + Sync + 'static {
-    /// Unique name, e.g. `oci`.
-    fn name(&self) -> &'static str;
+pub trait ExistenceChecker: Plugin {
     /// Whether `image` (with a registry) exists with every one of `platforms`.
     async fn check(&self, image: &str, platforms: &[String]) -> Existence;
 }
 
 /// A checker's entry in the registry.
-#[derive(Clone, Copy)]
-pub struct CheckerRegistration {
-    /// The checker.
-    pub checker: &'static dyn ExistenceChecker,
-    /// Higher wins.
-    pub priority: i32,
-}
-
-impl std::fmt::Debug for CheckerRegistration {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CheckerRegistration")
-            .field("name", &self.checker.name())
-            .field("priority", &self.priority)
-            .finish()
-    }
-}
-
-impl CheckerRegistration {
-    /// For `inventory::submit!`.
-    pub const fn new(checker: &'static dyn ExistenceChecker, priority: i32) -> Self {
-        CheckerRegistration { checker, priority }
-    }
-}
+pub type CheckerRegistration = Registration<dyn ExistenceChecker>;
 
 inventory::collect!(CheckerRegistration);
 
+/// The registry checkers registered in this program, built once.
+pub fn registry() -> Result<&'static Registry<dyn ExistenceChecker>> {
+    collected!(dyn ExistenceChecker, "registry checkers")
+}
+
 /// The registered checker with the highest priority (ties: by name).
-pub fn checker() -> Option<&'static dyn ExistenceChecker> {
-    static CHOSEN: OnceLock<Option<&'static dyn ExistenceChecker>> = OnceLock::new();
-    *CHOSEN.get_or_init(|| {
-        let mut all: Vec<CheckerRegistration> =
-            inventory::iter::<CheckerRegistration>().copied().collect();
-        all.sort_by(|a, b| (-a.priority, a.checker.name()).cmp(&(-b.priority, b.checker.name())));
-        all.first().map(|r| r.checker)
-    })
+pub fn checker() -> Result<Option<&'static dyn ExistenceChecker>> {
+    Ok(registry()?.first())
 }
 
 #[cfg(test)]

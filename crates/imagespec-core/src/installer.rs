@@ -1,153 +1,96 @@
-//! Installers: the plugins that put Python and packages into an image.
+//! Installers: the plugins that fill the slots of flytekit's Dockerfile
+//! layout ([`crate::plan`]).
 //!
 //! Each installer crate registers itself with
 //! `inventory::submit!(InstallerRegistration::new(&MyInstaller, priority))`.
-//! For each [`Role`], the installer that applies to a spec with the highest
-//! priority is chosen (ties broken by name, so the choice never depends on
-//! link order). This crate names no installer.
+//! An installer has a [`Role`]:
+//!
+//! - `Python` and `Packages`: of the installers of the role that apply to a
+//!   spec, the one with the highest priority is chosen (ties by name);
+//! - `Toolbox`: every one that applies contributes (helper stages, the CA
+//!   certificates, the tools the spec's `commands` can use), in registry order.
+//!
+//! They contribute in that order (Python first, so the others know where
+//! Python lives). This crate names no installer.
 
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
-use crate::error::{Error, Result, SpecError};
+use crate::error::{Result, SpecError};
+use crate::inputs::Inputs;
+use crate::plan::PlanBuilder;
+use crate::plugin::{collected, Plugin, Registration, Registry};
 use crate::spec::ImageSpec;
 
 /// What part of the image an installer provides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// The Python interpreter (micromamba, when `python_exec` is not set).
+    /// The Python interpreter (one installer).
     Python,
-    /// The Python packages (uv, uv.lock, poetry.lock).
+    /// The Python packages (one installer).
     Packages,
+    /// Helpers the layout needs whatever else is chosen (every installer that applies).
+    Toolbox,
 }
 
 /// An installer plugin.
-pub trait Installer: Send + Sync + 'static {
-    /// Unique name, e.g. `uv`.
-    fn name(&self) -> &'static str;
+pub trait Installer: Plugin {
     /// The part of the image it provides.
     fn role(&self) -> Role;
-    /// Whether it can serve this spec.
+    /// Whether it can serve this spec (decided from the spec alone).
     fn applies_to(&self, spec: &ImageSpec) -> bool;
-    /// Spec checks of its own (e.g. a lock file needs its pyproject.toml).
-    fn validate(&self, _spec: &ImageSpec) -> std::result::Result<(), SpecError> {
+    /// Files whose existence it needs to know (relative to the spec's folder,
+    /// or absolute); [`Inputs`] looks at them once, with the spec's other files.
+    fn side_files(&self, _spec: &ImageSpec) -> Vec<PathBuf> {
+        Vec::new()
+    }
+    /// Checks of its own (e.g. a lock file needs its pyproject.toml), made
+    /// before anything is written.
+    fn validate(&self, _spec: &ImageSpec, _inputs: &Inputs) -> std::result::Result<(), SpecError> {
         Ok(())
     }
-    /// Adds its steps and files to the plan of a checked spec.
-    fn contribute(&self, spec: &ImageSpec, plan: &mut crate::plan::PlanBuilder<'_>) -> Result<()>;
+    /// Adds its stages, steps and files to the plan of a checked spec.
+    fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()>;
 }
 
 /// An installer's entry in the registry.
-#[derive(Clone, Copy)]
-pub struct InstallerRegistration {
-    /// The installer.
-    pub installer: &'static dyn Installer,
-    /// Higher wins among the installers of a role that apply.
-    pub priority: i32,
-}
-
-impl std::fmt::Debug for InstallerRegistration {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InstallerRegistration")
-            .field("name", &self.installer.name())
-            .field("role", &self.installer.role())
-            .field("priority", &self.priority)
-            .finish()
-    }
-}
-
-impl InstallerRegistration {
-    /// For `inventory::submit!`.
-    pub const fn new(installer: &'static dyn Installer, priority: i32) -> Self {
-        InstallerRegistration {
-            installer,
-            priority,
-        }
-    }
-}
+pub type InstallerRegistration = Registration<dyn Installer>;
 
 inventory::collect!(InstallerRegistration);
 
-/// The registered installers, sorted by role, then priority (highest first), then name.
-/// A duplicate name is an error.
-pub fn registry() -> Result<&'static [InstallerRegistration]> {
-    static REG: OnceLock<std::result::Result<Vec<InstallerRegistration>, String>> = OnceLock::new();
-    REG.get_or_init(|| {
-        crate::plugin::unique_sorted(
-            inventory::iter::<InstallerRegistration>()
-                .copied()
-                .collect(),
-            "installers",
-            |r| r.installer.name(),
-            |r| (r.installer.role(), -r.priority, r.installer.name()),
-        )
-    })
-    .as_ref()
-    .map(Vec::as_slice)
-    .map_err(|e| Error::Other(e.clone()))
+/// The installers registered in this program, built once.
+pub fn registry() -> Result<&'static Registry<dyn Installer>> {
+    collected!(dyn Installer, "installers")
 }
 
-/// The installer chosen for a role, if any applies.
-pub fn select(spec: &ImageSpec, role: Role) -> Result<Option<&'static dyn Installer>> {
-    Ok(registry()?
-        .iter()
-        .filter(|r| r.installer.role() == role)
-        .find(|r| r.installer.applies_to(spec))
-        .map(|r| r.installer))
-}
-
-/// The installers chosen for a spec, in role order.
+/// The installers chosen for a spec: the Python one, the packages one, then
+/// every toolbox one that applies.
 pub fn selected(spec: &ImageSpec) -> Result<Vec<&'static dyn Installer>> {
-    let mut out = Vec::new();
-    for role in [Role::Python, Role::Packages] {
-        out.extend(select(spec, role)?);
-    }
+    let all = registry()?.all();
+    let applying = |role: Role| {
+        all.iter()
+            .map(|r| r.plugin)
+            .filter(move |i| i.role() == role && i.applies_to(spec))
+    };
+    let mut out: Vec<&'static dyn Installer> = Vec::new();
+    out.extend(applying(Role::Python).next());
+    out.extend(applying(Role::Packages).next());
+    out.extend(applying(Role::Toolbox));
     Ok(out)
 }
 
-/// Runs the chosen installers' own checks on a spec.
-pub fn check(spec: &ImageSpec) -> Result<()> {
+/// The side files the chosen installers of a spec ask about.
+pub fn side_files(spec: &ImageSpec) -> Result<Vec<PathBuf>> {
+    Ok(selected(spec)?
+        .into_iter()
+        .flat_map(|i| i.side_files(spec))
+        .collect())
+}
+
+/// Runs the chosen installers' own checks.
+pub fn validate(spec: &ImageSpec, inputs: &Inputs) -> Result<()> {
     for installer in selected(spec)? {
-        installer.validate(spec)?;
-    }
-    Ok(())
-}
-
-/// The lock file a spec's `requirements` names, if its file name is `lock_name`.
-pub fn requirements_file_named<'a>(spec: &'a ImageSpec, lock_name: &str) -> Option<&'a str> {
-    spec.requirements().filter(|r| {
-        std::path::Path::new(r)
-            .file_name()
-            .is_some_and(|n| n == lock_name)
-    })
-}
-
-/// flytekit's checks for a lock-file installer: no `packages` beside the lock
-/// file, and a `pyproject.toml` in the lock file's folder.
-pub fn check_lock_file(spec: &ImageSpec, lock_name: &str) -> std::result::Result<(), SpecError> {
-    let Some(req) = requirements_file_named(spec, lock_name) else {
-        return Ok(());
-    };
-    if spec.packages_raw().is_some() {
-        return Err(SpecError::field(
-            "packages",
-            format!("Support for {lock_name} files and packages is mutually exclusive"),
-        )
-        .hint(format!(
-            "add the packages to the project whose {lock_name} you give, or remove `packages`"
-        )));
-    }
-    let lock = spec.resolve(req);
-    let pyproject = lock
-        .parent()
-        .map(|d| d.join("pyproject.toml"))
-        .unwrap_or_default();
-    if !pyproject.is_file() {
-        return Err(SpecError::field(
-            "requirements",
-            format!("To use {lock_name}, a pyproject.toml file must be in the same directory as the lock file"),
-        )
-        .hint(format!("put the project's pyproject.toml next to `{}`", lock.display())));
+        installer.validate(spec, inputs)?;
     }
     Ok(())
 }

@@ -1,60 +1,60 @@
-//! imagespec-core: the spec model and everything that is a pure function of it.
+//! imagespec-core: the spec model, the one-way pipeline from a spec to a
+//! build context, and the plugin traits. It names no plugin.
 //!
 //! ```text
 //!                      imagespec-cli  (lib + binary `imagespec`; cargo features pick plugins)
 //!                     /        |          |          \
 //!   builders: imagespec-docker, imagespec-noop     checker: imagespec-registry
 //!   installers: imagespec-uv, imagespec-poetry, imagespec-micromamba
-//!                     \        |          |          /     (each: inventory::submit!)
+//!                     \   (uv, poetry share imagespec-python-install)  /
 //!                            imagespec-core   (this crate: names no plugin)
+//!                                  |
+//!                            imagespec-pycompat (PyYAML, Python values, fnmatch; no images)
 //! ```
 //!
-//! Data flows one way: a spec file is [loaded](spec::load_file) into an
-//! [`ImageSpec`], whose [`identity`](ImageSpec::identity) (id, tag, image name)
-//! is flytekit's; [installers](installer) turn it into a build plan, which is
-//! rendered to a Dockerfile by a pure function.
+//! Data flows one way, each stage once per spec:
+//!
+//! ```text
+//! spec file ──spec::load──▶ ImageSpec ──Inputs::collect──▶ Inputs ──Identity::compute──▶ Identity
+//!                           (checked)   (the only reader     (files,       (id, tag, name;
+//!                                        of the spec's files) digests)      pure)
+//!                                              └──────────── BuildJob ───────────┘
+//!                                                               │
+//!                 installers ──▶ plan::plan(job, defaults) ──▶ BuildPlan ──render──▶ Dockerfile
+//!                                (pure)                                  (pure)
+//!                                                               │
+//!        context::write_context: the files, then the one re-check of the inputs (flytekit's guard)
+//!                                                               │
+//!        engine: jobs of all specs as one graph ── builder.check / should_build / build_image
+//! ```
 
 pub mod builder;
 pub mod context;
 pub mod engine;
 pub mod error;
 pub mod existence;
-pub mod hash;
+pub mod identity;
+pub mod inputs;
 pub mod installer;
+pub mod job;
 pub mod knobs;
 pub mod plan;
 mod plugin;
-pub mod pycompat_path;
-pub mod pyvalue;
 pub mod render;
-pub mod source;
+pub mod safety;
 pub mod spec;
 pub mod traps;
-pub mod yaml;
 
-pub use error::{Error, PluginKind, Result, SpecError};
-pub use hash::Identity;
+/// Python values, as `yaml.safe_load` builds them (from imagespec-pycompat).
+pub use imagespec_pycompat::value as pyvalue;
+pub use imagespec_pycompat::PyValue;
+
+pub use error::{Error, PluginKind, RenderError, Result, SpecError};
+pub use identity::Identity;
+pub use inputs::Inputs;
+pub use job::BuildJob;
+pub use plugin::{Plugin, Registration, Registry};
 pub use spec::{BaseImage, CopyMode, ImageSpec};
 
 /// Re-exported so plugin crates can `inventory::submit!` without depending on inventory.
 pub use inventory;
-
-impl ImageSpec {
-    /// The checks flytekit's `tag` makes (a requirements file to read, a
-    /// source_root to list), on this spec and its nested bases: what every
-    /// builder needs, since every image is named by its tag.
-    pub fn check_identity(&self) -> Result<()> {
-        Ok(spec::check_identity_inputs(self)?)
-    }
-
-    /// Every check a spec must pass before its Docker build context can be
-    /// made: [`ImageSpec::check_identity`], then flytekit's
-    /// `create_docker_context` errors (cuda, python_exec with conda, `copy`
-    /// paths) and the chosen installers' (lock files), for this spec. A
-    /// nested base is checked by its own builder when it is built.
-    pub fn check(&self) -> Result<()> {
-        self.check_identity()?;
-        spec::check_context_inputs(self)?;
-        installer::check(self)
-    }
-}

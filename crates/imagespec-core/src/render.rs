@@ -13,27 +13,26 @@
 
 use std::fmt::Write as _;
 
+use crate::error::RenderError;
 use crate::plan::{BuildPlan, Mount, Stage, Step, Word};
+use crate::safety;
 
-/// A value that cannot be written into a Dockerfile safely.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot write {what} `{}` into the Dockerfile: it contains a control character (newline, carriage return, NUL, ...) that could inject an instruction", value.escape_debug())]
-pub struct RenderError {
-    /// What the value is (e.g. `an ENV value`).
-    pub what: &'static str,
-    /// The value.
-    pub value: String,
+fn refuse(what: &'static str, value: &str, why: &'static str) -> RenderError {
+    RenderError {
+        what,
+        value: value.to_string(),
+        why,
+    }
 }
 
 fn clean<'a>(what: &'static str, value: &'a str) -> Result<&'a str, RenderError> {
-    // A tab is white space to every instruction; every other control character is refused.
-    if value.chars().any(|c| c.is_control() && c != '\t') {
-        Err(RenderError {
+    match safety::control_char(value) {
+        None => Ok(value),
+        Some(_) => Err(refuse(
             what,
-            value: value.to_string(),
-        })
-    } else {
-        Ok(value)
+            value,
+            "it contains a control character (newline, carriage return, NUL, ...) that could inject an instruction",
+        )),
     }
 }
 
@@ -54,11 +53,8 @@ pub fn render(plan: &BuildPlan) -> Result<String, RenderError> {
 
 fn render_stage(out: &mut String, stage: &Stage) -> Result<(), RenderError> {
     let from = clean("an image reference", &stage.from)?;
-    if from.is_empty() || from.contains(char::is_whitespace) {
-        return Err(RenderError {
-            what: "an image reference",
-            value: from.to_string(),
-        });
+    if let Some(why) = safety::image_ref_problem(from) {
+        return Err(refuse("an image reference", from, why));
     }
     match &stage.alias {
         Some(alias) => {
@@ -98,14 +94,8 @@ fn render_step(out: &mut String, step: &Step) -> Result<(), RenderError> {
             out.push_str("ENV");
             for (i, v) in vars.iter().enumerate() {
                 let name = clean("an ENV name", &v.name)?;
-                if name.is_empty()
-                    || name
-                        .contains(|c: char| c == '=' || c.is_whitespace() || c == '"' || c == '\'')
-                {
-                    return Err(RenderError {
-                        what: "an ENV name",
-                        value: name.to_string(),
-                    });
+                if let Some(why) = safety::env_name_problem(name) {
+                    return Err(refuse("an ENV name", name, why));
                 }
                 let sep = if i == 0 { " " } else { " \\\n    " };
                 let _ = write!(
@@ -150,16 +140,12 @@ fn render_step(out: &mut String, step: &Step) -> Result<(), RenderError> {
 }
 
 fn mount(m: &Mount) -> Result<String, RenderError> {
-    // A comma or quote would add options to the mount; refuse them in values.
     let v = |what: &'static str, s: &str| -> Result<String, RenderError> {
         let s = clean(what, s)?;
-        if s.is_empty() || s.contains([',', '"', '\'']) || s.contains(char::is_whitespace) {
-            return Err(RenderError {
-                what,
-                value: s.to_string(),
-            });
+        match safety::mount_value_problem(s) {
+            Some(why) => Err(refuse(what, s, why)),
+            None => Ok(s.to_string()),
         }
-        Ok(s.to_string())
     };
     Ok(match m {
         Mount::Cache { target, id } => format!(

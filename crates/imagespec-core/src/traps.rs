@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 
-use crate::pyvalue::PyValue;
 use crate::spec::{BaseImage, CopyMode, ImageSpec};
+use imagespec_pycompat::PyValue;
 
 /// One trap a spec falls into.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -18,7 +18,8 @@ pub mod command;
 pub mod preflight;
 pub mod progress;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use async_trait::async_trait;
 use imagespec_core::builder::{
@@ -26,7 +27,7 @@ use imagespec_core::builder::{
 };
 use imagespec_core::context::write_context;
 use imagespec_core::existence::Existence;
-use imagespec_core::{ImageSpec, Result};
+use imagespec_core::{BuildJob, Plugin, Result};
 
 pub use command::BuildMode;
 pub use preflight::{Capabilities, DockerError};
@@ -39,6 +40,28 @@ pub const ENV_BUILDX_BUILDER: &str = "IMAGESPEC_BUILDX_BUILDER";
 pub const ENV_BUILDKIT_MODE: &str = "IMAGESPEC_BUILDKIT";
 /// flytekit registers its Docker builder as `default` with priority 1.
 pub const PRIORITY: i32 = 1;
+
+/// The builder's settings, as command-line options: each also reads its
+/// environment variable. A program flattens them into its own arguments and
+/// hands them to [`configure`] at start-up.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DockerArgs {
+    /// The docker client to run.
+    #[arg(long, env = ENV_DOCKER, value_name = "PATH")]
+    pub docker: Option<String>,
+    /// The buildx builder (`docker buildx build --builder`).
+    #[arg(long, env = ENV_BUILDX_BUILDER, value_name = "NAME")]
+    pub buildx_builder: Option<String>,
+    /// `auto` (buildx when present), `buildx`, or `builtin` (the engine's BuildKit).
+    #[arg(long, env = ENV_BUILDKIT_MODE, value_name = "MODE")]
+    pub buildkit: Option<String>,
+    /// The engine to talk to (sets DOCKER_HOST for docker).
+    #[arg(long, env = "DOCKER_HOST", value_name = "URL")]
+    pub docker_host: Option<String>,
+    /// The docker context to use.
+    #[arg(long, env = "DOCKER_CONTEXT", value_name = "NAME")]
+    pub docker_context: Option<String>,
+}
 
 /// Where and how docker runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,28 +90,40 @@ pub enum ModeChoice {
 }
 
 impl DockerSettings {
-    /// From the environment (`IMAGESPEC_DOCKER`, `IMAGESPEC_BUILDX_BUILDER`,
-    /// `IMAGESPEC_BUILDKIT`, `DOCKER_HOST`, `DOCKER_CONTEXT`).
-    pub fn from_env() -> std::result::Result<Self, DockerError> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let mode = match var(ENV_BUILDKIT_MODE).as_deref() {
+    /// From the options (which clap filled from flags or their environment variables).
+    pub fn from_args(args: &DockerArgs) -> std::result::Result<Self, DockerError> {
+        let set = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        let mode = match set(&args.buildkit).as_deref() {
             None | Some("auto") => ModeChoice::Auto,
             Some("buildx") => ModeChoice::Buildx,
             Some("builtin") => ModeChoice::Builtin,
             Some(other) => {
                 return Err(DockerError::Setting(format!(
-                    "{ENV_BUILDKIT_MODE}=`{other}` is not one of auto, buildx, builtin"
+                    "--buildkit / {ENV_BUILDKIT_MODE} `{other}` is not one of auto, buildx, builtin"
                 )))
             }
         };
         Ok(DockerSettings {
-            docker: var(ENV_DOCKER)
+            docker: set(&args.docker)
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("docker")),
-            buildx_builder: var(ENV_BUILDX_BUILDER),
-            host: var("DOCKER_HOST"),
-            context: var("DOCKER_CONTEXT"),
+            buildx_builder: set(&args.buildx_builder),
+            host: set(&args.docker_host),
+            context: set(&args.docker_context),
             mode,
+        })
+    }
+
+    /// From the environment alone, for a program that did not [`configure`]
+    /// the builder (a library user, `examples/custom-builder`).
+    pub fn from_env() -> std::result::Result<Self, DockerError> {
+        let var = |k: &str| std::env::var(k).ok();
+        DockerSettings::from_args(&DockerArgs {
+            docker: var(ENV_DOCKER),
+            buildx_builder: var(ENV_BUILDX_BUILDER),
+            buildkit: var(ENV_BUILDKIT_MODE),
+            docker_host: var("DOCKER_HOST"),
+            docker_context: var("DOCKER_CONTEXT"),
         })
     }
 
@@ -106,18 +141,35 @@ impl DockerSettings {
     }
 }
 
+static CONFIGURED: OnceLock<DockerSettings> = OnceLock::new();
+
+/// Sets the settings the registered `default` builder uses, once, at start-up.
+pub fn configure(settings: DockerSettings) {
+    let _ = CONFIGURED.set(settings);
+}
+
+/// The configured settings, else those of the environment.
+pub fn settings() -> std::result::Result<DockerSettings, DockerError> {
+    match CONFIGURED.get() {
+        Some(s) => Ok(s.clone()),
+        None => DockerSettings::from_env(),
+    }
+}
+
 /// flytekit's `DefaultImageBuilder`, as a plugin named `default`.
 #[derive(Debug, Clone, Copy)]
 pub struct DockerBuilder;
 
-#[async_trait]
-impl ImageBuilder for DockerBuilder {
+impl Plugin for DockerBuilder {
     fn name(&self) -> &'static str {
         "default"
     }
+}
 
-    async fn build_image(&self, spec: &ImageSpec, options: &BuildOptions) -> Result<BuildOutcome> {
-        let unsupported = unsupported_fields(spec);
+#[async_trait]
+impl ImageBuilder for DockerBuilder {
+    async fn build_image(&self, job: &BuildJob, options: &BuildOptions) -> Result<BuildOutcome> {
+        let unsupported = unsupported_fields(&job.spec);
         if !unsupported.is_empty() {
             tracing::warn!(
                 "flytekit's default builder warns that it does not support these fields and ignores them: {}. \
@@ -126,19 +178,16 @@ impl ImageBuilder for DockerBuilder {
                 unsupported.join(", ")
             );
         }
-        let settings = DockerSettings::from_env()?;
-        build_with(&settings, spec, options).await
+        build_with(&settings()?, job, options).await
     }
 
     /// With a registry: the registry check. Without one: the local engine's
     /// image store, as flytekit asks its Docker daemon.
-    async fn existence(&self, spec: &ImageSpec) -> Result<Existence> {
-        if spec.registry().is_some() {
-            return registry_existence(spec).await;
+    async fn existence(&self, job: &BuildJob) -> Result<Existence> {
+        if job.spec.registry().is_some() {
+            return registry_existence(job).await;
         }
-        let settings = DockerSettings::from_env()?;
-        let image = spec.identity()?.image_name;
-        local_existence(&settings, &image).await
+        local_existence(&settings()?, &job.identity.image_name).await
     }
 }
 
@@ -170,7 +219,7 @@ pub const SUPPORTED_FIELDS: [&str; 23] = [
 ];
 
 /// The set fields flytekit's default builder calls unsupported, in its order.
-pub fn unsupported_fields(spec: &ImageSpec) -> Vec<&'static str> {
+pub fn unsupported_fields(spec: &imagespec_core::ImageSpec) -> Vec<&'static str> {
     spec.set_fields()
         .into_iter()
         .filter(|f| !SUPPORTED_FIELDS.contains(f))
@@ -211,45 +260,18 @@ pub async fn local_existence(settings: &DockerSettings, image: &str) -> Result<E
     })
 }
 
-/// Builds with explicit settings (the CLI's flags), as [`DockerBuilder`] does.
+/// Builds with explicit settings, as [`DockerBuilder`] does.
 pub async fn build_with(
     settings: &DockerSettings,
-    spec: &ImageSpec,
+    job: &BuildJob,
     options: &BuildOptions,
 ) -> Result<BuildOutcome> {
-    let identity = spec.identity()?;
-    let image_name = identity.image_name.clone();
+    let spec = &job.spec;
+    let image_name = job.identity.image_name.clone();
     let push = options.push && spec.registry().is_some();
 
-    if options.context_only {
-        let dir = match &options.keep_context {
-            Some(dir) => dir.clone(),
-            None => tempfile::Builder::new()
-                .prefix("imagespec-context-")
-                .tempdir()
-                .map_err(|e| {
-                    imagespec_core::Error::io(
-                        "create a temporary folder in",
-                        std::env::temp_dir(),
-                        e,
-                    )
-                })?
-                .keep()
-                .join(&identity.tag),
-        };
-        let written = write_context(spec, &options.defaults, &dir)?;
-        return Ok(BuildOutcome {
-            image_name,
-            real_name: None,
-            pushed: false,
-            digest: None,
-            context: Some(written.dir),
-            skipped: false,
-        });
-    }
-
+    let secrets = job.inputs.secret_files()?;
     let caps = preflight::check(settings, spec).await?;
-    let secrets = secret_sources(spec)?;
 
     let tmp;
     let dir: PathBuf = match &options.keep_context {
@@ -268,7 +290,7 @@ pub async fn build_with(
             tmp.path().join("context")
         }
     };
-    write_context(spec, &options.defaults, &dir)?;
+    write_context(job, &options.defaults, &dir)?;
 
     let metadata = dir.with_file_name(format!(
         "{}.metadata.json",
@@ -289,7 +311,7 @@ pub async fn build_with(
     let mut build = settings.docker();
     plan.apply(&mut build);
     tracing::info!(image = %image_name, mode = ?caps.mode, "building");
-    progress::run_streaming(build, &image_name, "build").await?;
+    progress::run_streaming(build, &image_name, "build", options.quiet).await?;
 
     let mut digest = None;
     if push {
@@ -298,41 +320,18 @@ pub async fn build_with(
             BuildMode::Builtin => {
                 let mut cmd = settings.docker();
                 cmd.arg("push").arg(&image_name);
-                let out = progress::run_streaming(cmd, &image_name, "push").await?;
+                let out = progress::run_streaming(cmd, &image_name, "push", options.quiet).await?;
                 digest = command::digest_from_push_output(&out);
             }
         }
     }
     let _ = std::fs::remove_file(&metadata);
     Ok(BuildOutcome {
-        image_name,
         real_name: None,
         pushed: push,
         digest,
         context: options.keep_context.clone(),
-        skipped: false,
     })
-}
-
-/// `pip_secret_mounts` sources, resolved against the spec's folder; each must exist.
-fn secret_sources(spec: &ImageSpec) -> Result<Vec<PathBuf>> {
-    spec.pip_secret_mounts()
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let path = spec.resolve(&m.src);
-            if Path::new(&path).is_file() {
-                Ok(path)
-            } else {
-                Err(imagespec_core::SpecError::field(
-                    format!("pip_secret_mounts[{i}]"),
-                    format!("the secret file `{}` does not exist", path.display()),
-                )
-                .hint("paths in a spec file are relative to the spec file's folder")
-                .into())
-            }
-        })
-        .collect()
 }
 
 imagespec_core::inventory::submit!(BuilderRegistration::new(&DockerBuilder, PRIORITY));
@@ -344,6 +343,7 @@ pub fn link() {}
 mod tests {
     use super::*;
     use imagespec_core::spec::{load_str, SpecFormat};
+    use std::path::Path;
 
     #[test]
     fn unsupported_fields_are_flytekits_list_in_field_order() {

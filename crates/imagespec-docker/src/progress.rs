@@ -83,13 +83,14 @@ impl StepTracker {
     }
 }
 
-/// Runs `cmd`, streaming its stdout and stderr to our stderr as `[image] line`.
-/// Returns everything it printed; fails naming the failed step and showing
-/// the last lines.
+/// Runs `cmd`, streaming its stdout and stderr to our stderr as `[image] line`
+/// (unless `quiet`). Returns everything it printed; fails naming the failed
+/// step and showing the last lines.
 pub async fn run_streaming(
     mut cmd: tokio::process::Command,
     image: &str,
     what: &'static str,
+    quiet: bool,
 ) -> Result<String, DockerError> {
     tracing::debug!(?cmd, "running");
     let program = format!("{:?}", cmd.as_std().get_program());
@@ -125,7 +126,7 @@ pub async fn run_streaming(
     let mut tail = VecDeque::with_capacity(TAIL_LINES);
     let mut tracker = StepTracker::default();
     while let Some(line) = rx.recv().await {
-        {
+        if !quiet {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "[{image}] {line}");
         }

@@ -1,10 +1,25 @@
-//! The micromamba installer: Python (and conda packages) from conda channels,
-//! for every spec that does not bring its own `python_exec`.
+//! The micromamba installers, as flytekit's layout has them:
+//!
+//! - `micromamba` (Python): Python (and conda packages) from conda channels,
+//!   for every spec that does not bring its own `python_exec`;
+//! - `micromamba-tools` (toolbox): the micromamba helper stage
+//!   (`builder_config.micromamba_image`), and the CA certificates from it
+//!   for a base image that has none.
 
+use imagespec_core::inputs::Inputs;
 use imagespec_core::installer::{Installer, InstallerRegistration, Role};
-use imagespec_core::plan::{sh, Mount, PlanBuilder, PythonRuntime, Step, Word, MICROMAMBA_STAGE};
+use imagespec_core::plan::{sh, Mount, PlanBuilder, PythonRuntime, Slot, Step, Word};
 use imagespec_core::pyvalue::PyValue;
-use imagespec_core::{ImageSpec, Result, SpecError};
+use imagespec_core::{ImageSpec, Plugin, Result, SpecError};
+
+/// flytekit's `DEFAULT_MICROMAMBA_IMAGE`.
+pub const DEFAULT_MICROMAMBA_IMAGE: &str = "mambaorg/micromamba:2.0.3-debian12-slim";
+/// `builder_config` key for the micromamba helper image.
+pub const CONFIG_MICROMAMBA_IMAGE: &str = "micromamba_image";
+/// Stage alias of the micromamba helper image.
+pub const MICROMAMBA_STAGE: &str = "micromamba";
+/// Registration priority of [`MicromambaTools`]: its stage comes after uv's, as in flytekit.
+pub const MICROMAMBA_TOOLS_PRIORITY: i32 = 10;
 
 /// Registration priority.
 pub const MICROMAMBA_PRIORITY: i32 = 10;
@@ -15,10 +30,13 @@ pub const RUNTIME_PREFIX: &str = "/opt/micromamba/envs/runtime";
 #[derive(Debug, Clone, Copy)]
 pub struct MicromambaInstaller;
 
-impl Installer for MicromambaInstaller {
+impl Plugin for MicromambaInstaller {
     fn name(&self) -> &'static str {
         "micromamba"
     }
+}
+
+impl Installer for MicromambaInstaller {
     fn role(&self) -> Role {
         Role::Python
     }
@@ -28,7 +46,7 @@ impl Installer for MicromambaInstaller {
     /// flytekit pastes `python_version` into `python=...` with `str()`; a
     /// list or mapping there makes no version (and, unquoted, several shell
     /// words), so it is refused.
-    fn validate(&self, spec: &ImageSpec) -> std::result::Result<(), SpecError> {
+    fn validate(&self, spec: &ImageSpec, _inputs: &Inputs) -> std::result::Result<(), SpecError> {
         match spec.python_version_raw() {
             Some(v @ (PyValue::List(_) | PyValue::Tuple(_) | PyValue::Dict(_))) => {
                 Err(SpecError::field(
@@ -69,7 +87,7 @@ impl Installer for MicromambaInstaller {
         script.extend(args);
         script.push(sh(") && chown -R flytekit /opt/micromamba"));
         plan.add_steps(
-            Role::Python,
+            Slot::Python,
             [Step::Run {
                 mounts: vec![
                     Mount::Cache {
@@ -93,9 +111,53 @@ impl Installer for MicromambaInstaller {
     }
 }
 
+/// The micromamba helper stage, and the CA certificates from it.
+#[derive(Debug, Clone, Copy)]
+pub struct MicromambaTools;
+
+impl Plugin for MicromambaTools {
+    fn name(&self) -> &'static str {
+        "micromamba-tools"
+    }
+}
+
+impl Installer for MicromambaTools {
+    fn role(&self) -> Role {
+        Role::Toolbox
+    }
+    fn applies_to(&self, _spec: &ImageSpec) -> bool {
+        true
+    }
+    fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
+        plan.add_stage(
+            MICROMAMBA_STAGE,
+            spec.builder_config_str(CONFIG_MICROMAMBA_IMAGE)
+                .unwrap_or(DEFAULT_MICROMAMBA_IMAGE),
+        );
+        plan.add_steps(
+            Slot::Certificates,
+            [Step::Run {
+                mounts: vec![Mount::From {
+                    from: MICROMAMBA_STAGE.into(),
+                    source: "/etc/ssl/certs/ca-certificates.crt".into(),
+                    target: "/tmp/ca-certificates.crt".into(),
+                }],
+                script: vec![sh(
+                    "[ -f /etc/ssl/certs/ca-certificates.crt ] || mkdir -p /etc/ssl/certs/ && cp /tmp/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",
+                )],
+            }],
+        );
+        Ok(())
+    }
+}
+
 imagespec_core::inventory::submit!(InstallerRegistration::new(
     &MicromambaInstaller,
     MICROMAMBA_PRIORITY
+));
+imagespec_core::inventory::submit!(InstallerRegistration::new(
+    &MicromambaTools,
+    MICROMAMBA_TOOLS_PRIORITY
 ));
 
 /// Referenced by binaries so the linker keeps this crate's registrations.

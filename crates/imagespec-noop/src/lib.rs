@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use imagespec_core::builder::{BuildOptions, BuildOutcome, BuilderRegistration, ImageBuilder};
 use imagespec_core::existence::Decision;
-use imagespec_core::{BaseImage, ImageSpec, Result, SpecError};
+use imagespec_core::{BaseImage, BuildJob, Plugin, Result, SpecError};
 
 /// flytekit registers `noop` with priority 0 (below the Docker builder's 1).
 pub const PRIORITY: i32 = 0;
@@ -14,53 +14,50 @@ pub const PRIORITY: i32 = 0;
 #[derive(Debug, Clone, Copy)]
 pub struct NoopBuilder;
 
-#[async_trait]
-impl ImageBuilder for NoopBuilder {
+impl Plugin for NoopBuilder {
     fn name(&self) -> &'static str {
         "noop"
     }
+}
 
+#[async_trait]
+impl ImageBuilder for NoopBuilder {
     /// flytekit's NoOpBuilder makes no build context, so none of its checks
-    /// apply: only the tag's, and `base_image` must be a name.
-    fn check(&self, spec: &ImageSpec) -> Result<()> {
-        spec.check_identity()?;
-        base_name(spec).map(|_| ())
+    /// apply (the tag's were made when the job was prepared): only that
+    /// `base_image` names an image.
+    fn check(&self, job: &BuildJob) -> Result<()> {
+        base_name(job).map(|_| ())
     }
 
-    fn planned_real_name(&self, spec: &ImageSpec) -> Result<Option<String>> {
-        base_name(spec).map(Some)
+    fn planned_real_name(&self, job: &BuildJob) -> Result<Option<String>> {
+        base_name(job).map(Some)
     }
 
     /// Never checks: there is nothing to build, so "building" is always right.
-    async fn should_build(&self, _spec: &ImageSpec, _options: &BuildOptions) -> Result<Decision> {
+    async fn should_build(&self, _job: &BuildJob, _options: &BuildOptions) -> Result<Decision> {
         Ok(Decision::Build {
             reason: "the noop builder uses base_image as it is".into(),
         })
     }
 
-    async fn build_image(&self, spec: &ImageSpec, _options: &BuildOptions) -> Result<BuildOutcome> {
-        let base = base_name(spec)?;
+    async fn build_image(&self, job: &BuildJob, _options: &BuildOptions) -> Result<BuildOutcome> {
         Ok(BuildOutcome {
-            image_name: spec.identity()?.image_name,
-            real_name: Some(base),
+            real_name: Some(base_name(job)?),
             pushed: false,
             digest: None,
             context: None,
-            skipped: false,
         })
     }
 }
 
-/// The name noop answers with: the spec's `base_image`, which must be a
-/// name, or a nested spec (flytekit's engine builds it first and hands noop
-/// the name it answered with).
-fn base_name(spec: &ImageSpec) -> Result<String> {
-    match spec.base_image() {
-        Some(BaseImage::Name(base)) => Ok(base.clone()),
-        Some(BaseImage::Spec(base)) => {
-            imagespec_core::builder::dependent_name(base, &base.identity()?.image_name)
-        }
-        None => Err(SpecError::field(
+/// The name noop answers with: the spec's `base_image`, a name, or the name a
+/// nested base was built as (flytekit's engine builds it first and hands noop
+/// that name).
+fn base_name(job: &BuildJob) -> Result<String> {
+    match (job.spec.base_image(), &job.inputs.base) {
+        (Some(BaseImage::Name(base)), _) => Ok(base.clone()),
+        (Some(BaseImage::Spec(_)), Some(resolved)) => Ok(resolved.name.clone()),
+        _ => Err(SpecError::field(
             "base_image",
             "base_image must be a string to use the noop image builder",
         )

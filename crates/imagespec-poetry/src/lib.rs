@@ -1,13 +1,15 @@
 //! The poetry installer: `poetry install --no-root` from a `poetry.lock`.
 
-use imagespec_core::installer::{
-    check_lock_file, requirements_file_named, Installer, InstallerRegistration, Role,
+use std::path::PathBuf;
+
+use imagespec_core::inputs::Inputs;
+use imagespec_core::installer::{Installer, InstallerRegistration, Role};
+use imagespec_core::plan::{secret_mounts, sh, EnvVar, Mount, PlanBuilder, Slot, Step, Word};
+use imagespec_core::{ImageSpec, Plugin, Result, SpecError};
+use imagespec_python_install::{
+    add_lock_files, check_lock_file, lock_side_files, pip_install_args, requirements_file_named,
+    uv_binary_mount, uv_cache_mount, venv_env, VENV,
 };
-use imagespec_core::plan::{
-    pip_install_args, secret_mounts, sh, uv_binary_mount, uv_cache_mount, venv_env, EnvVar, Mount,
-    PlanBuilder, Step, Word, VENV,
-};
-use imagespec_core::{ImageSpec, Result, SpecError};
 
 /// Where poetry itself is installed when the spec sets `python_exec`.
 pub const POETRY_VENV: &str = "/opt/poetry";
@@ -19,25 +21,31 @@ pub const POETRY_LOCK_PRIORITY: i32 = 20;
 #[derive(Debug, Clone, Copy)]
 pub struct PoetryLockInstaller;
 
-impl Installer for PoetryLockInstaller {
+impl Plugin for PoetryLockInstaller {
     fn name(&self) -> &'static str {
         "poetry-lock"
     }
+}
+
+impl Installer for PoetryLockInstaller {
     fn role(&self) -> Role {
         Role::Packages
     }
     fn applies_to(&self, spec: &ImageSpec) -> bool {
         requirements_file_named(spec, "poetry.lock").is_some()
     }
-    fn validate(&self, spec: &ImageSpec) -> std::result::Result<(), SpecError> {
-        check_lock_file(spec, "poetry.lock")
+    fn side_files(&self, spec: &ImageSpec) -> Vec<PathBuf> {
+        lock_side_files(spec, "poetry.lock")
+    }
+    fn validate(&self, spec: &ImageSpec, inputs: &Inputs) -> std::result::Result<(), SpecError> {
+        check_lock_file(spec, inputs, "poetry.lock")
     }
     fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
         let mut mounts = vec![Mount::Cache {
             target: "/tmp/poetry_cache".into(),
             id: "poetry".into(),
         }];
-        mounts.extend(plan.add_lock_files("poetry.lock"));
+        mounts.extend(add_lock_files(plan, "poetry.lock"));
         mounts.extend(secret_mounts(spec));
         // flytekit installs poetry with `uv pip install poetry` into UV_PYTHON,
         // which under `python_exec` is the venv poetry has yet to make, and
@@ -59,7 +67,7 @@ impl Installer for PoetryLockInstaller {
         script.extend(pip_install_args(spec));
         script.push(sh(&format!("--no-root && chown -R flytekit {VENV}")));
         plan.add_steps(
-            Role::Packages,
+            Slot::Packages,
             [
                 Step::Run {
                     mounts: vec![uv_cache_mount(), uv_binary_mount()],
@@ -98,5 +106,8 @@ imagespec_core::inventory::submit!(InstallerRegistration::new(
     POETRY_LOCK_PRIORITY
 ));
 
-/// Referenced by binaries so the linker keeps this crate's registrations.
-pub fn link() {}
+/// Referenced by binaries so the linker keeps this crate's registrations
+/// (and those of the shared crate).
+pub fn link() {
+    imagespec_python_install::link();
+}

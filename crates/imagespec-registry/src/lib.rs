@@ -400,10 +400,14 @@ impl RegistryChecker {
 pub struct OciChecker;
 
 #[async_trait]
-impl ExistenceChecker for OciChecker {
+impl imagespec_core::Plugin for OciChecker {
     fn name(&self) -> &'static str {
         "oci"
     }
+}
+
+#[async_trait]
+impl ExistenceChecker for OciChecker {
     async fn check(&self, image: &str, platforms: &[String]) -> Existence {
         RegistryChecker::new(CheckConfig::from_env())
             .check_image(image, platforms)

@@ -1,21 +1,23 @@
 //! The uv installers: `uv pip install` from requirements and packages (into a
 //! venv when the spec sets `python_exec`), and `uv sync` from a `uv.lock`.
 
-use imagespec_core::installer::{
-    check_lock_file, requirements_file_named, Installer, InstallerRegistration, Role,
-};
+use std::path::PathBuf;
+
+use imagespec_core::inputs::Inputs;
+use imagespec_core::installer::{Installer, InstallerRegistration, Role};
 use imagespec_core::plan::{
-    bind_mount, pip_install_args, secret_mounts, sh, uv_binary_mount, uv_cache_mount, venv_env,
-    FileContent, PlanBuilder, Step, Word, VENV,
+    bind_mount, secret_mounts, sh, FileContent, PlanBuilder, Slot, Step, Word,
 };
-use imagespec_core::{Error, ImageSpec, Result, SpecError};
+use imagespec_core::{ImageSpec, Plugin, Result, SpecError};
+use imagespec_python_install::{
+    add_lock_files, base_has_venv, check_lock_file, lock_side_files, pip_install_args,
+    requirements_file_named, uv_binary_mount, uv_cache_mount, venv_env, LOCK_FILES, VENV,
+};
 
 /// Registration priority of [`UvInstaller`]: the fallback for every spec.
 pub const UV_PRIORITY: i32 = 0;
 /// Registration priority of [`UvLockInstaller`]: wins when `requirements` is a `uv.lock`.
 pub const UV_LOCK_PRIORITY: i32 = 20;
-/// The requirements file names flytekit installs with a lock-file step instead.
-pub const LOCK_FILES: [&str; 2] = ["uv.lock", "poetry.lock"];
 /// The requirements file uv installs from.
 pub const REQUIREMENTS_FILE: &str = "requirements_uv.txt";
 
@@ -34,12 +36,20 @@ pub fn is_flytekit(requirement: &str) -> bool {
 
 /// The lines of `requirements_uv.txt`: the requirements file's lines (each
 /// stripped), the packages, then the flytekit requirement unless one is listed.
-pub fn requirements_lines(spec: &ImageSpec, flytekit_requirement: &str) -> Result<Vec<String>> {
+pub fn requirements_lines(
+    spec: &ImageSpec,
+    inputs: &Inputs,
+    flytekit_requirement: &str,
+) -> Result<Vec<String>> {
     let mut lines = Vec::new();
-    if let Some(req) = spec.requirements().filter(|r| !r.is_empty()) {
-        let path = spec.resolve(req);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Error::io("read requirements file", &path, e))?;
+    if let Some(req) = &inputs.requirements {
+        let text = String::from_utf8(req.bytes.clone()).map_err(|_| {
+            SpecError::field(
+                "requirements",
+                format!("`{}` is not valid UTF-8", req.path.display()),
+            )
+            .hint("save the requirements file as UTF-8")
+        })?;
         // Python reads text with universal newlines; readlines() keeps the line
         // ends and strip() removes them and any surrounding white space.
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
@@ -52,10 +62,13 @@ pub fn requirements_lines(spec: &ImageSpec, flytekit_requirement: &str) -> Resul
     Ok(lines)
 }
 
-impl Installer for UvInstaller {
+impl Plugin for UvInstaller {
     fn name(&self) -> &'static str {
         "uv"
     }
+}
+
+impl Installer for UvInstaller {
     fn role(&self) -> Role {
         Role::Packages
     }
@@ -68,7 +81,7 @@ impl Installer for UvInstaller {
             .all(|lock| requirements_file_named(spec, lock).is_none())
     }
     fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
-        let lines = requirements_lines(spec, &plan.defaults().flytekit_requirement)?;
+        let lines = requirements_lines(spec, plan.inputs(), &plan.defaults().flytekit_requirement)?;
         plan.add_file(REQUIREMENTS_FILE, FileContent::Text(lines.join("\n")));
         let mut mounts = vec![
             uv_cache_mount(),
@@ -85,7 +98,7 @@ impl Installer for UvInstaller {
                 // A base built by imagespec with python_exec already has the
                 // venv, with its packages: keep it (flytekit makes it again,
                 // which newer uv refuses and older uv does by dropping them).
-                let keep = spec.base_has_venv();
+                let keep = base_has_venv(plan.inputs());
                 let mut script = vec![if keep {
                     sh(&format!("( [ -x {VENV}/bin/python ] || uv venv --python"))
                 } else {
@@ -112,7 +125,7 @@ impl Installer for UvInstaller {
                 vec![Step::Run { mounts, script }]
             }
         };
-        plan.add_steps(Role::Packages, steps);
+        plan.add_steps(Slot::Packages, steps);
         Ok(())
     }
 }
@@ -121,23 +134,29 @@ impl Installer for UvInstaller {
 #[derive(Debug, Clone, Copy)]
 pub struct UvLockInstaller;
 
-impl Installer for UvLockInstaller {
+impl Plugin for UvLockInstaller {
     fn name(&self) -> &'static str {
         "uv-lock"
     }
+}
+
+impl Installer for UvLockInstaller {
     fn role(&self) -> Role {
         Role::Packages
     }
     fn applies_to(&self, spec: &ImageSpec) -> bool {
         requirements_file_named(spec, "uv.lock").is_some()
     }
-    fn validate(&self, spec: &ImageSpec) -> std::result::Result<(), SpecError> {
-        check_lock_file(spec, "uv.lock")
+    fn side_files(&self, spec: &ImageSpec) -> Vec<PathBuf> {
+        lock_side_files(spec, "uv.lock")
+    }
+    fn validate(&self, spec: &ImageSpec, inputs: &Inputs) -> std::result::Result<(), SpecError> {
+        check_lock_file(spec, inputs, "uv.lock")
     }
     fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
         plan.warn("uv.lock support is experimental");
         let mut mounts = vec![uv_cache_mount(), uv_binary_mount()];
-        mounts.extend(plan.add_lock_files("uv.lock"));
+        mounts.extend(add_lock_files(plan, "uv.lock"));
         mounts.extend(secret_mounts(spec));
         let mut script = vec![sh("uv sync")];
         if let Some(python) = spec.python_exec() {
@@ -150,7 +169,7 @@ impl Installer for UvLockInstaller {
             "--locked --no-dev --no-install-project && chown -R flytekit {VENV}"
         )));
         plan.add_steps(
-            Role::Packages,
+            Slot::Packages,
             [
                 Step::Workdir {
                     path: "/root".into(),
@@ -174,8 +193,11 @@ imagespec_core::inventory::submit!(InstallerRegistration::new(
     UV_LOCK_PRIORITY
 ));
 
-/// Referenced by binaries so the linker keeps this crate's registrations.
-pub fn link() {}
+/// Referenced by binaries so the linker keeps this crate's registrations
+/// (and those of the shared crate).
+pub fn link() {
+    imagespec_python_install::link();
+}
 
 #[cfg(test)]
 mod tests {

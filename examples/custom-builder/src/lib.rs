@@ -5,8 +5,9 @@
 //! image exists when that folder does. Useful on its own for handing contexts
 //! to another build system; here it shows every part of the plugin API:
 //!
-//! 1. implement [`ImageBuilder`] (`name`, `build_image`, and optionally
-//!    `existence` / `should_build`);
+//! 1. implement [`Plugin`] (`name`) and [`ImageBuilder`] (`build_image`, and
+//!    optionally `check`, `existence`, `should_build`) over a prepared
+//!    [`BuildJob`]: the spec, what its files hold, and its identity;
 //! 2. register it: `inventory::submit!(BuilderRegistration::new(&B, priority))`;
 //! 3. link it into a binary (`src/main.rs` calls [`link`] and then
 //!    `imagespec_cli::main()`), so a spec can say `builder: context-dir`.
@@ -17,7 +18,7 @@ use async_trait::async_trait;
 use imagespec_core::builder::{BuildOptions, BuildOutcome, BuilderRegistration, ImageBuilder};
 use imagespec_core::context::write_context;
 use imagespec_core::existence::Existence;
-use imagespec_core::{ImageSpec, Result, SpecError};
+use imagespec_core::{BuildJob, Plugin, Result, SpecError};
 
 /// Low priority: used only when a spec asks for it by name.
 pub const PRIORITY: i32 = -10;
@@ -28,7 +29,8 @@ pub struct ContextDirBuilder;
 
 impl ContextDirBuilder {
     /// `<builder_options.output_dir>/<name>/<tag>`.
-    fn target(spec: &ImageSpec) -> Result<PathBuf> {
+    fn target(job: &BuildJob) -> Result<PathBuf> {
+        let spec = &job.spec;
         let dir = spec
             .builder_options()
             .iter()
@@ -41,19 +43,20 @@ impl ContextDirBuilder {
                 )
                 .hint("add `builder_options: {output_dir: some/folder}` to the spec")
             })?;
-        let tag = spec.identity()?.tag;
-        Ok(spec.resolve(dir).join(spec.name()).join(tag))
+        Ok(spec.resolve(dir).join(spec.name()).join(&job.identity.tag))
+    }
+}
+
+impl Plugin for ContextDirBuilder {
+    fn name(&self) -> &'static str {
+        "context-dir"
     }
 }
 
 #[async_trait]
 impl ImageBuilder for ContextDirBuilder {
-    fn name(&self) -> &'static str {
-        "context-dir"
-    }
-
-    async fn existence(&self, spec: &ImageSpec) -> Result<Existence> {
-        let target = Self::target(spec)?;
+    async fn existence(&self, job: &BuildJob) -> Result<Existence> {
+        let target = Self::target(job)?;
         Ok(if target.join("Dockerfile").is_file() {
             Existence::Exists {
                 digest: format!("file://{}", target.display()),
@@ -66,20 +69,18 @@ impl ImageBuilder for ContextDirBuilder {
         })
     }
 
-    async fn build_image(&self, spec: &ImageSpec, options: &BuildOptions) -> Result<BuildOutcome> {
-        let target = Self::target(spec)?;
+    async fn build_image(&self, job: &BuildJob, options: &BuildOptions) -> Result<BuildOutcome> {
+        let target = Self::target(job)?;
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| imagespec_core::Error::io("create", parent, e))?;
         }
-        let written = write_context(spec, &options.defaults, &target)?;
+        let written = write_context(job, &options.defaults, &target)?;
         Ok(BuildOutcome {
-            image_name: written.identity.image_name,
             real_name: None,
             pushed: false,
             digest: None,
             context: Some(written.dir),
-            skipped: false,
         })
     }
 }

@@ -92,7 +92,11 @@ async fn the_library_api_needs_no_cli() {
     let spec = load_file(&spec(dir.path())).unwrap();
     // An engine with only this builder, made without inventory.
     let builders: &'static Builders = Box::leak(Box::new(
-        Builders::new([BuilderRegistration::new(&ContextDirBuilder, 0)]).unwrap(),
+        Builders::new(
+            [BuilderRegistration::new(&ContextDirBuilder, 0)],
+            "image builders",
+        )
+        .unwrap(),
     ));
     let options = BuildOptions {
         push: false,
@@ -101,12 +105,14 @@ async fn the_library_api_needs_no_cli() {
             flytekit_requirement: "flytekit".into(),
         },
         keep_context: None,
-        context_only: false,
         force_push: false,
         fast_fail: false,
+        quiet: true,
     };
+    // Prepared once: the spec's inputs read and its identity computed.
+    let job = imagespec_core::builder::prepare(&spec).unwrap();
     let report = Engine::new(builders, options, 2)
-        .run(&[spec], false)
+        .run(&[job], false)
         .await
         .unwrap();
     assert!(report.ok());

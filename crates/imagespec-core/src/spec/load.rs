@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use super::{dict_insert, BaseImage, ImageSpec, LoadOptions, PyDict, SecretMount};
 use crate::error::{Error, SpecError};
-use crate::pyvalue::PyValue;
-use crate::yaml::{self, Mark, Node, NodeValue};
+use imagespec_pycompat::yaml::{self, Mark, Node, NodeValue, PyEnum, PythonTags};
+use imagespec_pycompat::PyValue;
 
 /// Every field flytekit's `ImageSpec` takes, in declaration order.
 pub const FIELDS: [&str; 29] = [
@@ -41,6 +41,20 @@ pub const FIELDS: [&str; 29] = [
     "builder_options",
     "builder_config",
 ];
+
+/// The Python classes a typed spec (`yaml.dump(image_spec)`) may name; every
+/// other `!!python/` tag is refused, and nothing is instantiated from any.
+const TYPED_SPEC_TAGS: PythonTags = PythonTags {
+    objects: &[IMAGE_SPEC_CLASS],
+    enums: &[PyEnum {
+        path: "flytekit.constants.CopyFileDetection",
+        class: "CopyFileDetection",
+        members: &[("LOADED_MODULES", 1), ("ALL", 2), ("NO_COPY", 3)],
+    }],
+};
+
+/// flytekit's ImageSpec, as a typed dump names it.
+const IMAGE_SPEC_CLASS: &str = "flytekit.image_spec.image_spec.ImageSpec";
 
 /// The syntax of a spec file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,10 +119,10 @@ pub fn load_str_with(
         None => e,
     };
     let root = match format {
-        SpecFormat::Yaml => yaml::load(text).map_err(|e| {
+        SpecFormat::Yaml => yaml::load_with(text, &TYPED_SPEC_TAGS).map_err(|e| {
             located(
-                SpecError::field("", format!("invalid YAML: {}", e.message))
-                    .at_line(Some(e.mark.line)),
+                SpecError::field("", format!("invalid YAML: {}", e.message()))
+                    .at_line(e.mark().map(|m| m.line)),
             )
         })?,
         SpecFormat::Json => {
@@ -171,13 +185,13 @@ fn kind(node: &Node) -> String {
         NodeValue::Seq(_) => "a list".to_string(),
         NodeValue::Map(_) => "a mapping".to_string(),
         NodeValue::Tuple(_) => "a tuple".to_string(),
-        NodeValue::ImageSpec(_) => "an ImageSpec".to_string(),
+        NodeValue::Object { .. } => "an ImageSpec".to_string(),
     }
 }
 
 /// A value that is not a typed ImageSpec (those belong only at the top and in `base_image`).
 fn plain_value(v: &Node, field: &str) -> Result<PyValue, SpecError> {
-    if v.holds_image_spec() {
+    if v.holds_object() {
         return Err(err(
             v,
             field,
@@ -206,7 +220,7 @@ impl Loader<'_> {
     fn spec(&self, root: &Node) -> Result<ImageSpec, SpecError> {
         let (entries, typed) = match &root.value {
             NodeValue::Map(entries) => (entries, false),
-            NodeValue::ImageSpec(entries) => (entries, true),
+            NodeValue::Object { state, .. } => (state, true),
             _ => {
                 return Err(err(
                     root,
@@ -226,9 +240,9 @@ impl Loader<'_> {
             spec.force_push = crate::existence::env_flag(crate::existence::ENV_FORCE_PUSH);
             spec.fast_fail = crate::existence::env_flag(crate::existence::ENV_FAST_FAIL);
         }
-        let mut recorded = (None, None);
+        let mut recorded = None;
         for (key, value) in entries {
-            let Some(field) = key.value_str() else {
+            let Some(field) = value_str(key) else {
                 return Err(err(
                     key,
                     "",
@@ -243,9 +257,7 @@ impl Loader<'_> {
                 spec.field_lines.insert(field.to_string(), l);
             }
         }
-        if typed {
-            spec.recorded = Some(recorded);
-        }
+        spec.recorded_tag = recorded;
         spec.normalized().map_err(|e| e.at_line(line(root)))
     }
 
@@ -254,7 +266,7 @@ impl Loader<'_> {
     fn typed_state(
         &self,
         spec: &mut ImageSpec,
-        recorded: &mut (Option<String>, Option<String>),
+        recorded: &mut Option<String>,
         key: &str,
         v: &Node,
     ) -> Result<bool, SpecError> {
@@ -270,9 +282,9 @@ impl Loader<'_> {
             "_is_force_push" => spec.force_push = flag(v)?,
             "_fast_fail" => spec.fast_fail = flag(v)?,
             // `id` and `tag` are cached properties: a dump made after they were
-            // computed carries them; they are checked against imagespec's.
-            "id" => recorded.0 = want_str(v, key)?,
-            "tag" => recorded.1 = want_str(v, key)?,
+            // computed carries them; the tag is checked against imagespec's.
+            "id" => {}
+            "tag" => *recorded = want_str(v, key)?,
             _ if FIELDS.contains(&key) => return Ok(false),
             _ => tracing::warn!(
                 "the typed spec has the attribute `{key}`, which is no ImageSpec field; \
@@ -312,7 +324,7 @@ impl Loader<'_> {
                         )
                         .hint("dump the base as an ImageSpec too (yaml.dump of the whole spec does)"))
                     }
-                    NodeValue::Map(_) | NodeValue::ImageSpec(_) => Some(BaseImage::Spec(Box::new(
+                    NodeValue::Map(_) | NodeValue::Object { .. } => Some(BaseImage::Spec(Box::new(
                         self.spec(v).map_err(|e| e.nested_in("base_image"))?,
                     ))),
                     _ => {
@@ -398,12 +410,10 @@ impl Loader<'_> {
     }
 }
 
-impl Node {
-    fn value_str(&self) -> Option<&str> {
-        match &self.value {
-            NodeValue::Scalar(PyValue::Str(s)) => Some(s),
-            _ => None,
-        }
+fn value_str(node: &Node) -> Option<&str> {
+    match &node.value {
+        NodeValue::Scalar(PyValue::Str(s)) => Some(s),
+        _ => None,
     }
 }
 
@@ -448,7 +458,7 @@ fn want_str_list(v: &Node, field: &str) -> Result<Option<Vec<String>>, SpecError
         .iter()
         .enumerate()
         .map(|(i, item)| {
-            item.value_str().map(str::to_string).ok_or_else(|| {
+            value_str(item).map(str::to_string).ok_or_else(|| {
                 err(
                     item,
                     &format!("{field}[{i}]"),
@@ -549,7 +559,7 @@ fn want_secret_mounts(v: &Node) -> Result<Option<Vec<SecretMount>>, SpecError> {
         // extension: pyflyte cannot take them) has two-item lists.
         let pair = match &item.value {
             NodeValue::Seq(pair) | NodeValue::Tuple(pair) if pair.len() == 2 => {
-                (pair[0].value_str(), pair[1].value_str())
+                (value_str(&pair[0]), value_str(&pair[1]))
             }
             _ => (None, None),
         };

@@ -12,14 +12,12 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 use crate::error::SpecError;
-use crate::pyvalue::PyValue;
+use imagespec_pycompat::PyValue;
 
 pub use load::FIELDS;
 pub use load::{load_file, load_file_with, load_str, load_str_with, SpecFormat};
 pub use validate::validate_registry;
-pub(crate) use validate::{
-    check_context_inputs, check_dockerfile_text, check_identity_inputs, validate_tag,
-};
+pub(crate) use validate::validate_tag;
 
 /// An ordered mapping, as a Python `dict` built from YAML keeps it.
 pub type PyDict = Vec<(PyValue, PyValue)>;
@@ -184,16 +182,13 @@ pub struct ImageSpec {
     /// Read from a typed dump (`!!python/object:...ImageSpec`): the object was
     /// restored without `__post_init__`, so nothing was normalised.
     pub(crate) typed: bool,
-    /// The `id` and `tag` a typed dump carried (flytekit's cached properties):
-    /// checked against what imagespec computes.
-    pub(crate) recorded: Option<(Option<String>, Option<String>)>,
+    /// The `tag` a typed dump carried (flytekit's cached property): checked
+    /// against what imagespec computes.
+    pub(crate) recorded_tag: Option<String>,
     /// How the spec was read.
     pub(crate) options: std::sync::Arc<LoadOptions>,
     /// The line each top-level field was written on, for error messages.
     pub(crate) field_lines: std::collections::BTreeMap<String, usize>,
-    /// The base image was built by imagespec from a spec with `python_exec`,
-    /// so it has the venv at `/root/.venv` (not hashed: flytekit has no such field).
-    pub(crate) base_venv: bool,
 }
 
 impl Default for ImageSpec {
@@ -233,10 +228,9 @@ impl Default for ImageSpec {
             force_push: false,
             fast_fail: false,
             typed: false,
-            recorded: None,
+            recorded_tag: None,
             options: Default::default(),
             field_lines: Default::default(),
-            base_venv: false,
         }
     }
 }
@@ -392,6 +386,15 @@ impl ImageSpec {
     /// True when the spec came from a typed dump (`yaml.dump(image_spec)`).
     pub fn is_typed(&self) -> bool {
         self.typed
+    }
+    /// The `tag` a typed dump recorded, if any.
+    pub fn recorded_tag(&self) -> Option<&str> {
+        self.recorded_tag.as_deref()
+    }
+    /// imagespec's own checks (nothing a user writes may change the
+    /// Dockerfile's instructions): the same verdict for every command.
+    pub fn check(&self) -> Result<(), SpecError> {
+        validate::check(self)
     }
     /// flytekit's `_fast_fail`, as a typed spec carries it.
     pub fn is_fast_fail(&self) -> bool {
@@ -581,26 +584,6 @@ impl ImageSpec {
         s.registry = Some(registry.into());
         s.normalized()
     }
-    /// A new spec whose nested base `base` was built as the image `name`: the
-    /// base becomes that name (what flytekit's engine does), and the spec
-    /// remembers whether that image has imagespec's venv.
-    pub fn with_built_base(
-        &self,
-        name: impl Into<String>,
-        base: &ImageSpec,
-    ) -> Result<Self, SpecError> {
-        let mut s = self.with_base_image(BaseImage::Name(name.into()))?;
-        s.base_venv = base.python_exec.is_some() || base.base_has_venv();
-        Ok(s)
-    }
-
-    /// Whether the base image has the venv at `/root/.venv` that imagespec
-    /// makes for `python_exec` (a nested base, or one built earlier in a run).
-    pub fn base_has_venv(&self) -> bool {
-        self.base_venv
-            || matches!(&self.base_image, Some(BaseImage::Spec(b)) if b.python_exec.is_some() || b.base_has_venv())
-    }
-
     /// A new spec whose relative paths resolve against `dir`.
     pub fn with_base_dir(&self, dir: impl Into<PathBuf>) -> Self {
         let mut s = self.clone();

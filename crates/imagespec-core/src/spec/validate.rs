@@ -1,14 +1,13 @@
 //! flytekit's `__post_init__` normalisation, and the checks a spec must pass
 //! before its build context can be made.
 
-use std::path::{Component, Path};
 use std::sync::OnceLock;
 
 use regex::Regex;
 
 use super::{BaseImage, CopyMode, ImageSpec};
 use crate::error::SpecError;
-use crate::pyvalue::PyValue;
+use imagespec_pycompat::PyValue;
 
 /// flytekit's registry pattern, applied to the lower-cased registry.
 fn registry_pattern() -> &'static Regex {
@@ -126,122 +125,8 @@ pub(crate) fn post_init(spec: &mut ImageSpec) -> Result<(), SpecError> {
     Ok(())
 }
 
-fn has_parent_or_root(path: &str) -> bool {
-    let p = Path::new(path);
-    p.is_absolute()
-        || p.components().any(|c| {
-            matches!(
-                c,
-                Component::ParentDir | Component::RootDir | Component::Prefix(_)
-            )
-        })
-}
-
-/// The checks flytekit's `tag` makes, up front: a requirements file it
-/// reads, and a source_root its copy mode needs. Nested bases included,
-/// since the tag hashes the base's name.
-pub(crate) fn check_identity_inputs(spec: &ImageSpec) -> Result<(), SpecError> {
-    if let Some(req) = spec.requirements.as_ref().filter(|r| !r.is_empty()) {
-        let path = spec.resolve(req);
-        if !path.is_file() {
-            return Err(SpecError::field(
-                "requirements",
-                format!("the requirements file `{}` does not exist", path.display()),
-            )
-            .hint("paths in a spec file are relative to the spec file's folder"));
-        }
-    }
-    if let Some(mode) = spec.source_copy_mode() {
-        if mode != CopyMode::NoCopy {
-            match spec.source_root.as_ref().filter(|r| !r.is_empty()) {
-                None => {
-                    return Err(SpecError::field(
-                        "source_root",
-                        format!(
-                            "Field source_root for image spec {} must be set when copy is set",
-                            spec.name
-                        ),
-                    )
-                    .hint("set source_root, or set source_copy_mode to no_copy"))
-                }
-                // `loaded_modules` reads no folder: it filters module files by path.
-                Some(root) if mode == CopyMode::All => {
-                    let path = spec.resolve(root);
-                    if !path.is_dir() {
-                        return Err(SpecError::field(
-                            "source_root",
-                            format!("`{}` is not a folder", path.display()),
-                        )
-                        .hint("paths in a spec file are relative to the spec file's folder"));
-                    }
-                }
-                Some(_) => {}
-            }
-        }
-    }
-    if let Some(BaseImage::Spec(base)) = &spec.base_image {
-        check_identity_inputs(base).map_err(|e| e.nested_in("base_image"))?;
-    }
-    Ok(())
-}
-
-/// The checks flytekit's `create_docker_context` makes that depend only on
-/// the spec and the files it names, made up front so that an invalid spec
-/// fails before anything is written. Installer-specific checks (lock files)
-/// are made by [`crate::installer::check`].
-pub(crate) fn check_context_inputs(spec: &ImageSpec) -> Result<(), SpecError> {
-    if spec.cuda.is_some() || spec.cudnn.is_some() {
-        let field = if spec.cuda.is_some() { "cuda" } else { "cudnn" };
-        return Err(SpecError::field(
-            field,
-            "cuda and cudnn do not need to be specified. If you are installed a GPU accelerated library on PyPI, \
-             then it likely will install cuda from PyPI.With conda you can installed cuda from the `nvidia` channel \
-             by adding `nvidia` to ImageSpec.conda_channels and adding packages from https://anaconda.org/nvidia \
-             into ImageSpec.conda_packages. If you require cuda for non-python dependencies, you can set a \
-             `base_image` with cuda preinstalled.",
-        )
-        .hint("remove cuda and cudnn; use a CUDA base_image or conda packages from the `nvidia` channel"));
-    }
-    if spec.python_exec.is_some() {
-        if !spec.conda_channels().is_empty() {
-            return Err(SpecError::field(
-                "conda_channels",
-                "conda_channels is not supported with python_exec",
-            )
-            .hint("remove conda_channels, or remove python_exec to get Python from micromamba"));
-        }
-        if !spec.conda_packages().is_empty() {
-            return Err(SpecError::field(
-                "conda_packages",
-                "conda_packages is not supported with python_exec",
-            )
-            .hint("remove conda_packages, or remove python_exec to get Python from micromamba"));
-        }
-    }
-    for (i, src) in spec.copy().iter().enumerate() {
-        let field = format!("copy[{i}]");
-        if has_parent_or_root(src) {
-            return Err(SpecError::field(
-                field,
-                format!(
-                    "`{src}`: Absolute paths or paths with '..' are not allowed in COPY command."
-                ),
-            )
-            .hint("copy only paths inside the spec file's folder, written relative to it"));
-        }
-        if !spec.resolve(src).exists() {
-            return Err(SpecError::field(
-                field,
-                format!("`{}` does not exist", spec.resolve(src).display()),
-            )
-            .hint("paths in a spec file are relative to the spec file's folder"));
-        }
-    }
-    Ok(())
-}
-
 fn refuse_control(field: &str, value: &str) -> Result<(), SpecError> {
-    match value.chars().find(|c| c.is_control() && *c != '\t') {
+    match crate::safety::control_char(value) {
         None => Ok(()),
         Some(c) => Err(SpecError::field(
             field,
@@ -255,9 +140,13 @@ fn refuse_control(field: &str, value: &str) -> Result<(), SpecError> {
     }
 }
 
-/// Refuses a newline, carriage return, NUL or other control character in any
-/// field that reaches the Dockerfile or the context, naming the field.
-pub(crate) fn check_dockerfile_text(spec: &ImageSpec) -> Result<(), SpecError> {
+/// imagespec's own checks of a spec, beside flytekit's: nothing a user
+/// writes may change the Dockerfile's instructions. Refuses a newline,
+/// carriage return, NUL or other control character in any field that
+/// reaches the Dockerfile or the context, an unusable env name and a secret
+/// target that would add mount options, naming the field. Nested bases
+/// included.
+pub(crate) fn check(spec: &ImageSpec) -> Result<(), SpecError> {
     let lists: [(&str, &[String]); 9] = [
         ("packages", spec.packages()),
         ("conda_packages", spec.conda_packages()),
@@ -299,12 +188,10 @@ pub(crate) fn check_dockerfile_text(spec: &ImageSpec) -> Result<(), SpecError> {
         let key = k.py_str();
         refuse_control(&format!("env.{}", key.escape_debug()), &key)?;
         refuse_control(&format!("env.{key}"), &v.py_str())?;
-        if key.is_empty()
-            || key.contains(|c: char| c == '=' || c.is_whitespace() || c == '"' || c == '\'')
-        {
+        if let Some(why) = crate::safety::env_name_problem(&key) {
             return Err(SpecError::field(
                 format!("env.{key}"),
-                format!("`{key}` is not a usable environment variable name"),
+                format!("`{key}` is not a usable environment variable name: {why}"),
             )
             .hint("use letters, digits and `_` in environment variable names"));
         }
@@ -312,7 +199,7 @@ pub(crate) fn check_dockerfile_text(spec: &ImageSpec) -> Result<(), SpecError> {
     for (i, m) in spec.pip_secret_mounts().iter().enumerate() {
         refuse_control(&format!("pip_secret_mounts[{i}]"), &m.src)?;
         refuse_control(&format!("pip_secret_mounts[{i}]"), &m.dst)?;
-        if m.dst.contains([',', '"', '\'']) || m.dst.contains(char::is_whitespace) {
+        if crate::safety::mount_value_problem(&m.dst).is_some() {
             return Err(SpecError::field(
                 format!("pip_secret_mounts[{i}]"),
                 format!(
@@ -329,7 +216,7 @@ pub(crate) fn check_dockerfile_text(spec: &ImageSpec) -> Result<(), SpecError> {
         }
     }
     if let Some(BaseImage::Spec(base)) = &spec.base_image {
-        check_dockerfile_text(base).map_err(|e| e.nested_in("base_image"))?;
+        check(base).map_err(|e| e.nested_in("base_image"))?;
     }
     Ok(())
 }

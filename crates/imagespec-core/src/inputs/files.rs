@@ -1,0 +1,120 @@
+//! What imagespec needs to know of a file to treat it as flytekit does.
+
+use std::os::unix::fs::FileTypeExt as _;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// One file that goes into the build context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Where to read it.
+    pub path: PathBuf,
+    /// Where it goes, relative to its destination folder, with `/` separators.
+    pub rel: String,
+    /// What the digest hashes as its name: the path relative to the walked
+    /// root with the separators removed.
+    pub hash_name: Vec<u8>,
+}
+
+pub(crate) fn utf8<'a>(name: &'a std::ffi::OsStr, dir: &Path) -> Result<&'a str> {
+    name.to_str().ok_or_else(|| {
+        Error::Other(format!(
+            "a file name in `{}` is not valid UTF-8 (`{}`); flytekit cannot hash it either. Rename it",
+            dir.display(),
+            name.to_string_lossy()
+        ))
+    })
+}
+
+pub(crate) fn hash_name(rel: &str) -> Vec<u8> {
+    rel.replace('/', "").into_bytes()
+}
+
+/// What a directory entry is, with links resolved as `os.path.exists` and
+/// `os.stat` resolve them.
+pub(crate) enum EntryKind {
+    /// A folder (or a link to one: `os.walk` lists it among the folders).
+    Dir { link: bool },
+    /// A regular file, or a link to one.
+    File,
+    /// A link to nothing: flytekit skips it.
+    Broken,
+    /// A socket (or a link to one): flytekit skips it.
+    Socket,
+    /// A FIFO or a device, which flytekit would block on or read forever.
+    Special,
+}
+
+pub(crate) fn entry_kind(path: &Path, file_type: std::fs::FileType) -> Result<EntryKind> {
+    if file_type.is_dir() {
+        return Ok(EntryKind::Dir { link: false });
+    }
+    let ft = if file_type.is_symlink() {
+        match std::fs::metadata(path) {
+            Ok(m) => m.file_type(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(EntryKind::Broken),
+            // A link loop or an unreadable target: `os.path.exists` says False.
+            Err(_) => return Ok(EntryKind::Broken),
+        }
+    } else {
+        file_type
+    };
+    Ok(if ft.is_dir() {
+        EntryKind::Dir {
+            link: file_type.is_symlink(),
+        }
+    } else if ft.is_file() {
+        EntryKind::File
+    } else if ft.is_socket() {
+        EntryKind::Socket
+    } else {
+        EntryKind::Special
+    })
+}
+
+pub(crate) fn special_file_error(path: &Path) -> Error {
+    Error::Other(format!(
+        "`{}` is a FIFO or device, not a regular file; flytekit would block reading it. \
+         Remove it, or exclude it with .dockerignore",
+        path.display()
+    ))
+}
+
+/// A folder's entries in the order the file system gives them (`os.scandir`'s).
+pub(crate) fn read_dir(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
+    std::fs::read_dir(dir)
+        .map_err(|e| Error::io("list", dir, e))?
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| Error::io("list", dir, e))
+}
+
+/// `pathlib.PurePosixPath(path).as_posix()`: empty and `.` parts dropped, a
+/// root of `/` (or exactly `//`, which POSIX leaves implementation-defined)
+/// kept; `.` for nothing.
+pub fn pathlib_posix(path: &str) -> String {
+    let root = if path.starts_with("//") && !path.starts_with("///") {
+        "//"
+    } else if path.starts_with('/') {
+        "/"
+    } else {
+        ""
+    };
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if root.is_empty() && parts.is_empty() {
+        return ".".to_string();
+    }
+    format!("{root}{}", parts.join("/"))
+}
+
+/// `a/b`, where an empty or `.` side drops out.
+pub(crate) fn join_rel(a: &str, b: &str) -> String {
+    match (a.is_empty() || a == ".", b.is_empty()) {
+        (true, _) => b.to_string(),
+        (false, true) => a.to_string(),
+        (false, false) => format!("{a}/{b}"),
+    }
+}

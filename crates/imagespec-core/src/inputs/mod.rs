@@ -1,0 +1,278 @@
+//! Inputs: everything a spec's image depends on outside the spec itself,
+//! read once. This is the only code that touches the files a spec names:
+//! its source tree, its `copy` entries, its requirements file, its secret
+//! files, and the side files plugins ask about (a lock file's
+//! `pyproject.toml`). What it reads is checked here too, so a missing file
+//! is reported once, naming its field.
+//!
+//! [`Inputs::collect`] is the one entry point. Everything downstream (the
+//! identity, the plan, the renderer) is a pure function of a spec and its
+//! inputs.
+
+mod copy;
+mod digest;
+mod files;
+mod source;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sha1::{Digest as _, Sha1};
+
+use crate::error::{Error, Result, SpecError};
+use crate::spec::{CopyMode, ImageSpec};
+
+pub use copy::{copy_entry_rel, CopyContext, CopyEntry};
+pub use digest::digest;
+pub use files::{pathlib_posix, SourceFile};
+pub use source::walks as source_walks;
+
+/// The files under `source_root` that go into the image, and their digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceInputs {
+    /// In digest order; `rel` is the path below `src/` in the context.
+    pub files: Vec<SourceFile>,
+    /// flytekit's md5 over them (the tag's `source_root`).
+    pub digest: String,
+}
+
+/// The `copy` entries: their digest, and what the build context holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyInputs {
+    /// flytekit's md5 over the digest's files (the tag's `copy`).
+    pub digest: String,
+    /// The files the digest covered, in its order.
+    pub digested: Vec<SourceFile>,
+    /// What `shutil.copytree` would put in the context, or why it cannot
+    /// (flytekit's tag works for such a spec; its context fails).
+    pub context: std::result::Result<CopyContext, SpecError>,
+}
+
+/// The requirements file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirements {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// sha1 of the bytes stripped of surrounding white space (the tag's `requirements`).
+    pub sha1: String,
+}
+
+/// The base image, resolved: the name the image is built on, and the specs
+/// it was built from (nearest first; empty for a plain image reference).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedBase {
+    /// What `FROM` names, and the tag hashes.
+    pub name: String,
+    /// The nested spec the base image was built from, then that one's base's
+    /// spec, and so on. Plugins read facts from it (a base built with
+    /// `python_exec` has that spec's Python setup).
+    pub built_from: Vec<ImageSpec>,
+}
+
+/// A `pip_secret_mounts` source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFile {
+    /// Resolved against the spec's folder.
+    pub path: PathBuf,
+    /// Whether it is a file.
+    pub exists: bool,
+}
+
+/// What the caller knows before the files are read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InputRequest {
+    /// The resolved base, for a spec whose `base_image` is a nested spec
+    /// (the caller builds or names the base first).
+    pub base: Option<ResolvedBase>,
+    /// Files whose existence plugins want to know (relative to the spec's folder
+    /// or absolute), e.g. the `pyproject.toml` beside a lock file.
+    pub side_files: Vec<PathBuf>,
+}
+
+/// Everything the image depends on outside the spec itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inputs {
+    /// `source_root`'s files, when the copy mode copies any.
+    pub source: Option<SourceInputs>,
+    /// The `copy` entries, when there are any.
+    pub copy: Option<CopyInputs>,
+    /// The requirements file, when the spec names one.
+    pub requirements: Option<Requirements>,
+    /// The base image, when the spec names one.
+    pub base: Option<ResolvedBase>,
+    /// Each `pip_secret_mounts` source, resolved, and whether it is a file
+    /// (flytekit names and writes the context without it; the build needs it).
+    pub secrets: Vec<SecretFile>,
+    /// The side files asked about, and whether each is a file.
+    pub side_files: BTreeMap<PathBuf, bool>,
+}
+
+/// Python's `bytes.strip()`: ASCII white space at both ends.
+fn py_strip(bytes: &[u8]) -> &[u8] {
+    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+    let start = bytes.iter().position(|b| !ws(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !ws(b)).map_or(start, |e| e + 1);
+    &bytes[start..end]
+}
+
+const RELATIVE: &str = "paths in a spec file are relative to the spec file's folder";
+
+impl Inputs {
+    /// Reads what `spec` names. Fails, naming the field, when a file the tag
+    /// needs is missing (the requirements file, a `source_root` to copy, a
+    /// secret file) or a source file cannot be read.
+    pub fn collect(spec: &ImageSpec, request: InputRequest) -> Result<Inputs> {
+        let source = collect_source(spec)?;
+        let copy = collect_copy(spec)?;
+        let requirements = collect_requirements(spec)?;
+        let base =
+            match (spec.base_image(), request.base) {
+                (_, Some(resolved)) => Some(resolved),
+                (Some(crate::spec::BaseImage::Name(name)), None) => Some(ResolvedBase {
+                    name: name.clone(),
+                    built_from: Vec::new(),
+                }),
+                (Some(crate::spec::BaseImage::Spec(_)), None) => return Err(Error::Other(
+                    "internal: a nested base must be resolved before its child's inputs are read"
+                        .into(),
+                )),
+                (None, None) => None,
+            };
+        let secrets = spec
+            .pip_secret_mounts()
+            .iter()
+            .map(|m| {
+                let path = spec.resolve(&m.src);
+                SecretFile {
+                    exists: path.is_file(),
+                    path,
+                }
+            })
+            .collect();
+        let side_files = request
+            .side_files
+            .into_iter()
+            .map(|p| {
+                let resolved = spec.resolve(&p.to_string_lossy());
+                let exists = resolved.is_file();
+                (p, exists)
+            })
+            .collect();
+        Ok(Inputs {
+            source,
+            copy,
+            requirements,
+            base,
+            secrets,
+            side_files,
+        })
+    }
+
+    /// The secret files to hand to a build: fails, naming the entry, when one is missing.
+    pub fn secret_files(&self) -> Result<Vec<PathBuf>> {
+        self.secrets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if s.exists {
+                    Ok(s.path.clone())
+                } else {
+                    Err(Error::Spec(
+                        SpecError::field(
+                            format!("pip_secret_mounts[{i}]"),
+                            format!("the secret file `{}` does not exist", s.path.display()),
+                        )
+                        .hint(RELATIVE),
+                    ))
+                }
+            })
+            .collect()
+    }
+
+    /// Whether a side file asked for in the request is a file.
+    pub fn side_file(&self, path: &Path) -> bool {
+        self.side_files.get(path).copied().unwrap_or(false)
+    }
+}
+
+fn collect_source(spec: &ImageSpec) -> Result<Option<SourceInputs>> {
+    let Some(mode) = spec.source_copy_mode() else {
+        return Ok(None);
+    };
+    if mode == CopyMode::NoCopy {
+        return Ok(None);
+    }
+    let Some(root) = spec.source_root().filter(|r| !r.is_empty()) else {
+        return Err(SpecError::field(
+            "source_root",
+            format!(
+                "Field source_root for image spec {} must be set when copy is set",
+                spec.name()
+            ),
+        )
+        .hint("set source_root, or set source_copy_mode to no_copy")
+        .into());
+    };
+    // `loaded_modules` reads no folder: it filters module files by path.
+    if mode == CopyMode::All && !spec.resolve(root).is_dir() {
+        return Err(SpecError::field(
+            "source_root",
+            format!("`{}` is not a folder", spec.resolve(root).display()),
+        )
+        .hint(RELATIVE)
+        .into());
+    }
+    let files = source::list_source(spec, root, mode)?;
+    let digest = digest::digest(&files)?;
+    Ok(Some(SourceInputs { files, digest }))
+}
+
+fn collect_copy(spec: &ImageSpec) -> Result<Option<CopyInputs>> {
+    if spec.copy().is_empty() {
+        return Ok(None);
+    }
+    let digested = copy::copy_digest_files(spec)?;
+    let digest = digest::digest(&digested)?;
+    let context = copy::copy_context(spec).map_err(|e| match e {
+        Error::Spec(se) => se,
+        other => SpecError::field("copy", other.to_string()),
+    });
+    Ok(Some(CopyInputs {
+        digest,
+        digested,
+        context,
+    }))
+}
+
+fn collect_requirements(spec: &ImageSpec) -> Result<Option<Requirements>> {
+    let Some(req) = spec.requirements().filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    let path = spec.resolve(req);
+    let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::Spec(
+            SpecError::field(
+                "requirements",
+                format!("the requirements file `{}` does not exist", path.display()),
+            )
+            .hint(RELATIVE),
+        ),
+        _ => Error::io("read requirements file", &path, e),
+    })?;
+    let sha1 = hex::encode(Sha1::digest(py_strip(&bytes)));
+    Ok(Some(Requirements { path, bytes, sha1 }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::py_strip;
+
+    #[test]
+    fn strip_is_pythons_bytes_strip() {
+        assert_eq!(py_strip(b" \t\na b\r\n\x0b\x0c"), b"a b");
+        assert_eq!(py_strip(b"   "), b"");
+        assert_eq!(py_strip(b""), b"");
+    }
+}

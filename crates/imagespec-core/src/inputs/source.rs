@@ -1,0 +1,290 @@
+//! The files under `source_root`, as flytekit 1.16 chooses them
+//! (`flytekit/tools/script_mode.py`, `ls_files`):
+//!
+//! - `ALL` (and any `source_copy_mode` that is not an enum member, such as
+//!   the string a YAML spec gives): `list_all_files` walks the root with
+//!   `os.walk` (`.git` folders pruned, links to folders not followed), keeps
+//!   files that exist (a broken link is skipped) and are not sockets, and
+//!   asks flytekit's `IgnoreGroup` (git, `.dockerignore`, the standard
+//!   patterns) about each path *as os.walk spells it*. flytekit's
+//!   `Ignore.is_ignored` makes a path relative to the root only when it is
+//!   absolute, so with a relative `source_root` (`src`) the path keeps its
+//!   prefix (`src/pkg/a.py`): git's list (relative to the root) never matches
+//!   it, and `.dockerignore` patterns are matched against the prefixed path.
+//!   `--fix-flytekit-quirks` matches the path relative to the root instead.
+//! - `LOADED_MODULES`: the module files the reading process imported from
+//!   under the root (`list_imported_modules_as_files`). pyflyte reads a spec
+//!   before it imports the user's workflow, so without a list from the
+//!   caller this is nothing. flytekit tests "under the root" with
+//!   `os.path.commonpath`, which fails (and so excludes the file) for a
+//!   relative root.
+//!
+//! The files are sorted by path as a string (flytekit sorts the full paths,
+//! which share the root's prefix).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::files::{
+    entry_kind, hash_name, pathlib_posix, read_dir, special_file_error, utf8, EntryKind, SourceFile,
+};
+use crate::error::{Error, Result, SpecError};
+use crate::spec::{CopyMode, ImageSpec};
+use imagespec_pycompat::path as pp;
+
+/// flytekit's `STANDARD_IGNORE_PATTERNS`, matched with Python's `fnmatch`
+/// (where `*` also matches `/`).
+const STANDARD_IGNORE_PATTERNS: [&str; 5] = [
+    "*.pyc",
+    ".cache",
+    ".cache/*",
+    "__pycache__/*",
+    "**/__pycache__/*",
+];
+
+fn standard_ignore() -> &'static pp::FnmatchPatterns {
+    static SET: std::sync::OnceLock<pp::FnmatchPatterns> = std::sync::OnceLock::new();
+    SET.get_or_init(|| pp::FnmatchPatterns::new(&STANDARD_IGNORE_PATTERNS).expect("valid patterns"))
+}
+
+/// Source trees listed so far by this process (for tests that count walks).
+static WALKS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many source trees this process has listed (`ALL` mode walks).
+pub fn walks() -> usize {
+    WALKS.load(Ordering::Relaxed)
+}
+
+/// flytekit's `GitIgnore`: the output of `git ls-files -io --exclude-standard`
+/// (and with `--directory`) run in the root, as sets of lines.
+#[derive(Debug, Default)]
+struct GitIgnored {
+    files: HashSet<String>,
+    dirs: HashSet<String>,
+}
+
+impl GitIgnored {
+    fn load(root: &Path) -> GitIgnored {
+        let run = |extra: &[&str]| -> HashSet<String> {
+            let out = Command::new("git")
+                .args(["ls-files", "-io", "--exclude-standard"])
+                .args(extra)
+                .current_dir(root)
+                .output();
+            match out {
+                Ok(out) if out.status.success() => {
+                    let text = String::from_utf8_lossy(&out.stdout);
+                    // Python's `split("\n")[:-1]`.
+                    let mut lines: Vec<&str> = text.split('\n').collect();
+                    lines.pop();
+                    lines.into_iter().map(str::to_string).collect()
+                }
+                Ok(out) => {
+                    tracing::debug!(
+                        root = %root.display(),
+                        "git ls-files failed, so no .gitignore applies (as in flytekit): {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    );
+                    HashSet::new()
+                }
+                Err(e) => {
+                    tracing::debug!(
+                        "no git to ask ({e}), so no .gitignore applies (as in flytekit)"
+                    );
+                    HashSet::new()
+                }
+            }
+        };
+        GitIgnored {
+            files: run(&[]),
+            dirs: run(&["--directory"]),
+        }
+    }
+
+    /// `GitIgnore._is_ignored(path)`; `resolve` maps flytekit's
+    /// `os.path.join(self.root, path)` to a real path.
+    fn is_ignored(&self, path: &str, resolve: impl Fn(&str) -> PathBuf) -> bool {
+        if self.files.is_empty() {
+            return false;
+        }
+        let posix = pathlib_posix(path);
+        if self.files.contains(&posix) {
+            return true;
+        }
+        if !self.dirs.is_empty() && resolve(path).is_dir() {
+            return self.dirs.contains(&format!("{posix}/"));
+        }
+        false
+    }
+}
+
+/// flytekit's `IgnoreGroup(root, [GitIgnore, DockerIgnore, StandardIgnore])`.
+#[derive(Debug)]
+struct IgnoreGroup {
+    root: PathBuf,
+    git: GitIgnored,
+    docker: pp::DockerIgnorePatterns,
+}
+
+impl IgnoreGroup {
+    fn load(root: &Path) -> Result<IgnoreGroup> {
+        let file = root.join(".dockerignore");
+        let text = match std::fs::read(&file) {
+            Ok(bytes) => Some(String::from_utf8(bytes).map_err(|_| {
+                Error::Spec(
+                    SpecError::field(
+                        "source_root",
+                        format!("`{}` is not valid UTF-8", file.display()),
+                    )
+                    .hint("save .dockerignore as UTF-8"),
+                )
+            })?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            // flytekit tests `os.path.isfile`: a folder named .dockerignore is no file.
+            Err(_) if file.is_dir() => None,
+            Err(e) => return Err(Error::io("read", &file, e)),
+        };
+        let docker = pp::DockerIgnorePatterns::from_file_text(text.as_deref().unwrap_or(""))
+            .map_err(|m| {
+                Error::Spec(
+                    SpecError::field("source_root", format!("{}: {m}", file.display()))
+                        .hint("fix or remove the pattern in .dockerignore"),
+                )
+            })?;
+        Ok(IgnoreGroup {
+            root: root.to_path_buf(),
+            git: GitIgnored::load(root),
+            docker,
+        })
+    }
+
+    /// `IgnoreGroup._is_ignored` for the path flytekit checks.
+    fn is_ignored(&self, path: &str) -> bool {
+        // GitIgnore's `os.path.join(self.root, path)`: the written root joined
+        // with a relative path is the resolved root joined with it.
+        let resolve = |p: &str| self.root.join(p);
+        self.git.is_ignored(path, resolve)
+            || self.docker.matches(path)
+            || standard_ignore().matches(path)
+    }
+}
+
+/// Lists the source files of a spec whose copy mode is `mode`, sorted as
+/// flytekit sorts them. `root_written` is `source_root` as the spec wrote it.
+pub fn list_source(
+    spec: &ImageSpec,
+    root_written: &str,
+    mode: CopyMode,
+) -> Result<Vec<SourceFile>> {
+    match mode {
+        CopyMode::NoCopy => Ok(Vec::new()),
+        CopyMode::All => list_all_files(spec, root_written),
+        CopyMode::LoadedModules => list_loaded_modules(spec, root_written),
+    }
+}
+
+/// flytekit's `list_all_files` with its `IgnoreGroup`.
+fn list_all_files(spec: &ImageSpec, root_written: &str) -> Result<Vec<SourceFile>> {
+    WALKS.fetch_add(1, Ordering::Relaxed);
+    let root = spec.resolve(root_written);
+    let fix = spec.load_options().fix_flytekit_quirks;
+    let ignore = IgnoreGroup::load(&root)?;
+    // `is_ignored` relativizes absolute paths only.
+    let relative_checks = fix || pp::isabs(root_written);
+    let mut files = Vec::new();
+    // (real folder, its path relative to the root, its path as os.walk spells it)
+    let mut stack = vec![(root.clone(), String::new(), root_written.to_string())];
+    while let Some((dir, rel_dir, walked_dir)) = stack.pop() {
+        let mut subdirs = Vec::new();
+        for entry in read_dir(&dir)? {
+            let name = entry.file_name();
+            let name = utf8(&name, &dir)?;
+            let path = entry.path();
+            let ft = entry
+                .file_type()
+                .map_err(|e| Error::io("inspect", &path, e))?;
+            let rel = if rel_dir.is_empty() {
+                name.to_string()
+            } else {
+                format!("{rel_dir}/{name}")
+            };
+            let walked = pp::join(&walked_dir, name);
+            match entry_kind(&path, ft)? {
+                EntryKind::Dir { link } => {
+                    // os.walk prunes `.git` and, without followlinks, does not
+                    // enter linked folders.
+                    if name != ".git" && !link {
+                        subdirs.push((path, rel, walked));
+                    }
+                }
+                EntryKind::Broken => {
+                    tracing::debug!(path = %path.display(), "skipping a broken link (as flytekit)")
+                }
+                EntryKind::Socket => {
+                    tracing::debug!(path = %path.display(), "skipping a socket (as flytekit)")
+                }
+                EntryKind::Special => return Err(special_file_error(&path)),
+                EntryKind::File => {
+                    let checked = if relative_checks { &rel } else { &walked };
+                    if ignore.is_ignored(checked) {
+                        continue;
+                    }
+                    files.push(SourceFile {
+                        path,
+                        hash_name: hash_name(&rel),
+                        rel,
+                    });
+                }
+            }
+        }
+        stack.extend(subdirs);
+    }
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(files)
+}
+
+/// flytekit's `list_imported_modules_as_files`, for the module files the
+/// caller says are loaded (`LoadOptions::loaded_modules`).
+fn list_loaded_modules(spec: &ImageSpec, root_written: &str) -> Result<Vec<SourceFile>> {
+    let Some(modules) = &spec.load_options().loaded_modules else {
+        return Ok(Vec::new());
+    };
+    let fix = spec.load_options().fix_flytekit_quirks;
+    let root = if fix {
+        let resolved = spec.resolve(root_written);
+        let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+        pp::normpath(&pp::join(
+            &cwd.to_string_lossy(),
+            &resolved.to_string_lossy(),
+        ))
+    } else {
+        root_written.to_string()
+    };
+    let mut chosen: Vec<&String> = modules
+        .iter()
+        .filter(|m| pp::commonpath(&[m.as_str(), root.as_str()]).is_ok_and(|c| c == root))
+        .collect();
+    chosen.sort();
+    let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+    let cwd = cwd.to_string_lossy();
+    chosen
+        .into_iter()
+        .map(|m| {
+            let rel = pp::relpath(m, &root, &cwd)
+                .map_err(|e| Error::Other(format!("the loaded module `{m}`: {e}")))?;
+            let path = PathBuf::from(m);
+            if !path.is_file() {
+                return Err(Error::Other(format!(
+                    "the loaded module `{m}` is not a readable file"
+                )));
+            }
+            Ok(SourceFile {
+                path,
+                hash_name: hash_name(&rel),
+                rel,
+            })
+        })
+        .collect()
+}

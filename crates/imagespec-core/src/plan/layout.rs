@@ -1,0 +1,230 @@
+//! flytekit's Dockerfile layout (`DOCKER_FILE_TEMPLATE` of its default
+//! builder), as a [`BuildPlan`] whose slots the chosen installers fill:
+//!
+//! ```text
+//! helper stages          ← installers (FROM <image> AS <alias>)
+//! FROM <base>
+//! WORKDIR / ; USER root ; apt packages
+//! certificates           ← installers
+//! the flytekit user, owning /root and /home
+//! Python                 ← the Python installer (it also says where Python lives)
+//! ENV PATH=<python>:$PATH, runtime variables ← installers, flytekit's, the spec's env
+//! packages               ← the packages installer
+//! ENV for nvidia ; ENTRYPOINT ; COPY ./src /root ; COPY each `copy` entry
+//! RUN <commands>, with mounts ← installers
+//! WORKDIR /root ; SHELL bash ; USER flytekit ; ~/.profile ; ENV _F_IMG_ID
+//! ```
+//!
+//! A pure function of the job: nothing here reads a file.
+
+use super::{
+    env, sh, BuildPlan, ContextFile, EnvVar, FileContent, Mount, PlanBuilder, Stage, Step, Word,
+};
+use crate::error::{Error, PluginKind, Result};
+use crate::installer::{self, Role};
+use crate::job::BuildJob;
+use crate::knobs::PythonDefaults;
+use crate::spec::ImageSpec;
+
+/// flytekit's default base image.
+pub const DEFAULT_BASE_IMAGE: &str = "debian:bookworm-slim";
+/// `builder_config` key for the base image used when the spec names none.
+pub const CONFIG_BASE_IMAGE: &str = "base_image";
+/// `builder_config` key that turns on a `# syntax=` directive (e.g. `docker/dockerfile:1.5`).
+pub const CONFIG_SYNTAX: &str = "dockerfile_syntax";
+/// The user the image runs as.
+pub const IMAGE_USER: &str = "flytekit";
+
+/// Makes the build plan of a prepared job: flytekit's Dockerfile layout,
+/// with the chosen installers' steps and files.
+pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
+    let spec = &job.spec;
+    let mut b = PlanBuilder::new(job, defaults);
+    let chosen = installer::selected(spec)?;
+    let packages = chosen.iter().find(|i| i.role() == Role::Packages);
+    if packages.is_none() {
+        return Err(Error::MissingPlugin {
+            kind: PluginKind::PackagesInstaller,
+            needed_for: match spec.requirements() {
+                Some(req) => format!("the requirements `{req}`"),
+                None => "the spec".to_string(),
+            },
+        });
+    }
+    for inst in &chosen {
+        tracing::debug!(installer = inst.name(), "planning");
+        inst.contribute(spec, &mut b)?;
+    }
+    let Some(python) = b.python.clone() else {
+        return Err(Error::MissingPlugin {
+            kind: PluginKind::PythonInstaller,
+            needed_for: "the spec".into(),
+        });
+    };
+
+    let base = match &job.inputs.base {
+        Some(base) => base.name.clone(),
+        None => spec
+            .builder_config_str(CONFIG_BASE_IMAGE)
+            .unwrap_or(DEFAULT_BASE_IMAGE)
+            .to_string(),
+    };
+
+    let mut steps = vec![
+        Step::Workdir { path: "/".into() },
+        Step::User {
+            name: "root".into(),
+        },
+    ];
+    if !spec.apt_packages().is_empty() {
+        let mut script = vec![sh(
+            "apt-get update && apt-get install -y --no-install-recommends",
+        )];
+        script.extend(spec.apt_packages().iter().map(|p| Word::Arg(p.clone())));
+        steps.push(Step::Run {
+            mounts: vec![Mount::Cache {
+                target: "/var/cache/apt".into(),
+                id: "apt".into(),
+            }],
+            script,
+        });
+    }
+    steps.append(&mut b.certificates);
+    steps.push(Step::Run {
+        mounts: vec![],
+        script: vec![sh(&format!(
+            "id -u {IMAGE_USER} || useradd --create-home --shell /bin/bash {IMAGE_USER}"
+        ))],
+    });
+    steps.push(Step::Run {
+        mounts: vec![],
+        script: vec![sh(&format!(
+            "chown -R {IMAGE_USER} /root && chown -R {IMAGE_USER} /home"
+        ))],
+    });
+    steps.append(&mut b.python_steps);
+
+    let mut vars = vec![env("PATH", &format!("{}:$PATH", python.bin_dir))];
+    vars.append(&mut b.runtime_env);
+    vars.extend([
+        env("FLYTE_SDK_RICH_TRACEBACKS", "0"),
+        env("SSL_CERT_DIR", "/etc/ssl/certs"),
+    ]);
+    vars.extend(user_env(spec));
+    steps.push(Step::Comment {
+        text: "Configure user space".into(),
+    });
+    steps.push(Step::Env { vars });
+    steps.append(&mut b.package_steps);
+    steps.push(Step::Comment {
+        text: "Adds nvidia just in case it exists".into(),
+    });
+    steps.push(Step::Env {
+        vars: vec![
+            env("PATH", "$PATH:/usr/local/nvidia/bin:/usr/local/cuda/bin"),
+            env(
+                "LD_LIBRARY_PATH",
+                "/usr/local/nvidia/lib64:$LD_LIBRARY_PATH",
+            ),
+        ],
+    });
+    if let Some(args) = spec.entrypoint() {
+        steps.push(Step::Entrypoint {
+            args: args.to_vec(),
+        });
+    }
+
+    let mut files = Vec::new();
+    if let Some(source) = &job.inputs.source {
+        // flytekit creates `src/` even when no file is chosen, so that
+        // `COPY ./src` finds it.
+        files.push(ContextFile {
+            path: "src".into(),
+            content: FileContent::Folder,
+        });
+        files.extend(source.files.iter().map(|f| ContextFile {
+            path: format!("src/{}", f.rel),
+            content: FileContent::Copy(f.path.clone()),
+        }));
+        steps.push(Step::Copy {
+            chown: Some(IMAGE_USER.into()),
+            src: "./src".into(),
+            dst: "/root".into(),
+        });
+    }
+    if let Some(copy) = &job.inputs.copy {
+        let context = copy.context.clone().map_err(Error::Spec)?;
+        for entry in &context.entries {
+            steps.push(Step::Copy {
+                chown: Some(IMAGE_USER.into()),
+                src: entry.src.clone(),
+                dst: entry.dst.clone(),
+            });
+        }
+        files.extend(context.dirs.iter().map(|d| ContextFile {
+            path: d.clone(),
+            content: FileContent::Folder,
+        }));
+        files.extend(context.files.iter().map(|f| ContextFile {
+            path: f.rel.clone(),
+            content: FileContent::Copy(f.path.clone()),
+        }));
+    }
+    if !spec.commands().is_empty() {
+        steps.push(Step::Run {
+            mounts: std::mem::take(&mut b.command_mounts),
+            script: vec![Word::Shell(spec.commands().join(" && "))],
+        });
+    }
+    steps.extend([
+        Step::Workdir {
+            path: "/root".into(),
+        },
+        Step::Shell {
+            args: vec!["/bin/bash".into(), "-c".into()],
+        },
+        Step::User {
+            name: IMAGE_USER.into(),
+        },
+        Step::Run {
+            mounts: vec![],
+            script: vec![sh(
+                "mkdir -p $HOME && echo \"export PATH=$PATH\" >> $HOME/.profile",
+            )],
+        },
+        Step::Comment {
+            text: "Set last, so that a change of the spec's id invalidates no other layer.".into(),
+        },
+        Step::Env {
+            vars: vec![env("_F_IMG_ID", &job.identity.id)],
+        },
+    ]);
+
+    files.append(&mut b.files);
+    let mut stages = std::mem::take(&mut b.stages);
+    stages.push(Stage {
+        from: base,
+        alias: None,
+        steps,
+    });
+    Ok(BuildPlan {
+        syntax: spec.builder_config_str(CONFIG_SYNTAX).map(str::to_string),
+        stages,
+        files,
+        warnings: b.warnings,
+    })
+}
+
+/// flytekit: `{"PYTHONPATH": "/root"}` updated with the spec's env (a spec's
+/// PYTHONPATH replaces the value in place), each written with `str()`.
+fn user_env(spec: &ImageSpec) -> Vec<EnvVar> {
+    let mut vars: Vec<EnvVar> = vec![env("PYTHONPATH", "/root")];
+    for (k, v) in spec.env() {
+        let (name, value) = (k.py_str(), v.py_str());
+        match vars.iter_mut().find(|e| e.name == name) {
+            Some(slot) => slot.value = value,
+            None => vars.push(EnvVar { name, value }),
+        }
+    }
+    vars
+}
