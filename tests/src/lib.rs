@@ -168,3 +168,17 @@ pub fn write_context(
     imagespec_core::builder::context_checks(&job)?;
     imagespec_core::context::write_context(&job, defaults, output)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_dockerfile;
+
+    #[test]
+    fn normalizer_follows_the_oracle_rules() {
+        let a = "#syntax=x\nfrom a as b\nRUN --mount=type=cache,x=1 \\\n   \nENV A=\"x y\" B=c\\ d\nRUN  echo   hi\n";
+        assert_eq!(
+            normalize_dockerfile(a),
+            vec!["FROM a AS b", "ENV A=x y B=c d", "RUN echo hi"]
+        );
+    }
+}

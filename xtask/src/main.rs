@@ -66,6 +66,7 @@ fn main() -> Result<()> {
         Cmd::Ci => {
             cargo(&root, &["fmt", "--all", "--check"], &[])
                 .context("run `cargo fmt --all` and commit the result")?;
+            machete(&root)?;
             cargo(
                 &root,
                 &[
@@ -169,6 +170,25 @@ const FLYTEKIT_TESTS: &[&str] = &[
     "--",
     "--nocapture",
 ];
+
+/// Fails when a crate declares a dependency it does not use (cargo-machete,
+/// installed from crates.io the first time).
+fn machete(root: &Path) -> Result<()> {
+    let installed = Command::new("cargo")
+        .args(["machete", "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        cargo(
+            root,
+            &["install", "cargo-machete", "--locked", "--version", "0.9.2"],
+            &[],
+        )?;
+    }
+    cargo(root, &["machete"], &[]).context("remove the unused dependencies cargo-machete names")
+}
 
 fn test(root: &Path, with_e2e: bool) -> Result<()> {
     cargo(root, &["test", "--workspace", "--all-targets"], &[])?;

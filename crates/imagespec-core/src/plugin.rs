@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 
 /// What every plugin says about itself.
 pub trait Plugin: Send + Sync + 'static {
-    /// Unique name within its kind, e.g. `default`, `uv`, `oci`.
+    /// Unique name within its kind, e.g. `default` (flytekit's builder name).
     fn name(&self) -> &'static str;
 }
 

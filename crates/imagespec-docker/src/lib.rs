@@ -191,38 +191,22 @@ impl ImageBuilder for DockerBuilder {
     }
 }
 
-/// flytekit's `DefaultImageBuilder._SUPPORTED_IMAGE_SPEC_PARAMETERS`.
-pub const SUPPORTED_FIELDS: [&str; 23] = [
-    "name",
-    "python_version",
-    "builder",
-    "source_root",
-    "source_copy_mode",
-    "env",
-    "registry",
-    "packages",
-    "conda_packages",
-    "conda_channels",
-    "requirements",
-    "apt_packages",
-    "platform",
-    "cuda",
-    "cudnn",
-    "base_image",
-    "pip_index",
-    "pip_extra_index_url",
-    "pip_secret_mounts",
-    "commands",
-    "copy",
-    "python_exec",
-    "builder_config",
+/// The ImageSpec fields outside flytekit's
+/// `DefaultImageBuilder._SUPPORTED_IMAGE_SPEC_PARAMETERS`.
+pub const UNSUPPORTED_FIELDS: [&str; 6] = [
+    "pip_extra_args",
+    "registry_config",
+    "entrypoint",
+    "tag_format",
+    "runtime_packages",
+    "builder_options",
 ];
 
 /// The set fields flytekit's default builder calls unsupported, in its order.
 pub fn unsupported_fields(spec: &imagespec_core::ImageSpec) -> Vec<&'static str> {
     spec.set_fields()
         .into_iter()
-        .filter(|f| !SUPPORTED_FIELDS.contains(f))
+        .filter(|f| UNSUPPORTED_FIELDS.contains(f))
         .collect()
 }
 

@@ -1,6 +1,13 @@
 //! The one error type of this crate.
 
-use crate::yaml::Mark;
+/// A position in YAML text, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Mark {
+    /// 1-based line number.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub column: usize,
+}
 
 /// Everything that can fail here: loading YAML, formatting a template,
 /// compiling a shell pattern, or a `posixpath` function that raises.

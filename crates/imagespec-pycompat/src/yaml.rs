@@ -37,16 +37,8 @@ mod tests;
 use std::borrow::Cow;
 
 use crate::error::Error;
+pub use crate::error::Mark;
 use crate::value::PyValue;
-
-/// A position in the YAML text, 1-based.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Mark {
-    /// 1-based line number.
-    pub line: usize,
-    /// 1-based column, counted in characters.
-    pub column: usize,
-}
 
 /// A loaded YAML node: a Python value with the position it came from.
 #[derive(Debug, Clone, PartialEq)]

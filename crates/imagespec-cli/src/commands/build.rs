@@ -6,7 +6,7 @@ use imagespec_core::engine::{Action, Engine};
 use imagespec_core::existence::{env_flag, ENV_FAST_FAIL, ENV_FORCE_PUSH};
 use imagespec_core::spec::LoadOptions;
 
-use super::{locate, prepare, runtime};
+use super::{locate, prepare_all, runtime};
 use crate::cli::BuildArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
@@ -18,11 +18,7 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitStatus> {
     #[cfg(feature = "docker")]
     super::configure_docker(&args.docker)?;
-    let jobs = args
-        .specs
-        .iter()
-        .map(|p| prepare(p, options))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let jobs = prepare_all(&args.specs, options)?;
     // Every spec (and nested base) must name a builder this program has, and
     // pass its checks, before anything is built.
     for (job, path) in jobs.iter().zip(&args.specs) {

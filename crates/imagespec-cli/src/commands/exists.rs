@@ -3,7 +3,7 @@
 use imagespec_core::existence::Existence;
 use imagespec_core::spec::LoadOptions;
 
-use super::{locate, prepare, runtime};
+use super::{locate, prepare_all, runtime};
 use crate::cli::ExistsArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
@@ -18,11 +18,11 @@ pub(crate) fn run(
     let jobs = args
         .specs
         .iter()
-        .map(|p| prepare(p, options).map(|j| (p.clone(), j)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .cloned()
+        .zip(prepare_all(&args.specs, options)?);
     let results = runtime()?.block_on(async {
         let mut set = tokio::task::JoinSet::new();
-        for (index, (path, job)) in jobs.into_iter().enumerate() {
+        for (index, (path, job)) in jobs.enumerate() {
             set.spawn(async move {
                 let builder = imagespec_core::builder::for_spec(&job.spec)
                     .map_err(|e| locate(e, &job.spec, &path))?;

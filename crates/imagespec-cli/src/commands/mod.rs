@@ -47,6 +47,14 @@ pub(crate) fn prepare(path: &Path, options: &LoadOptions) -> anyhow::Result<Buil
     Ok(imagespec_core::builder::prepare(&spec).map_err(|e| locate(e, &spec, path))?)
 }
 
+/// [`prepare`] for every spec file, in order.
+pub(crate) fn prepare_all(
+    paths: &[std::path::PathBuf],
+    options: &LoadOptions,
+) -> anyhow::Result<Vec<BuildJob>> {
+    paths.iter().map(|p| prepare(p, options)).collect()
+}
+
 /// Adds the spec file and the field's line to a spec error.
 pub(crate) fn locate(
     e: imagespec_core::Error,

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use super::files::{
-    entry_kind, hash_name, join_rel, pathlib_posix, read_dir, special_file_error, utf8, EntryKind,
+    entries, hash_name, join_rel, path_kind, pathlib_posix, special_file_error, utf8, EntryKind,
     SourceFile,
 };
 use crate::error::{Error, Result, SpecError};
@@ -68,11 +68,7 @@ pub fn copy_digest_files(spec: &ImageSpec) -> Result<Vec<SourceFile>> {
             })?;
             continue;
         }
-        let kind = match std::fs::symlink_metadata(&path) {
-            Ok(m) => entry_kind(&path, m.file_type())?,
-            Err(_) => EntryKind::Broken,
-        };
-        match kind {
+        match path_kind(&path)? {
             EntryKind::File => {}
             EntryKind::Broken | EntryKind::Socket => continue,
             EntryKind::Special => return Err(special_file_error(&path)),
@@ -135,11 +131,7 @@ pub fn copy_context(spec: &ImageSpec) -> Result<CopyContext> {
             })?;
             continue;
         }
-        let kind = match std::fs::symlink_metadata(&path) {
-            Ok(m) => entry_kind(&path, m.file_type())?,
-            Err(_) => EntryKind::Broken,
-        };
-        match kind {
+        match path_kind(&path)? {
             EntryKind::File => out.files.push(SourceFile {
                 hash_name: Vec::new(),
                 path,
@@ -180,13 +172,8 @@ fn digest_walk(
 ) -> Result<()> {
     let mut files = Vec::new();
     let mut subdirs = Vec::new();
-    for entry in read_dir(dir)? {
-        let name = utf8(&entry.file_name(), dir)?.to_string();
-        let path = entry.path();
-        let ft = entry
-            .file_type()
-            .map_err(|e| Error::io("inspect", &path, e))?;
-        match entry_kind(&path, ft)? {
+    for (name, path, kind) in entries(dir)? {
+        match kind {
             EntryKind::Dir { link } => {
                 if !link {
                     subdirs.push((name, path));
@@ -224,14 +211,9 @@ fn copytree(dir: &Path, rel_dir: &str, out: &mut CopyContext, depth: usize) -> R
             dir.display()
         )));
     }
-    for entry in read_dir(dir)? {
-        let name = utf8(&entry.file_name(), dir)?.to_string();
-        let path = entry.path();
-        let ft = entry
-            .file_type()
-            .map_err(|e| Error::io("inspect", &path, e))?;
+    for (name, path, kind) in entries(dir)? {
         let rel = join_rel(rel_dir, &name);
-        match entry_kind(&path, ft)? {
+        match kind {
             EntryKind::Dir { .. } => {
                 out.dirs.push(rel.clone());
                 copytree(&path, &rel, out, depth + 1)?;

@@ -46,7 +46,7 @@ pub(crate) enum EntryKind {
     Special,
 }
 
-pub(crate) fn entry_kind(path: &Path, file_type: std::fs::FileType) -> Result<EntryKind> {
+fn entry_kind(path: &Path, file_type: std::fs::FileType) -> Result<EntryKind> {
     if file_type.is_dir() {
         return Ok(EntryKind::Dir { link: false });
     }
@@ -73,6 +73,14 @@ pub(crate) fn entry_kind(path: &Path, file_type: std::fs::FileType) -> Result<En
     })
 }
 
+/// [`entry_kind`] of a path that may not exist (a missing path counts as a broken link).
+pub(crate) fn path_kind(path: &Path) -> Result<EntryKind> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => entry_kind(path, m.file_type()),
+        Err(_) => Ok(EntryKind::Broken),
+    }
+}
+
 pub(crate) fn special_file_error(path: &Path) -> Error {
     Error::Other(format!(
         "`{}` is a FIFO or device, not a regular file; flytekit would block reading it. \
@@ -81,12 +89,25 @@ pub(crate) fn special_file_error(path: &Path) -> Error {
     ))
 }
 
-/// A folder's entries in the order the file system gives them (`os.scandir`'s).
-pub(crate) fn read_dir(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
-    std::fs::read_dir(dir)
+/// A folder's entries, in the order the file system gives them
+/// (`os.scandir`'s): each name, path, and what it is.
+pub(crate) fn entries(dir: &Path) -> Result<Vec<(String, PathBuf, EntryKind)>> {
+    let listed = std::fs::read_dir(dir)
         .map_err(|e| Error::io("list", dir, e))?
         .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|e| Error::io("list", dir, e))
+        .map_err(|e| Error::io("list", dir, e))?;
+    listed
+        .into_iter()
+        .map(|entry| {
+            let name = utf8(&entry.file_name(), dir)?.to_string();
+            let path = entry.path();
+            let ft = entry
+                .file_type()
+                .map_err(|e| Error::io("inspect", &path, e))?;
+            let kind = entry_kind(&path, ft)?;
+            Ok((name, path, kind))
+        })
+        .collect()
 }
 
 /// `pathlib.PurePosixPath(path).as_posix()`: empty and `.` parts dropped, a

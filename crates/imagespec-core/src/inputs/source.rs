@@ -27,9 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::files::{
-    entry_kind, hash_name, pathlib_posix, read_dir, special_file_error, utf8, EntryKind, SourceFile,
-};
+use super::files::{entries, hash_name, pathlib_posix, special_file_error, EntryKind, SourceFile};
 use crate::error::{Error, Result, SpecError};
 use crate::spec::{CopyMode, ImageSpec};
 use imagespec_pycompat::path as pp;
@@ -198,20 +196,14 @@ fn list_all_files(spec: &ImageSpec, root_written: &str) -> Result<Vec<SourceFile
     let mut stack = vec![(root.clone(), String::new(), root_written.to_string())];
     while let Some((dir, rel_dir, walked_dir)) = stack.pop() {
         let mut subdirs = Vec::new();
-        for entry in read_dir(&dir)? {
-            let name = entry.file_name();
-            let name = utf8(&name, &dir)?;
-            let path = entry.path();
-            let ft = entry
-                .file_type()
-                .map_err(|e| Error::io("inspect", &path, e))?;
+        for (name, path, kind) in entries(&dir)? {
             let rel = if rel_dir.is_empty() {
                 name.to_string()
             } else {
                 format!("{rel_dir}/{name}")
             };
-            let walked = pp::join(&walked_dir, name);
-            match entry_kind(&path, ft)? {
+            let walked = pp::join(&walked_dir, &name);
+            match kind {
                 EntryKind::Dir { link } => {
                     // os.walk prunes `.git` and, without followlinks, does not
                     // enter linked folders.

@@ -132,7 +132,7 @@ pub enum FileContent {
 /// Where Python lives in the image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PythonRuntime {
-    /// The interpreter (`UV_PYTHON`).
+    /// The interpreter.
     pub exec: String,
     /// Prepended to `PATH`.
     pub bin_dir: String,

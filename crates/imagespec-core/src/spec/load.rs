@@ -399,7 +399,7 @@ impl Loader<'_> {
                 let value = plain_value(v, "python_version")?;
                 tracing::warn!(
                     "python_version (line {}): {} is no version; flytekit hashes it as it is and writes \
-                     python={} for micromamba. Write it as a string such as \"3.12\"",
+                     python={} into its Dockerfile. Write it as a string such as \"3.12\"",
                     v.mark.line,
                     kind(v),
                     value.py_str()

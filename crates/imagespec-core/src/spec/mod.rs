@@ -424,7 +424,7 @@ impl ImageSpec {
     pub fn builder_config(&self) -> &[(PyValue, PyValue)] {
         dict(&self.builder_config)
     }
-    /// A string value of `builder_config`, e.g. `uv_image`.
+    /// A string value of `builder_config`, e.g. a helper image.
     pub fn builder_config_str(&self, key: &str) -> Option<&str> {
         self.builder_config()
             .iter()
