@@ -174,20 +174,20 @@ const FLYTEKIT_TESTS: &[&str] = &[
 /// Fails when a crate declares a dependency it does not use (cargo-machete,
 /// installed from crates.io the first time).
 fn machete(root: &Path) -> Result<()> {
-    let installed = Command::new("cargo")
-        .args(["machete", "--version"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !installed {
+    let run = || Command::new("cargo-machete").arg(root).status();
+    if run().is_err() {
         cargo(
             root,
             &["install", "cargo-machete", "--locked", "--version", "0.9.2"],
             &[],
         )?;
     }
-    cargo(root, &["machete"], &[]).context("remove the unused dependencies cargo-machete names")
+    eprintln!("xtask: cargo-machete {}", root.display());
+    let status = run().context("cannot run cargo-machete")?;
+    if !status.success() {
+        bail!("cargo-machete found unused dependencies ({status}): remove the ones it names");
+    }
+    Ok(())
 }
 
 fn test(root: &Path, with_e2e: bool) -> Result<()> {
