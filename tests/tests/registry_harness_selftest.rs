@@ -4,11 +4,12 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use imagespec_tests::registry::{
-    basic_auth, http_request, sha256_digest, Fault, FaultProxy, Format, HttpResponse, TestRegistry,
-    TokenPolicy, ACCEPT_MANIFESTS, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
+    basic_auth, http_date, http_request, sha256_digest, Fault, FaultProxy, Format, HttpResponse,
+    TestRegistry, TokenPolicy, ACCEPT_MANIFESTS, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST,
+    FAULT_TOKEN_SERVICE, OCI_INDEX, OCI_MANIFEST,
 };
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::manifest::OciManifest;
@@ -446,4 +447,187 @@ fn fault_proxy_counts_requests() {
     proxy.set(Fault::Status(500));
     assert_eq!(get(&proxy.host(), "/v2/", &[]).status, 500);
     assert_eq!(proxy.requests(), 4);
+}
+
+/// Sends `GET path` on a raw connection to `host` and reads the head of the
+/// answer and then at least `body_bytes` more bytes (a body that never ends
+/// cannot be read to its end), within `limit`. Returns the head and the time
+/// the bytes took.
+fn read_some(host: &str, path: &str, body_bytes: usize, limit: Duration) -> (String, Duration) {
+    let mut raw = TcpStream::connect(host).expect("connect");
+    raw.set_read_timeout(Some(limit)).expect("timeout");
+    write!(
+        raw,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: {ACCEPT_MANIFESTS}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let head_end = loop {
+        let n = raw.read(&mut buf).expect("read the head");
+        assert!(
+            n > 0,
+            "closed before the head: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+        if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&got[..head_end]).into_owned();
+    let mut body = got.len() - head_end;
+    while body < body_bytes {
+        assert!(
+            start.elapsed() < limit,
+            "{body} of {body_bytes} bytes in {limit:?}"
+        );
+        let n = raw.read(&mut buf).expect("read the body");
+        assert!(n > 0, "the body ended after {body} bytes");
+        body += n;
+    }
+    (head, start.elapsed())
+}
+
+#[test]
+fn fault_proxy_retry_after_then_pass_with_seconds_or_dates() {
+    let reg = TestRegistry::no_auth();
+    reg.push_image("library/app", "1.0", Format::Oci);
+    let proxy = FaultProxy::start(&reg.host());
+    let host = proxy.host();
+    let date = http_date(SystemTime::now() + Duration::from_secs(5));
+    for value in ["2".to_string(), date] {
+        proxy.set(Fault::RetryAfterThenPass {
+            status: 503,
+            value: value.clone(),
+            times: 2,
+        });
+        for _ in 0..2 {
+            let resp = get_manifest(&host, "library/app", "1.0", None);
+            assert_eq!(
+                (resp.status, resp.header("retry-after")),
+                (503, Some(value.as_str()))
+            );
+        }
+        let resp = get_manifest(&host, "library/app", "1.0", None);
+        assert_eq!((resp.status, resp.header("retry-after")), (200, None));
+    }
+    assert!(http_date(SystemTime::UNIX_EPOCH).ends_with("1970 00:00:00 GMT"));
+}
+
+#[test]
+fn fault_proxy_endless_and_trickling_bodies() {
+    let reg = TestRegistry::no_auth();
+    let digest = reg.push_image("library/app", "1.0", Format::Oci);
+    let proxy = FaultProxy::start(&reg.host());
+    let host = proxy.host();
+    let path = "/v2/library/app/manifests/1.0";
+
+    proxy.set(Fault::EndlessBody);
+    // Far more than any manifest, and still going.
+    let (head, _) = read_some(&host, path, 16 << 20, Duration::from_secs(30));
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_lowercase()
+            .contains(&format!("content-type: {OCI_INDEX}")),
+        "{head}"
+    );
+    assert!(!head.to_lowercase().contains("content-length"), "{head}");
+    assert!(proxy.streamed_bytes() >= 16 << 20);
+    // HEAD and other requests pass.
+    let head =
+        http_request("HEAD", &host, path, &[("Accept", ACCEPT_MANIFESTS)], b"").expect("HEAD");
+    assert_eq!(head.header("docker-content-digest"), Some(digest.as_str()));
+    assert_eq!(get(&host, "/v2/", &[]).status, 200);
+
+    proxy.set(Fault::TrickleBody(Duration::from_millis(100)));
+    let before = proxy.streamed_bytes();
+    // 60 bytes on the wire: 10 one-byte chunks (`1\r\n \r\n`), one per 100 ms.
+    let (head, took) = read_some(&host, path, 60, Duration::from_secs(10));
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        took >= Duration::from_millis(500),
+        "10 chunks, one per 100 ms: {took:?}"
+    );
+    assert!(proxy.streamed_bytes() - before < 100);
+}
+
+#[test]
+fn fault_proxy_manifest_bodies_and_redirect_loops() {
+    let reg = TestRegistry::no_auth();
+    let digest = reg.push_image("library/app", "1.0", Format::Oci);
+    let proxy = FaultProxy::start(&reg.host());
+    let host = proxy.host();
+
+    let body =
+        br#"{"mediaType":"application/vnd.oci.image.index.v1+json","manifests":{}}"#.to_vec();
+    proxy.set(Fault::ManifestBody {
+        content_type: OCI_INDEX.into(),
+        body: body.clone(),
+    });
+    let resp = get_manifest(&host, "library/app", "1.0", None);
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.body, body);
+    assert_eq!(resp.header("content-type"), Some(OCI_INDEX));
+    assert_eq!(
+        resp.header("docker-content-digest"),
+        Some(sha256_digest(&body).as_str())
+    );
+    let head = http_request(
+        "HEAD",
+        &host,
+        "/v2/library/app/manifests/1.0",
+        &[("Accept", ACCEPT_MANIFESTS)],
+        b"",
+    )
+    .expect("HEAD");
+    assert_eq!(head.header("docker-content-digest"), Some(digest.as_str()));
+
+    proxy.set(Fault::RedirectLoop);
+    let path = "/v2/library/app/manifests/1.0";
+    let first = get(&host, path, &[]);
+    assert_eq!(first.status, 307);
+    let next = first.header("location").expect("Location").to_string();
+    assert_eq!(next, format!("{path}?imagespec-loop=1"));
+    let second = get(&host, &next, &[]);
+    assert_eq!(
+        (second.status, second.header("location")),
+        (307, Some(path))
+    );
+    assert_eq!(
+        get(&host, "/v2/", &[]).status,
+        200,
+        "non-manifest requests pass"
+    );
+}
+
+#[test]
+fn fault_proxy_endless_token_server() {
+    let reg = TestRegistry::no_auth();
+    let proxy = FaultProxy::start(&reg.host());
+    let host = proxy.host();
+    proxy.set(Fault::EndlessToken);
+    let ping = get(&host, "/v2/", &[]);
+    assert_eq!(ping.status, 401);
+    assert_eq!(
+        ping.header("www-authenticate"),
+        Some(
+            format!("Bearer realm=\"http://{host}/token\",service=\"{FAULT_TOKEN_SERVICE}\"")
+                .as_str()
+        )
+    );
+    assert_eq!(get_manifest(&host, "library/app", "1.0", None).status, 401);
+    let (head, _) = read_some(
+        &host,
+        "/token?scope=repository:library/app:pull",
+        8 << 20,
+        Duration::from_secs(30),
+    );
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
 }

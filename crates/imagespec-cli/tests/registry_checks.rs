@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use imagespec_tests::registry::{Fault, FaultProxy, Format, TestRegistry, TokenPolicy};
 
@@ -390,7 +390,7 @@ fn faults_end_in_the_documented_outcome_within_bounded_time() {
 }
 
 #[test]
-fn build_skips_existing_images_and_fast_fail_turns_unknown_into_an_error() {
+fn build_skips_existing_images_builds_unknown_ones_and_fast_fail_makes_unknown_an_error() {
     let reg = TestRegistry::no_auth();
     let proxy = FaultProxy::start(&reg.host());
     let case = Case::new();
@@ -401,13 +401,21 @@ fn build_skips_existing_images_and_fast_fail_turns_unknown_into_an_error() {
     let (v, _) = common::build_report(no_engine(), &[], &spec);
     assert_eq!(v["images"][0]["action"], "skipped");
 
-    // unknown: assumed to exist (skipped, with a warning) ...
+    // unknown: built (never a silent success), so the missing engine is
+    // asked for and the run fails, naming it ...
     proxy.set(Fault::Status(500));
-    let (v, stderr) = common::build_report(no_engine(), &[], &spec);
-    assert_eq!(v["images"][0]["action"], "skipped");
-    assert!(stderr.contains("assuming it does"));
+    let out = no_engine().arg("build").arg(&spec).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("building it"), "{stderr}");
+    assert!(stderr.contains("cannot run the docker client"), "{stderr}");
 
-    // ... unless fast fail is set (flag or flytekit's variable).
+    // ... assumed to exist only when asked (flytekit's behaviour) ...
+    let (v, stderr) = common::build_report(no_engine(), &["--assume-exists-when-unknown"], &spec);
+    assert_eq!(v["images"][0]["action"], "skipped");
+    assert!(stderr.contains("assuming it does, as asked"), "{stderr}");
+
+    // ... and an error with fast fail (flag or flytekit's variable).
     for fast in [vec!["--fast-fail"], vec![]] {
         let mut c = no_engine();
         if fast.is_empty() {
@@ -428,5 +436,452 @@ fn build_skips_existing_images_and_fast_fail_turns_unknown_into_an_error() {
         let out = c.args(["build"]).args(&force).arg(&spec).output().unwrap();
         assert_eq!(out.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&out.stderr).contains("cannot run the docker client"));
+    }
+}
+
+/// What a bounded run printed.
+struct Ran {
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: String,
+    took: Duration,
+}
+
+/// Runs `c`, killing it (and failing) if it has not ended within `limit`.
+fn run_within(mut c: Command, limit: Duration) -> Ran {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    let start = Instant::now();
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stdout.read_to_end(&mut v);
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stderr.read_to_end(&mut v);
+        v
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit {
+            // Only the process this test started, by its handle.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{c:?} did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = start.elapsed();
+    Ran {
+        code: status.code().unwrap_or(-1),
+        stdout: out.join().unwrap(),
+        stderr: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
+        took,
+    }
+}
+
+/// `c exists --json SPECS` within `limit`: what it printed and how long it took.
+fn exists_within(mut c: Command, specs: &[&Path], limit: Duration) -> (Checked, Duration) {
+    c.args(["exists", "--json"]).args(specs);
+    let ran = run_within(c, limit);
+    let rows = serde_json::from_slice(&ran.stdout).unwrap_or_else(|e| {
+        panic!(
+            "JSON on stdout ({e}): {}\n{}",
+            String::from_utf8_lossy(&ran.stdout),
+            ran.stderr
+        )
+    });
+    let checked = Checked {
+        code: ran.code,
+        rows,
+        stderr: ran.stderr,
+    };
+    (checked, ran.took)
+}
+
+fn reason(r: &Checked) -> String {
+    r.rows[0]["reason"].as_str().unwrap_or_default().to_string()
+}
+
+/// A registry behind a fault proxy, with `present` (an index holding
+/// linux/amd64, asked for with that platform, so its manifest is read).
+struct Proxied {
+    _reg: TestRegistry,
+    proxy: FaultProxy,
+    case: Case,
+    spec: PathBuf,
+}
+
+fn proxied_index() -> Proxied {
+    let reg = TestRegistry::no_auth();
+    let proxy = FaultProxy::start(&reg.host());
+    let case = Case::new();
+    let spec = case.spec(
+        "present.yaml",
+        "present",
+        &proxy.host(),
+        "platform: linux/amd64\n",
+    );
+    reg.push_index(
+        "present",
+        &tag_of(&spec),
+        &[("linux", "amd64")],
+        Format::Oci,
+    );
+    let r = exists(&[&spec]);
+    assert_eq!(r.rows[0]["status"], "exists", "{:?}\n{}", r.rows, r.stderr);
+    Proxied {
+        _reg: reg,
+        proxy,
+        case,
+        spec,
+    }
+}
+
+// Finding 1: a malformed index or an unparseable manifest is "unknown",
+// naming what is wrong (it used to count as "exists").
+#[test]
+fn malformed_manifests_and_indexes_are_unknown() {
+    let p = proxied_index();
+    let oci_index = "application/vnd.oci.image.index.v1+json";
+    let docker_list = "application/vnd.docker.distribution.manifest.list.v2+json";
+    let cases: [(&str, &str, &str); 6] = [
+        (
+            oci_index,
+            r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":{"linux/amd64":{}}}"#,
+            "`manifests` is missing or not a list",
+        ),
+        (
+            oci_index,
+            r#"{"schemaVersion":2,"manifests":[{"digest":"sha256:00","platform":"linux/amd64"}]}"#,
+            "entry 0 has a `platform` that is not an object",
+        ),
+        (
+            docker_list,
+            r#"{"schemaVersion":2,"manifests":[{"platform":{"architecture":"amd64"}}]}"#,
+            "no `platform.os`",
+        ),
+        (
+            "application/vnd.oci.image.manifest.v1+json",
+            "<html><body>502 Bad Gateway</body></html>",
+            "not JSON",
+        ),
+        (oci_index, r#"{"schemaVersion":2,"manifests":["#, "not JSON"),
+        (
+            "application/json",
+            r#"{"hello":"world"}"#,
+            "neither an image manifest nor an index",
+        ),
+    ];
+    for (content_type, body, want) in cases {
+        p.proxy.set(Fault::ManifestBody {
+            content_type: content_type.into(),
+            body: body.as_bytes().to_vec(),
+        });
+        let r = exists(&[&p.spec]);
+        assert_eq!(r.rows[0]["status"], "unknown", "{body}: {:?}", r.rows);
+        assert_eq!(r.code, 4, "{body}");
+        assert!(reason(&r).contains(want), "{body}: {}", reason(&r));
+    }
+}
+
+// Finding 2: every body read is capped at 4 MiB, streamed: an endless
+// manifest or token answer ends the check quickly, as "unknown" naming the
+// cap, after the client read little more than the cap.
+#[test]
+fn endless_bodies_are_cut_at_the_cap() {
+    let p = proxied_index();
+    let bounded = 32u64 << 20; // the 4 MiB cap, plus what socket buffers hold
+    p.proxy.set(Fault::EndlessBody);
+    let before = p.proxy.streamed_bytes();
+    let (r, took) = exists_within(cmd(), &[&p.spec], Duration::from_secs(60));
+    let streamed = p.proxy.streamed_bytes() - before;
+    assert_eq!(r.rows[0]["status"], "unknown", "{:?}", r.rows);
+    assert!(reason(&r).contains("larger than 4 MiB"), "{}", reason(&r));
+    assert!(
+        streamed < bounded,
+        "the client took {streamed} bytes of an endless manifest"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // A token server that never stops answering (the registry's challenge
+    // sends the client to it): the same cap.
+    let plain = p.case.spec("plain.yaml", "present", &p.proxy.host(), "");
+    p.proxy.set(Fault::EndlessToken);
+    let before = p.proxy.streamed_bytes();
+    let (r, took) = exists_within(cmd(), &[&plain], Duration::from_secs(60));
+    let streamed = p.proxy.streamed_bytes() - before;
+    assert_eq!(r.rows[0]["status"], "unknown", "{:?}", r.rows);
+    let why = reason(&r);
+    assert!(
+        why.contains("token") && why.contains("larger than 4 MiB"),
+        "{why}"
+    );
+    assert!(
+        streamed < bounded,
+        "the client took {streamed} bytes of an endless token answer"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+/// Kills the helper whose PID it wrote to `pid_file`, if still there.
+struct HelperGuard(PathBuf);
+
+impl Drop for HelperGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = helper_pid(&self.0).filter(|p| alive(*p)) {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    }
+}
+
+fn helper_pid(pid_file: &Path) -> Option<u32> {
+    std::fs::read_to_string(pid_file).ok()?.trim().parse().ok()
+}
+
+/// Whether `pid` runs (a zombie does not count).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+// Finding 3: a credential helper runs with the registry timeout and is
+// killed after it; a helper that hangs, fails or cannot be run makes the
+// answer "unknown" naming it (docker's own pull fails then); one that has
+// no credentials means anonymous, as for docker.
+#[test]
+fn credential_helpers_that_hang_or_fail_are_killed_and_named() {
+    let reg = TestRegistry::no_auth();
+    let case = Case::new();
+    let spec = case.spec("spec.yaml", "present", &reg.host(), "");
+    reg.push_image("present", &tag_of(&spec), Format::Docker);
+    let bin = case.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let pid_file = case.path("helper.pid");
+    let _guard = HelperGuard(pid_file.clone());
+    let helpers = [
+        (
+            "imagespechang",
+            format!(
+                "#!/bin/sh\necho $$ > {}\nexec sleep 600\n",
+                pid_file.display()
+            ),
+        ),
+        (
+            "imagespecfail",
+            "#!/bin/sh\necho 'helper-output-that-may-hold-a-secret'\nexit 1\n".to_string(),
+        ),
+        (
+            "imagespecnone",
+            "#!/bin/sh\necho 'credentials not found in native keychain'\nexit 1\n".to_string(),
+        ),
+    ];
+    for (name, script) in &helpers {
+        let helper = bin.join(format!("docker-credential-{name}"));
+        std::fs::write(&helper, script).unwrap();
+        std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    }
+    let with_helper = |config: serde_json::Value| {
+        let dir = case.docker_config(config);
+        let mut c = cmd();
+        c.env("DOCKER_CONFIG", dir).env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        );
+        c
+    };
+
+    // Hangs: killed after the timeout (2 s here), and named.
+    let c = with_helper(serde_json::json!({"credHelpers": {reg.host(): "imagespechang"}}));
+    let (r, took) = exists_within(c, &[&spec], Duration::from_secs(30));
+    assert_eq!(r.rows[0]["status"], "unknown", "{:?}\n{}", r.rows, r.stderr);
+    assert_eq!(r.code, 4);
+    let why = reason(&r);
+    assert!(
+        why.contains("`docker-credential-imagespechang` did not answer within 2s"),
+        "{why}"
+    );
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    let pid = helper_pid(&pid_file).expect("the helper ran");
+    assert!(!alive(pid), "the hung helper {pid} was not killed");
+
+    // Fails: named, its output not shown.
+    let c = with_helper(serde_json::json!({"credsStore": "imagespecfail"}));
+    let (r, _) = exists_within(c, &[&spec], Duration::from_secs(30));
+    assert_eq!(r.rows[0]["status"], "unknown", "{:?}", r.rows);
+    let why = reason(&r);
+    assert!(
+        why.contains("`docker-credential-imagespecfail` failed"),
+        "{why}"
+    );
+    assert!(!format!("{why}{}", r.stderr).contains("helper-output-that-may-hold-a-secret"));
+
+    // Not on PATH: named.
+    let c = with_helper(serde_json::json!({"credsStore": "imagespecmissing"}));
+    let (r, _) = exists_within(c, &[&spec], Duration::from_secs(30));
+    assert_eq!(r.rows[0]["status"], "unknown", "{:?}", r.rows);
+    assert!(
+        reason(&r).contains("`docker-credential-imagespecmissing` could not be run"),
+        "{}",
+        reason(&r)
+    );
+
+    // No credentials for this registry: anonymous, as for docker.
+    let c = with_helper(serde_json::json!({"credsStore": "imagespecnone"}));
+    let (r, _) = exists_within(c, &[&spec], Duration::from_secs(30));
+    assert_eq!(r.rows[0]["status"], "exists", "{:?}\n{}", r.rows, r.stderr);
+}
+
+// Finding 4: one attempt takes at most IMAGESPEC_REGISTRY_TIMEOUT, end to
+// end (it used to take twice that): here a manifest that trickles in, a byte
+// every 200 ms, never whole.
+#[test]
+fn one_attempt_takes_at_most_the_timeout() {
+    let p = proxied_index();
+    p.proxy.set(Fault::TrickleBody(Duration::from_millis(200)));
+    for (retries, bound) in [
+        (0, Duration::from_millis(3200)),
+        (1, Duration::from_millis(5600)),
+    ] {
+        let mut c = cmd();
+        c.env("IMAGESPEC_REGISTRY_RETRIES", retries.to_string());
+        let (r, took) = exists_within(c, &[&p.spec], Duration::from_secs(60));
+        assert_eq!(r.rows[0]["status"], "unknown", "{:?}", r.rows);
+        assert!(reason(&r).contains("no answer within 2s"), "{}", reason(&r));
+        // Timeout 2 s per attempt, 50 ms backoff, and the HEAD before.
+        assert!(took < bound, "{} attempt(s) took {took:?}", retries + 1);
+        assert!(took >= Duration::from_secs(2 * (retries + 1)), "{took:?}");
+    }
+}
+
+// Finding 5: `Retry-After` on 429 and 503 is honoured, in seconds or as an
+// HTTP date, up to 30 s; a longer one ends the retries, named.
+#[test]
+fn retry_after_is_honoured_bounded_and_named() {
+    let reg = TestRegistry::no_auth();
+    let proxy = FaultProxy::start(&reg.host());
+    let case = Case::new();
+    let spec = case.spec("present.yaml", "present", &proxy.host(), "");
+    reg.push_image("present", &tag_of(&spec), Format::Docker);
+
+    // Seconds: the retry waits 2 s, not the 50 ms backoff.
+    proxy.set(Fault::RetryAfterThenPass {
+        status: 429,
+        value: "2".into(),
+        times: 1,
+    });
+    let (r, took) = exists_within(cmd(), &[&spec], Duration::from_secs(30));
+    assert_eq!(r.rows[0]["status"], "exists", "{:?}\n{}", r.rows, r.stderr);
+    assert!(
+        took >= Duration::from_secs(2),
+        "Retry-After: 2 ignored ({took:?})"
+    );
+    assert!(took < Duration::from_secs(6), "{took:?}");
+
+    // An HTTP date 3 s ahead (whole seconds: a wait of 2 to 3 s).
+    let at = imagespec_tests::registry::http_date(SystemTime::now() + Duration::from_secs(3));
+    proxy.set(Fault::RetryAfterThenPass {
+        status: 503,
+        value: at.clone(),
+        times: 1,
+    });
+    let (r, took) = exists_within(cmd(), &[&spec], Duration::from_secs(30));
+    assert_eq!(r.rows[0]["status"], "exists", "{:?}\n{}", r.rows, r.stderr);
+    assert!(
+        took >= Duration::from_millis(1500),
+        "Retry-After: {at} ignored ({took:?})"
+    );
+    assert!(took < Duration::from_secs(7), "{took:?}");
+
+    // More than 30 s: no wait, no more attempts, and the reason says why.
+    for status in [429, 503] {
+        proxy.set(Fault::RetryAfter {
+            status,
+            seconds: 3600,
+        });
+        let before = proxy.requests();
+        let (r, took) = exists_within(cmd(), &[&spec], Duration::from_secs(30));
+        assert_eq!(r.rows[0]["status"], "unknown", "{:?}", r.rows);
+        let why = reason(&r);
+        assert!(
+            why.contains("Retry-After: 3600") && why.contains("1 attempt"),
+            "{why}"
+        );
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert_eq!(proxy.requests() - before, 1, "one attempt, one request");
+    }
+}
+
+// Finding 6: a redirect loop is named as one (it used to be "connection
+// failed"), and not retried.
+#[test]
+fn redirect_loops_are_named() {
+    let reg = TestRegistry::no_auth();
+    let proxy = FaultProxy::start(&reg.host());
+    let case = Case::new();
+    let spec = case.spec("present.yaml", "present", &proxy.host(), "");
+    reg.push_image("present", &tag_of(&spec), Format::Docker);
+    proxy.set(Fault::RedirectLoop);
+    let before = proxy.requests();
+    let (r, _) = exists_within(cmd(), &[&spec], Duration::from_secs(30));
+    assert_eq!(r.rows[0]["status"], "unknown", "{:?}", r.rows);
+    assert_eq!(r.code, 4);
+    let why = reason(&r);
+    assert!(why.contains("redirect loop"), "{why}");
+    assert!(why.contains("/v2/present/manifests/"), "{why}");
+    // The ping, then HEAD, its redirect, and the redirect back: no retry.
+    assert_eq!(proxy.requests() - before, 3, "{why}");
+}
+
+// Finding 7: every knob is validated at start by `exists` and `build`: a
+// clear error (exit 1) naming the variable, its value and what it accepts.
+#[test]
+fn invalid_registry_knobs_fail_at_start_naming_the_variable() {
+    let case = Case::new();
+    // Nothing listens there: a check that ran would fail and retry.
+    let spec = case.spec("spec.yaml", "app", "127.0.0.1:9", "");
+    let bad = [
+        ("IMAGESPEC_REGISTRY_TIMEOUT", "inf", "0 < t ≤ 600"),
+        ("IMAGESPEC_REGISTRY_TIMEOUT", "0", "0 < t ≤ 600"),
+        ("IMAGESPEC_REGISTRY_TIMEOUT", "ten", "0 < t ≤ 600"),
+        ("IMAGESPEC_REGISTRY_RETRIES", "11", "from 0 to 10"),
+        ("IMAGESPEC_REGISTRY_RETRIES", "-1", "from 0 to 10"),
+        ("IMAGESPEC_REGISTRY_BACKOFF_MS", "1e300", "from 0 to 30000"),
+        (
+            "IMAGESPEC_INSECURE_REGISTRIES",
+            "http://reg:5000",
+            "host[:port]",
+        ),
+    ];
+    for (name, value, accepted) in bad {
+        for command in ["exists", "build"] {
+            let mut c = no_engine();
+            c.env(name, value).arg(command).arg(&spec);
+            let ran = run_within(c, Duration::from_secs(30));
+            let what = format!("{command} with {name}={value}: {}", ran.stderr);
+            assert_eq!(ran.code, 1, "{what}");
+            assert!(
+                ran.stderr.contains(&format!("`{name}={value}`")) && ran.stderr.contains(accepted),
+                "{what}"
+            );
+            assert!(ran.stdout.is_empty(), "{what}");
+            assert!(ran.took < Duration::from_secs(10), "{what}");
+        }
     }
 }

@@ -6,8 +6,10 @@
 //!   backed by a [`TokenServer`] whose grants a [`TokenPolicy`] decides. It can
 //!   push tiny images and image indexes (OCI or Docker v2 schema).
 //! - [`FaultProxy`] sits in front of a registry and injects failures
-//!   ([`Fault`]): error statuses, delays, connection resets, Harbor's
-//!   "500 for not found" quirk.
+//!   ([`Fault`]): error statuses (with `Retry-After` in seconds or as an HTTP
+//!   date), delays, connection resets, Harbor's "500 for not found" quirk,
+//!   redirect loops, manifest bodies of its own (malformed ones), and bodies
+//!   that never end (fast or trickling; manifests and token answers).
 //! - [`http_request`] is a minimal blocking HTTP/1.1 client for assertions.
 //!
 //! Everything runs on its own threads and processes, so it works from plain
@@ -38,11 +40,11 @@ mod token;
 
 pub use client::{http_request, HttpResponse};
 pub use image::{sha256_digest, Format};
-pub use proxy::{Fault, FaultProxy};
+pub use proxy::{Fault, FaultProxy, FAULT_TOKEN_SERVICE};
 pub use test_registry::TestRegistry;
 pub use token::{basic_auth, Scope, TokenPolicy, TokenRequest, TokenServer};
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Connect timeout of every connection the harness opens.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -59,6 +61,12 @@ pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.
 pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 /// An `Accept` header value naming the four manifest media types above.
 pub const ACCEPT_MANIFESTS: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/// `t` as an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`), as `Retry-After`
+/// may carry it.
+pub fn http_date(t: SystemTime) -> String {
+    httpdate::fmt_http_date(t)
+}
 
 /// `len` random ASCII letters and digits.
 fn random_string(len: usize) -> String {

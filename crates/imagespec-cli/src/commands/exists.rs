@@ -13,6 +13,8 @@ pub(crate) fn run(
     options: &LoadOptions,
     printer: Printer,
 ) -> anyhow::Result<ExitStatus> {
+    #[cfg(feature = "registry")]
+    imagespec_registry::validate_env()?;
     #[cfg(feature = "docker")]
     super::configure_docker(&args.docker)?;
     let jobs = args
