@@ -6,7 +6,9 @@
 //! flytekit's words; the build context has the same files with the same
 //! bytes, and a Dockerfile equivalent by the oracle's rules (instructions
 //! replaced on purpose are listed, with the reason, in the case's
-//! `expected/imagespec-differs.txt`); the Dockerfile is snapshot-tested.
+//! `expected/imagespec-differs.txt` or, when they hold for every spec, in
+//! `tests/fixtures/flytekit-differences.toml`); the Dockerfile is
+//! snapshot-tested.
 
 use std::path::Path;
 
@@ -145,10 +147,19 @@ fn context(path: &Path) -> Outcome {
             .filter_map(|l| l.strip_prefix("- "))
             .map(str::to_string)
             .collect();
+    // The Dockerfile differences the live differential test allows
+    // (flytekit-differences.toml, kind `dockerfile`) are allowed here too.
+    let allowed: Vec<_> =
+        imagespec_tests::flytekit::load_differences(&imagespec_tests::flytekit::differences_path())
+            .into_iter()
+            .filter(|d| d.kind == "dockerfile")
+            .collect();
     let unexplained: Vec<String> = ours
         .iter()
         .zip(theirs.iter())
-        .filter(|(a, b)| a != b && !replaced.contains(b))
+        .filter(|(a, b)| {
+            a != b && !replaced.contains(b) && !allowed.iter().any(|d| d.matcher.is_match(a))
+        })
         .map(|(a, b)| format!("    ours:   {a}\n    theirs: {b}"))
         .collect();
     let unused: Vec<&String> = replaced

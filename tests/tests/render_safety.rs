@@ -268,3 +268,21 @@ fn installers_are_found_through_inventory() {
         ]
     );
 }
+
+#[test]
+fn empty_apt_and_conda_entries_are_left_out_as_flytekits_text_leaves_them() {
+    // Found by the property tests: `''` would hand apt-get an empty package name.
+    link_plugins();
+    let dir = tempfile::tempdir().unwrap();
+    let text = plan_json(
+        dir.path(),
+        serde_json::json!({"name": "x", "apt_packages": ["", "git"], "conda_packages": ["", "numpy"]}),
+    )
+    .unwrap();
+    assert!(
+        text.contains("apt-get install -y --no-install-recommends git\n"),
+        "{text}"
+    );
+    assert!(!text.contains("''"), "{text}");
+    assert!(text.contains("python=3.11 numpy ||"), "{text}");
+}

@@ -26,7 +26,7 @@ impl Printer {
     /// Writes what the user asked for to stdout.
     pub fn stdout_line(&self, text: &str) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{text}")?;
+        writeln!(out, "{}", imagespec_core::redact::redact(text))?;
         Ok(())
     }
 
@@ -38,12 +38,18 @@ impl Printer {
     /// Human output on stderr, unless quiet.
     pub fn stderr(&self, text: &str) {
         if !self.quiet {
-            let _ = write!(std::io::stderr().lock(), "{text}");
+            let _ = write!(
+                std::io::stderr().lock(),
+                "{}",
+                imagespec_core::redact::redact(text)
+            );
         }
     }
 
-    /// An error on stderr, always.
+    /// An error on stderr, always (control characters escaped).
     pub fn error(&self, text: &str) {
+        let text = imagespec_core::redact::redact(text);
+        let text = imagespec_core::safety::printable(&text);
         let _ = writeln!(std::io::stderr().lock(), "error: {text}");
     }
 
@@ -64,7 +70,8 @@ impl Printer {
         };
         tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+            // Every secret the spec holds is masked in the logs.
+            .with_writer(|| imagespec_core::redact::RedactingWriter(std::io::stderr()))
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_target(false)
             .without_time()

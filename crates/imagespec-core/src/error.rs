@@ -86,17 +86,21 @@ impl SpecError {
 }
 
 impl fmt::Display for SpecError {
+    /// Control characters in the field, message or hint (values from a
+    /// spec) are escaped, so that nothing a spec holds reaches a terminal raw.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::safety::printable;
         let loc = self.location.to_string();
+        let (loc, message) = (printable(&loc), printable(&self.message));
         if loc.is_empty() {
-            write!(f, "{}", self.message)?;
+            write!(f, "{message}")?;
         } else if self.location.field.is_empty() {
-            write!(f, "{loc}{}", self.message)?;
+            write!(f, "{loc}{message}")?;
         } else {
-            write!(f, "{loc}: {}", self.message)?;
+            write!(f, "{loc}: {message}")?;
         }
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", printable(hint))?;
         }
         Ok(())
     }
@@ -176,9 +180,10 @@ impl Error {
         }
     }
 
-    /// True when the user's spec is at fault (the CLI exits with 2).
+    /// True when the user's spec is at fault (the CLI exits with 2): an
+    /// invalid spec, or a value no Dockerfile can hold.
     pub fn is_invalid_spec(&self) -> bool {
-        matches!(self, Error::Spec(_))
+        matches!(self, Error::Spec(_) | Error::Render(_))
     }
 }
 

@@ -10,15 +10,80 @@ pub fn control_char(value: &str) -> Option<char> {
     value.chars().find(|c| c.is_control() && *c != '\t')
 }
 
+/// `text` with every control character but newline and tab escaped
+/// (`\u{1b}`), for echoing values to a terminal: an escape sequence in a
+/// spec must not reach it.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Why an `ENV` name cannot be written, if it cannot: `NAME=value` pairs are
-/// split at white space, `=` and quotes.
+/// split at white space, `=` and quotes, each pair starts a line, and a line
+/// starting with `#` is a comment to BuildKit (dropped, so the instruction
+/// would swallow the next one).
 pub fn env_name_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
         Some("it is empty")
     } else if name.contains(|c: char| c == '=' || c.is_whitespace() || c == '"' || c == '\'') {
         Some("it holds white space, `=` or a quote")
+    } else if name.starts_with('#') {
+        Some("it starts with `#`, which makes its line of the Dockerfile a comment")
+    } else if name.ends_with('\\') {
+        Some("it ends with a backslash, which joins the next line to it")
     } else {
         control_char(name).map(|_| "it holds a control character")
+    }
+}
+
+/// Why shell text from a spec (a `commands` entry, `pip_extra_args`) cannot
+/// be written into a `RUN` line, if it cannot: a trailing backslash continues
+/// the instruction onto the next line, and a `<<WORD` opens a heredoc that
+/// swallows the lines after it.
+pub fn shell_text_problem(text: &str) -> Option<&'static str> {
+    if text.trim().is_empty() {
+        Some("it is empty")
+    } else if text.trim_end_matches([' ', '\t']).ends_with('\\') {
+        Some("it ends with a backslash, which would continue the instruction onto the next line")
+    } else if !crate::render::buildkit::heredocs_in(text).is_empty() {
+        Some(
+            "it holds `<<WORD`, which BuildKit reads as a heredoc that swallows the lines after it",
+        )
+    } else {
+        control_char(text).map(|_| "it holds a control character")
+    }
+}
+
+/// Why a `copy` entry cannot be named in a `COPY` instruction, if it cannot:
+/// BuildKit expands `$` variables and `*`, `?`, `[` wildcards in COPY sources
+/// (so `a$b` would copy `a`, and `*` the whole context), takes a leading `-`
+/// for a flag, and reads `\` as an escape.
+pub fn copy_path_problem(path: &str) -> Option<&'static str> {
+    if path.is_empty() {
+        Some("it is empty")
+    } else if path.contains(['$', '*', '?', '[', ']', '\\', '"', '\'']) {
+        Some("it holds `$`, `*`, `?`, `[`, `]`, `\\` or a quote, which COPY expands, escapes or unquotes")
+    } else if path.starts_with('-') {
+        Some("it starts with `-`, which COPY reads as a flag")
+    } else if !crate::render::buildkit::heredocs_in(path).is_empty() {
+        Some(
+            "it holds `<<WORD`, which BuildKit reads as a heredoc that swallows the lines after it",
+        )
+    } else {
+        control_char(path).map(|_| "it holds a control character")
     }
 }
 
@@ -41,6 +106,8 @@ pub fn image_ref_problem(reference: &str) -> Option<&'static str> {
         Some("it is empty")
     } else if reference.contains(char::is_whitespace) {
         Some("it holds white space")
+    } else if reference.contains(['\\', '$', '#']) {
+        Some("it holds `\\`, `$` or `#`, which FROM would read as an escape, a variable or a comment")
     } else {
         control_char(reference).map(|_| "it holds a control character")
     }
@@ -63,5 +130,21 @@ mod tests {
         assert!(mount_value_problem("/a,b").is_some());
         assert!(image_ref_problem("debian:12").is_none());
         assert!(image_ref_problem("debian 12").is_some());
+        assert_eq!(printable("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\n");
+        assert!(image_ref_problem("debian\\").is_some());
+        assert!(env_name_problem("#x").is_some());
+        assert!(shell_text_problem("echo hi").is_none());
+        assert!(
+            shell_text_problem("# a comment").is_none(),
+            "a shell comment on the RUN line"
+        );
+        assert!(shell_text_problem("").is_some());
+        assert!(shell_text_problem("echo hi \\").is_some());
+        assert!(shell_text_problem("cat <<EOF").is_some());
+        assert!(shell_text_problem("cat '<<EOF'").is_none());
+        assert!(copy_path_problem("a b/c.txt").is_none());
+        assert!(copy_path_problem("a$b").is_some());
+        assert!(copy_path_problem("*").is_some());
+        assert!(copy_path_problem("--chmod=777").is_some());
     }
 }

@@ -9,6 +9,32 @@ pub struct Mark {
     pub column: usize,
 }
 
+/// Where a YAML syntax error sits: the innermost collection that was open
+/// when it happened, and the mapping keys leading to it from the root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Within {
+    /// `a mapping` or `a list`.
+    pub what: &'static str,
+    /// Where that collection started.
+    pub start: Mark,
+    /// The keys from the document's root down to the error (`env`, `A`).
+    pub keys: Vec<String>,
+}
+
+impl std::fmt::Display for Within {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "while parsing {} that starts at line {}, column {}",
+            self.what, self.start.line, self.start.column
+        )?;
+        if !self.keys.is_empty() {
+            write!(f, ", under `{}`", self.keys.join("."))?;
+        }
+        Ok(())
+    }
+}
+
 /// Everything that can fail here: loading YAML, formatting a template,
 /// compiling a shell pattern, or a `posixpath` function that raises.
 ///
@@ -19,12 +45,15 @@ pub struct Mark {
 pub enum Error {
     /// PyYAML fails on this document too: a syntax error, a value its
     /// constructors reject, an unknown tag.
-    #[error("line {}, column {}: {message}", mark.line, mark.column)]
+    #[error("line {}, column {}: {message}{}", mark.line, mark.column, within.as_ref().map(|w| format!(" ({w})")).unwrap_or_default())]
     Yaml {
         /// Where the offending node or token starts.
         mark: Mark,
         /// What went wrong, worded after PyYAML's (or Python's) message.
         message: String,
+        /// For a syntax error inside a collection: the innermost one that was
+        /// open, and the keys leading to it (PyYAML's "while parsing" mark).
+        within: Option<Within>,
     },
 
     /// PyYAML would load this document, but the loader refuses a construct
@@ -113,7 +142,32 @@ impl Error {
         Error::Yaml {
             mark,
             message: message.into(),
+            within: None,
         }
+    }
+
+    /// A syntax error's context, when it has one.
+    pub fn within(&self) -> Option<&Within> {
+        match self {
+            Error::Yaml { within, .. } => within.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Notes, on a syntax error, the collection it happened in (the innermost
+    /// wins) and, going outwards, the key it sat under.
+    pub(crate) fn inside(mut self, what: &'static str, start: Mark, key: Option<&str>) -> Self {
+        if let Error::Yaml { within, .. } = &mut self {
+            let w = within.get_or_insert_with(|| Within {
+                what,
+                start,
+                keys: Vec::new(),
+            });
+            if let Some(k) = key {
+                w.keys.insert(0, k.to_string());
+            }
+        }
+        self
     }
 
     pub(crate) fn yaml_unsupported(mark: Mark, message: impl Into<String>) -> Self {

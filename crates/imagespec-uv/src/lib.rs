@@ -5,9 +5,7 @@ use std::path::PathBuf;
 
 use imagespec_core::inputs::Inputs;
 use imagespec_core::installer::{Installer, InstallerRegistration, Role};
-use imagespec_core::plan::{
-    bind_mount, secret_mounts, sh, FileContent, PlanBuilder, Slot, Step, Word,
-};
+use imagespec_core::plan::{bind_mount, sh, FileContent, PlanBuilder, Slot, Step, Word};
 use imagespec_core::{ImageSpec, Plugin, Result, SpecError};
 use imagespec_python_install::{
     add_lock_files, base_has_venv, check_lock_file, lock_side_files, pip_install_args,
@@ -80,6 +78,32 @@ impl Installer for UvInstaller {
             .iter()
             .all(|lock| requirements_file_named(spec, lock).is_none())
     }
+    /// The requirements file becomes lines of `requirements_uv.txt`: one
+    /// holding a line separator other than `\n` (which Python's readlines
+    /// keeps, and other readers split at) is refused.
+    fn validate(&self, _spec: &ImageSpec, inputs: &Inputs) -> std::result::Result<(), SpecError> {
+        let Some(req) = &inputs.requirements else {
+            return Ok(());
+        };
+        let text = String::from_utf8_lossy(&req.bytes);
+        for (n, line) in text.lines().enumerate() {
+            if let Some(c) = line
+                .chars()
+                .find(|c| matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{0b}' | '\u{0c}'))
+            {
+                return Err(SpecError::field(
+                    "requirements",
+                    format!(
+                        "line {} of `{}` holds the line separator {c:?}",
+                        n + 1,
+                        req.path.display()
+                    ),
+                )
+                .hint("remove it: requirements_uv.txt would be read as two lines there"));
+            }
+        }
+        Ok(())
+    }
     fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
         let lines = requirements_lines(spec, plan.inputs(), &plan.defaults().flytekit_requirement)?;
         plan.add_file(REQUIREMENTS_FILE, FileContent::Text(lines.join("\n")));
@@ -88,8 +112,8 @@ impl Installer for UvInstaller {
             uv_binary_mount(),
             bind_mount(REQUIREMENTS_FILE),
         ];
-        mounts.extend(secret_mounts(spec));
-        let mut args = pip_install_args(spec);
+        mounts.extend(plan.secret_mounts());
+        let mut args = pip_install_args(plan);
         args.extend([sh("--requirement"), sh(REQUIREMENTS_FILE)]);
         let steps = match spec.python_exec() {
             // PEP 668 base images refuse system installs: make a venv that
@@ -157,14 +181,14 @@ impl Installer for UvLockInstaller {
         plan.warn("uv.lock support is experimental");
         let mut mounts = vec![uv_cache_mount(), uv_binary_mount()];
         mounts.extend(add_lock_files(plan, "uv.lock"));
-        mounts.extend(secret_mounts(spec));
+        mounts.extend(plan.secret_mounts());
         let mut script = vec![sh("uv sync")];
         if let Some(python) = spec.python_exec() {
             // flytekit points UV_PYTHON at the venv uv sync has yet to make,
             // and uv fails ("No interpreter found"); name the base Python.
             script.extend([sh("--python"), Word::Arg(python.to_string())]);
         }
-        script.extend(pip_install_args(spec));
+        script.extend(pip_install_args(plan));
         script.push(sh(&format!(
             "--locked --no-dev --no-install-project && chown -R flytekit {VENV}"
         )));

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use super::files::{
     entries, hash_name, join_rel, path_kind, pathlib_posix, special_file_error, utf8, EntryKind,
-    SourceFile,
+    LinkFence, SourceFile,
 };
 use crate::error::{Error, Result, SpecError};
 use crate::spec::ImageSpec;
@@ -43,6 +43,19 @@ fn leaves_the_context(entry: &str) -> bool {
     entry.starts_with('/') || entry.split('/').any(|part| part == "..")
 }
 
+/// flytekit's refusal of an entry that leaves the context.
+fn refuse_leaving(i: usize, entry: &str) -> Result<()> {
+    if !leaves_the_context(entry) {
+        return Ok(());
+    }
+    Err(SpecError::field(
+        format!("copy[{i}]"),
+        format!("`{entry}`: Absolute paths or paths with '..' are not allowed in COPY command."),
+    )
+    .hint("copy only paths inside the spec file's folder, written relative to it")
+    .into())
+}
+
 /// pathlib's spelling of a `copy` entry (`./a//b/` is `a/b`), as flytekit
 /// places it in the context.
 pub fn copy_entry_rel(entry: &str) -> String {
@@ -56,10 +69,17 @@ pub fn copy_entry_rel(entry: &str) -> String {
 pub fn copy_digest_files(spec: &ImageSpec) -> Result<Vec<SourceFile>> {
     let sorted = spec.load_options().fix_flytekit_quirks;
     let mut out = Vec::new();
-    for entry in spec.copy() {
+    for (i, entry) in spec.copy().iter().enumerate() {
+        // Not read at all: the context refuses it (flytekit's check), so
+        // the spec gets no name either.
+        refuse_leaving(i, entry)?;
         let path = spec.resolve(entry);
+        let fence = spec_fence(spec, i)?;
+        if path.exists() {
+            fence.check(&path)?;
+        }
         if path.is_dir() {
-            digest_walk(&path, "", sorted, &mut |file, rel| {
+            digest_walk(&path, "", sorted, &fence, &mut |file, rel| {
                 out.push(SourceFile {
                     path: file.to_path_buf(),
                     hash_name: hash_name(rel),
@@ -69,7 +89,7 @@ pub fn copy_digest_files(spec: &ImageSpec) -> Result<Vec<SourceFile>> {
             continue;
         }
         match path_kind(&path)? {
-            EntryKind::File => {}
+            EntryKind::File { .. } => {}
             EntryKind::Broken | EntryKind::Socket => continue,
             EntryKind::Special => return Err(special_file_error(&path)),
             EntryKind::Dir { .. } => unreachable!("is_dir() was false"),
@@ -89,22 +109,23 @@ pub fn copy_digest_files(spec: &ImageSpec) -> Result<Vec<SourceFile>> {
     Ok(out)
 }
 
+/// Links in `copy[i]` must stay inside the spec's folder.
+fn spec_fence(spec: &ImageSpec, i: usize) -> Result<LinkFence> {
+    LinkFence::new(
+        spec.base_dir(),
+        spec.load_options().allow_outside_links,
+        format!("copy[{i}]"),
+        "the spec's folder",
+    )
+}
+
 /// What the build context holds for the spec's `copy` entries, placed as
 /// flytekit places them (`tmp_dir / Path(src)`).
 pub fn copy_context(spec: &ImageSpec) -> Result<CopyContext> {
     let mut out = CopyContext::default();
     for (i, entry) in spec.copy().iter().enumerate() {
         let field = || format!("copy[{i}]");
-        if leaves_the_context(entry) {
-            return Err(SpecError::field(
-                field(),
-                format!(
-                    "`{entry}`: Absolute paths or paths with '..' are not allowed in COPY command."
-                ),
-            )
-            .hint("copy only paths inside the spec file's folder, written relative to it")
-            .into());
-        }
+        refuse_leaving(i, entry)?;
         let path = spec.resolve(entry);
         let entry_rel = copy_entry_rel(entry);
         let is_dir = path.is_dir();
@@ -121,7 +142,9 @@ pub fn copy_context(spec: &ImageSpec) -> Result<CopyContext> {
         });
         if is_dir {
             out.dirs.push(entry_rel.clone());
-            copytree(&path, &entry_rel, &mut out, 0).map_err(|e| match e {
+            let fence = spec_fence(spec, i)?;
+            fence.check(&path)?;
+            copytree(&path, &entry_rel, &mut out, 0, &fence).map_err(|e| match e {
                 Error::Other(m) => {
                     Error::Spec(SpecError::field(field(), m).hint(
                         "flytekit's shutil.copytree fails on this too; remove or fix the file",
@@ -132,7 +155,7 @@ pub fn copy_context(spec: &ImageSpec) -> Result<CopyContext> {
             continue;
         }
         match path_kind(&path)? {
-            EntryKind::File => out.files.push(SourceFile {
+            EntryKind::File { .. } => out.files.push(SourceFile {
                 hash_name: Vec::new(),
                 path,
                 rel: entry_rel,
@@ -168,6 +191,7 @@ fn digest_walk(
     dir: &Path,
     rel_dir: &str,
     sorted: bool,
+    fence: &LinkFence,
     visit: &mut dyn FnMut(&Path, &str),
 ) -> Result<()> {
     let mut files = Vec::new();
@@ -179,7 +203,12 @@ fn digest_walk(
                     subdirs.push((name, path));
                 }
             }
-            EntryKind::File => files.push((name, path)),
+            EntryKind::File { link } => {
+                if link {
+                    fence.check(&path)?;
+                }
+                files.push((name, path))
+            }
             EntryKind::Broken | EntryKind::Socket => {}
             EntryKind::Special => return Err(special_file_error(&path)),
         }
@@ -192,7 +221,7 @@ fn digest_walk(
         subdirs.sort_by(|a, b| a.0.cmp(&b.0));
     }
     for (name, path) in subdirs {
-        digest_walk(&path, &join_rel(rel_dir, &name), sorted, visit)?;
+        digest_walk(&path, &join_rel(rel_dir, &name), sorted, fence, visit)?;
     }
     Ok(())
 }
@@ -204,7 +233,13 @@ const MAX_COPY_DEPTH: usize = 64;
 /// `shutil.copytree(src, dst, symlinks=False)`: every file (links followed),
 /// every folder (links to folders followed too), broken links and special
 /// files an error.
-fn copytree(dir: &Path, rel_dir: &str, out: &mut CopyContext, depth: usize) -> Result<()> {
+fn copytree(
+    dir: &Path,
+    rel_dir: &str,
+    out: &mut CopyContext,
+    depth: usize,
+    fence: &LinkFence,
+) -> Result<()> {
     if depth > MAX_COPY_DEPTH {
         return Err(Error::Other(format!(
             "`{}` nests folders (through links) more than {MAX_COPY_DEPTH} deep; is there a link loop?",
@@ -214,15 +249,23 @@ fn copytree(dir: &Path, rel_dir: &str, out: &mut CopyContext, depth: usize) -> R
     for (name, path, kind) in entries(dir)? {
         let rel = join_rel(rel_dir, &name);
         match kind {
-            EntryKind::Dir { .. } => {
+            EntryKind::Dir { link } => {
+                if link {
+                    fence.check(&path)?;
+                }
                 out.dirs.push(rel.clone());
-                copytree(&path, &rel, out, depth + 1)?;
+                copytree(&path, &rel, out, depth + 1, fence)?;
             }
-            EntryKind::File => out.files.push(SourceFile {
-                hash_name: hash_name(&rel),
-                path,
-                rel,
-            }),
+            EntryKind::File { link } => {
+                if link {
+                    fence.check(&path)?;
+                }
+                out.files.push(SourceFile {
+                    hash_name: hash_name(&rel),
+                    path,
+                    rel,
+                })
+            }
             EntryKind::Broken => {
                 return Err(Error::Other(format!(
                     "`{}` is a broken link",

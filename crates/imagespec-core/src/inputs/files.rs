@@ -3,7 +3,7 @@
 use std::os::unix::fs::FileTypeExt as _;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SpecError};
 
 /// One file that goes into the build context.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +36,8 @@ pub(crate) fn hash_name(rel: &str) -> Vec<u8> {
 pub(crate) enum EntryKind {
     /// A folder (or a link to one: `os.walk` lists it among the folders).
     Dir { link: bool },
-    /// A regular file, or a link to one.
-    File,
+    /// A regular file, or (`link`) a link to one.
+    File { link: bool },
     /// A link to nothing: flytekit skips it.
     Broken,
     /// A socket (or a link to one): flytekit skips it.
@@ -65,7 +65,9 @@ fn entry_kind(path: &Path, file_type: std::fs::FileType) -> Result<EntryKind> {
             link: file_type.is_symlink(),
         }
     } else if ft.is_file() {
-        EntryKind::File
+        EntryKind::File {
+            link: file_type.is_symlink(),
+        }
     } else if ft.is_socket() {
         EntryKind::Socket
     } else {
@@ -78,6 +80,66 @@ pub(crate) fn path_kind(path: &Path) -> Result<EntryKind> {
     match std::fs::symlink_metadata(path) {
         Ok(m) => entry_kind(path, m.file_type()),
         Err(_) => Ok(EntryKind::Broken),
+    }
+}
+
+/// Where links may lead: inside `root` (canonical), unless the user allowed
+/// links out of the tree (`--allow-outside-links`, flytekit's behaviour).
+#[derive(Debug, Clone)]
+pub(crate) struct LinkFence {
+    /// The canonical folder links must stay in; `None`: anywhere.
+    pub(crate) root: Option<PathBuf>,
+    /// The field named in the error.
+    pub(crate) field: String,
+    /// What the folder is, for the error ("source_root", "the spec's folder").
+    pub(crate) what: &'static str,
+}
+
+impl LinkFence {
+    pub(crate) fn new(
+        root: &Path,
+        allow: bool,
+        field: impl Into<String>,
+        what: &'static str,
+    ) -> Result<Self> {
+        let root = if allow {
+            None
+        } else {
+            Some(
+                root.canonicalize()
+                    .map_err(|e| Error::io("resolve", root, e))?,
+            )
+        };
+        Ok(LinkFence {
+            root,
+            field: field.into(),
+            what,
+        })
+    }
+
+    /// Fails when `path` (a link, or a path through one) resolves outside the fence.
+    pub(crate) fn check(&self, path: &Path) -> Result<()> {
+        let Some(root) = &self.root else {
+            return Ok(());
+        };
+        let target = path
+            .canonicalize()
+            .map_err(|e| Error::io("resolve", path, e))?;
+        if target.starts_with(root) {
+            return Ok(());
+        }
+        Err(Error::Spec(
+            SpecError::field(
+                self.field.clone(),
+                format!(
+                    "`{}` is a link to `{}`, outside {}: its content would go into the image",
+                    path.display(),
+                    target.display(),
+                    self.what
+                ),
+            )
+            .hint("copy the file itself into the tree, or pass --allow-outside-links (flytekit's behaviour) if you mean it"),
+        ))
     }
 }
 

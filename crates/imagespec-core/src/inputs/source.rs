@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::files::{entries, hash_name, pathlib_posix, special_file_error, EntryKind, SourceFile};
+use super::files::{
+    entries, hash_name, pathlib_posix, special_file_error, EntryKind, LinkFence, SourceFile,
+};
 use crate::error::{Error, Result, SpecError};
 use crate::spec::{CopyMode, ImageSpec};
 use imagespec_pycompat::path as pp;
@@ -189,6 +191,12 @@ fn list_all_files(spec: &ImageSpec, root_written: &str) -> Result<Vec<SourceFile
     let root = spec.resolve(root_written);
     let fix = spec.load_options().fix_flytekit_quirks;
     let ignore = IgnoreGroup::load(&root)?;
+    let fence = LinkFence::new(
+        &root,
+        spec.load_options().allow_outside_links,
+        "source_root",
+        "source_root",
+    )?;
     // `is_ignored` relativizes absolute paths only.
     let relative_checks = fix || pp::isabs(root_written);
     let mut files = Vec::new();
@@ -218,10 +226,13 @@ fn list_all_files(spec: &ImageSpec, root_written: &str) -> Result<Vec<SourceFile
                     tracing::debug!(path = %path.display(), "skipping a socket (as flytekit)")
                 }
                 EntryKind::Special => return Err(special_file_error(&path)),
-                EntryKind::File => {
+                EntryKind::File { link } => {
                     let checked = if relative_checks { &rel } else { &walked };
                     if ignore.is_ignored(checked) {
                         continue;
+                    }
+                    if link {
+                        fence.check(&path)?;
                     }
                     files.push(SourceFile {
                         path,
@@ -259,6 +270,15 @@ fn list_loaded_modules(spec: &ImageSpec, root_written: &str) -> Result<Vec<Sourc
         .filter(|m| pp::commonpath(&[m.as_str(), root.as_str()]).is_ok_and(|c| c == root))
         .collect();
     chosen.sort();
+    let fence = match chosen.is_empty() {
+        true => None,
+        false => Some(LinkFence::new(
+            &spec.resolve(root_written),
+            spec.load_options().allow_outside_links,
+            "source_root",
+            "source_root",
+        )?),
+    };
     let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
     let cwd = cwd.to_string_lossy();
     chosen
@@ -267,6 +287,9 @@ fn list_loaded_modules(spec: &ImageSpec, root_written: &str) -> Result<Vec<Sourc
             let rel = pp::relpath(m, &root, &cwd)
                 .map_err(|e| Error::Other(format!("the loaded module `{m}`: {e}")))?;
             let path = PathBuf::from(m);
+            if let Some(fence) = &fence {
+                fence.check(&path)?;
+            }
             if !path.is_file() {
                 return Err(Error::Other(format!(
                     "the loaded module `{m}` is not a readable file"

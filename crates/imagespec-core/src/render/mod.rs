@@ -13,6 +13,8 @@
 
 use std::fmt::Write as _;
 
+pub mod buildkit;
+
 use crate::error::RenderError;
 use crate::plan::{BuildPlan, Mount, Stage, Step, Word};
 use crate::safety;
@@ -36,7 +38,9 @@ fn clean<'a>(what: &'static str, value: &'a str) -> Result<&'a str, RenderError>
     }
 }
 
-/// Renders a plan to Dockerfile text.
+/// Renders a plan to Dockerfile text, and checks that BuildKit's parser
+/// finds in it exactly the plan's instructions ([`buildkit::instructions`]):
+/// nothing a value holds can add, join or swallow one.
 pub fn render(plan: &BuildPlan) -> Result<String, RenderError> {
     let mut out = String::new();
     if let Some(syntax) = &plan.syntax {
@@ -48,7 +52,60 @@ pub fn render(plan: &BuildPlan) -> Result<String, RenderError> {
         }
         render_stage(&mut out, stage)?;
     }
+    check_structure(plan, &out)?;
     Ok(out)
+}
+
+/// The instruction keywords a plan renders to, in order.
+pub fn planned_keywords(plan: &BuildPlan) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for stage in &plan.stages {
+        out.push("FROM");
+        for step in &stage.steps {
+            out.push(match step {
+                Step::Comment { .. } => continue,
+                Step::Workdir { .. } => "WORKDIR",
+                Step::User { .. } => "USER",
+                Step::Run { .. } => "RUN",
+                Step::Env { .. } => "ENV",
+                Step::Entrypoint { .. } => "ENTRYPOINT",
+                Step::Shell { .. } => "SHELL",
+                Step::Copy { .. } => "COPY",
+            });
+        }
+    }
+    out
+}
+
+/// The longest line BuildKit reads (its scanner's token limit).
+pub const MAX_LINE: usize = 64 * 1024;
+
+fn check_structure(plan: &BuildPlan, text: &str) -> Result<(), RenderError> {
+    if let Some(line) = text.lines().find(|l| l.len() >= MAX_LINE) {
+        return Err(refuse(
+            "a Dockerfile line",
+            &line.chars().take(80).collect::<String>(),
+            "it is longer than the 64 KiB BuildKit reads in one line",
+        ));
+    }
+    let found = buildkit::instructions(text)
+        .map_err(|e| refuse("the Dockerfile", &e, "BuildKit would not parse it"))?;
+    let found_keywords: Vec<&str> = found.iter().map(|i| i.keyword.as_str()).collect();
+    if found_keywords != planned_keywords(plan) {
+        return Err(refuse(
+            "the Dockerfile",
+            &found_keywords.join(" "),
+            "a value changed which instructions BuildKit sees",
+        ));
+    }
+    if let Some(i) = found.iter().find(|i| !i.heredocs.is_empty()) {
+        return Err(refuse(
+            "a heredoc",
+            &i.heredocs.join(", "),
+            "a value opens a heredoc that would swallow the lines after it",
+        ));
+    }
+    Ok(())
 }
 
 fn render_stage(out: &mut String, stage: &Stage) -> Result<(), RenderError> {
@@ -82,13 +139,16 @@ fn render_step(out: &mut String, step: &Step) -> Result<(), RenderError> {
             let _ = writeln!(out, "USER {}", clean("a user", name)?);
         }
         Step::Run { mounts, script } => {
+            // The script stays on the last mount's line, as in flytekit's
+            // template: a value starting with `#` is then a shell comment,
+            // not a Dockerfile comment line that would end the instruction
+            // early and let it swallow the next one.
             out.push_str("RUN");
             for m in mounts {
                 let _ = write!(out, " \\\n    --mount={}", mount(m)?);
             }
             let words = script.iter().map(word).collect::<Result<Vec<_>, _>>()?;
-            let sep = if mounts.is_empty() { " " } else { " \\\n    " };
-            let _ = writeln!(out, "{sep}{}", words.join(" "));
+            let _ = writeln!(out, " {}", words.join(" "));
         }
         Step::Env { vars } => {
             out.push_str("ENV");

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
-use super::{dict_insert, BaseImage, ImageSpec, LoadOptions, PyDict, SecretMount};
+use super::{BaseImage, ImageSpec, LoadOptions, PyDict, SecretMount};
 use crate::error::{Error, SpecError};
 use imagespec_pycompat::yaml::{self, Mark, Node, NodeValue, PyEnum, PythonTags};
 use imagespec_pycompat::PyValue;
@@ -82,7 +82,7 @@ pub fn load_file(path: &Path) -> Result<ImageSpec, Error> {
 
 /// [`load_file`] with imagespec's load options (quirk fixes, loaded modules).
 pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<ImageSpec, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read spec file", path, e))?;
+    let text = read_spec_file(path)?;
     let base_dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -94,6 +94,70 @@ pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<ImageSpec, E
         &base_dir,
         options,
     )?)
+}
+
+/// The largest spec file imagespec reads.
+pub const MAX_SPEC_BYTES: u64 = 1024 * 1024;
+
+/// A spec file's text: a regular file of at most [`MAX_SPEC_BYTES`], in
+/// UTF-8 (as pyflyte opens it). Anything else is an invalid spec, with the
+/// position of the first byte that is not UTF-8.
+fn read_spec_file(path: &Path) -> Result<String, Error> {
+    use std::io::Read;
+    let invalid = |message: String, hint: &str| {
+        Error::Spec(SpecError::field("", message).hint(hint).in_file(path))
+    };
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("read spec file", path, e))?;
+    if !meta.is_file() {
+        return Err(invalid(
+            "is not a regular file (a FIFO, a device or a folder would never end or never be a spec)".into(),
+            "name a spec file",
+        ));
+    }
+    if meta.len() > MAX_SPEC_BYTES {
+        return Err(invalid(
+            format!(
+                "is {} bytes, over the {MAX_SPEC_BYTES} a spec may have",
+                meta.len()
+            ),
+            "a spec is a short YAML file; is this the right file?",
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SPEC_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| Error::io("read spec file", path, e))?;
+    if bytes.len() as u64 > MAX_SPEC_BYTES {
+        return Err(invalid(
+            format!("grew past the {MAX_SPEC_BYTES} bytes a spec may have while it was read"),
+            "a spec is a short YAML file; is this the right file?",
+        ));
+    }
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Err(Error::Spec(
+            SpecError::field("", "is UTF-16 (it starts with a UTF-16 byte-order mark); pyflyte reads spec files as UTF-8")
+                .hint("save the file as UTF-8")
+                .in_file(path)
+                .at_line(Some(1)),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = String::from_utf8_lossy(good.rsplit(|b| *b == b'\n').next().unwrap_or(&[]))
+            .chars()
+            .count()
+            + 1;
+        Error::Spec(
+            SpecError::field(
+                "",
+                format!("is not valid UTF-8: the byte at line {line}, column {column} (offset {}) is not", good.len()),
+            )
+            .hint("save the file as UTF-8")
+            .in_file(path)
+            .at_line(Some(line)),
+        )
+    })
 }
 
 /// Loads a spec from text. `file` is named in errors; relative paths resolve against `base_dir`.
@@ -120,9 +184,37 @@ pub fn load_str_with(
     };
     let root = match format {
         SpecFormat::Yaml => yaml::load_with(text, &TYPED_SPEC_TAGS).map_err(|e| {
+            // PyYAML's two marks: where it failed, and where the collection
+            // it was parsing started (with the field it is under).
+            let (field, opened) = match e.within() {
+                Some(w) => (
+                    // Keys are named only under a known field: a file that
+                    // is no spec must not have its content echoed.
+                    if w.keys.first().is_some_and(|k| FIELDS.contains(&k.as_str())) {
+                        w.keys.join(".")
+                    } else {
+                        String::new()
+                    },
+                    format!(
+                        " ({} that starts at line {}, column {})",
+                        w.what, w.start.line, w.start.column
+                    ),
+                ),
+                None => (String::new(), String::new()),
+            };
+            let mark = e
+                .mark()
+                .map(|m| format!(" at line {}, column {}", m.line, m.column));
             located(
-                SpecError::field("", format!("invalid YAML: {}", e.message()))
-                    .at_line(e.mark().map(|m| m.line)),
+                SpecError::field(
+                    field,
+                    format!(
+                        "invalid YAML{}: {}{opened}",
+                        mark.unwrap_or_default(),
+                        e.message()
+                    ),
+                )
+                .at_line(e.mark().map(|m| m.line)),
             )
         })?,
         SpecFormat::Json => {
@@ -179,9 +271,16 @@ fn err(node: &Node, field: &str, message: impl Into<String>) -> SpecError {
     SpecError::field(field, message).at_line(line(node))
 }
 
+/// What a node is, for an error message; a scalar's value is shown, cut to
+/// a few dozen characters.
 fn kind(node: &Node) -> String {
     match &node.value {
-        NodeValue::Scalar(v) => format!("{} `{}`", v.type_name(), v.repr()),
+        NodeValue::Scalar(v) => {
+            let repr = v.repr();
+            let shown: String = repr.chars().take(48).collect();
+            let more = if shown.len() < repr.len() { "…" } else { "" };
+            format!("{} `{shown}{more}`", v.type_name())
+        }
         NodeValue::Seq(_) => "a list".to_string(),
         NodeValue::Map(_) => "a mapping".to_string(),
         NodeValue::Tuple(_) => "a tuple".to_string(),
@@ -202,6 +301,40 @@ fn plain_value(v: &Node, field: &str) -> Result<PyValue, SpecError> {
 }
 
 /// The closest known field, for "did you mean".
+/// An unknown field. Its name is shown only when it looks like one (a
+/// Python identifier): a file that is no spec, such as a link to a secret,
+/// parses as a mapping of its lines, and its content must not be echoed.
+fn unknown_field(key: &Node, name: &str) -> SpecError {
+    let identifier = name.len() <= 64
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !identifier {
+        return err(
+            key,
+            "",
+            "the file holds a key that is no field name (not shown, in case the file is no spec)",
+        )
+        .hint(format!(
+            "a spec is a mapping of these fields: {}",
+            FIELDS.join(", ")
+        ));
+    }
+    let e = err(
+        key,
+        name,
+        format!(
+            "unknown field `{name}` (flytekit: ImageSpec.__init__() got an unexpected keyword argument '{name}')"
+        ),
+    );
+    match suggest(name) {
+        Some(s) => e.hint(format!("did you mean `{s}`?")),
+        None => e.hint(format!("known fields: {}", FIELDS.join(", "))),
+    }
+}
+
 fn suggest(unknown: &str) -> Option<&'static str> {
     FIELDS
         .iter()
@@ -225,8 +358,16 @@ impl Loader<'_> {
                 return Err(err(
                     root,
                     "",
-                    format!("a spec must be a mapping of fields, not {}", kind(root)),
-                ))
+                    // Not the value: a file that is no spec (a link to a
+                    // secret, say) must not be echoed.
+                    format!(
+                        "a spec must be a mapping of fields, not {}",
+                        match &root.value {
+                            NodeValue::Scalar(v) => format!("a {}", v.type_name()),
+                            _ => kind(root),
+                        }
+                    ),
+                ));
             }
         };
         let mut spec = ImageSpec {
@@ -246,9 +387,18 @@ impl Loader<'_> {
                 return Err(err(
                     key,
                     "",
-                    format!("field names must be strings, not {}", kind(key)),
+                    format!(
+                        "field names must be strings, not {}",
+                        match &key.value {
+                            NodeValue::Scalar(v) => format!("a {}", v.type_name()),
+                            _ => kind(key),
+                        }
+                    ),
                 ));
             };
+            if !typed && !FIELDS.contains(&field) {
+                return Err(unknown_field(key, field));
+            }
             if typed && self.typed_state(&mut spec, &mut recorded, field, value)? {
                 continue;
             }
@@ -287,8 +437,9 @@ impl Loader<'_> {
             "tag" => *recorded = want_str(v, key)?,
             _ if FIELDS.contains(&key) => return Ok(false),
             _ => tracing::warn!(
-                "the typed spec has the attribute `{key}`, which is no ImageSpec field; \
-                 flytekit ignores it, and so does imagespec"
+                "the typed spec has the attribute `{}`, which is no ImageSpec field; \
+                 flytekit ignores it, and so does imagespec",
+                crate::safety::printable(key)
             ),
         }
         Ok(true)
@@ -361,20 +512,7 @@ impl Loader<'_> {
             "runtime_packages" => spec.runtime_packages = want_str_list(v, field)?,
             "builder_options" => spec.builder_options = want_dict(v, field)?,
             "builder_config" => spec.builder_config = want_dict(v, field)?,
-            other => {
-                let mut e = err(
-                    v,
-                    other,
-                    format!(
-                        "unknown field `{other}` (flytekit: ImageSpec.__init__() got an unexpected keyword argument '{other}')"
-                    ),
-                );
-                e = match suggest(other) {
-                    Some(s) => e.hint(format!("did you mean `{s}`?")),
-                    None => e.hint(format!("known fields: {}", FIELDS.join(", "))),
-                };
-                return Err(e);
-            }
+            other => return Err(unknown_field(v, other)),
         }
         Ok(())
     }
@@ -480,7 +618,8 @@ fn want_dict(v: &Node, field: &str) -> Result<Option<PyDict>, SpecError> {
         NodeValue::Map(entries) => {
             let mut out = PyDict::new();
             for (k, val) in entries {
-                dict_insert(&mut out, plain_value(k, field)?, plain_value(val, field)?);
+                // Keys are unique already: the loader merged repeats as Python's dict does.
+                out.push((plain_value(k, field)?, plain_value(val, field)?));
             }
             Ok(Some(out))
         }
@@ -522,7 +661,7 @@ fn want_env(v: &Node) -> Result<Option<PyDict>, SpecError> {
                     tracing::warn!(
                         "env.{} (line {}): YAML 1.1, as pyflyte reads it, turns this unquoted {what} into the {} {}, \
                          and the image gets `{}`; quote it if you meant the text as written",
-                        key.py_str(),
+                        crate::safety::printable(&key.py_str()),
                         node.mark.line,
                         p.type_name(),
                         p.repr(),
@@ -531,7 +670,7 @@ fn want_env(v: &Node) -> Result<Option<PyDict>, SpecError> {
                 }
             }
         }
-        dict_insert(&mut out, key.clone(), value);
+        out.push((key.clone(), value));
     }
     Ok(Some(out))
 }

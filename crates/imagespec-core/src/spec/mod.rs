@@ -113,6 +113,11 @@ pub struct LoadOptions {
     /// loaded, for `loaded_modules`. `None`: pyflyte's case, nothing loaded
     /// from under source_root.
     pub loaded_modules: Option<Vec<String>>,
+    /// `--allow-outside-links`: follow links in `copy` entries and under
+    /// source_root wherever they lead, as flytekit does. Off: a link that
+    /// resolves outside the spec's folder (for `copy`) or source_root is
+    /// refused, so a spec cannot pull in `/etc` through a link.
+    pub allow_outside_links: bool,
 }
 
 /// `pip_secret_mounts` entry: a local secret file and where the install step sees it.

@@ -7,6 +7,7 @@ use regex::Regex;
 
 use super::{BaseImage, CopyMode, ImageSpec};
 use crate::error::SpecError;
+use crate::safety;
 use imagespec_pycompat::PyValue;
 
 /// flytekit's registry pattern, applied to the lower-cased registry.
@@ -125,6 +126,48 @@ pub(crate) fn post_init(spec: &mut ImageSpec) -> Result<(), SpecError> {
     Ok(())
 }
 
+/// The longest line a list field may make (BuildKit reads 64 KiB a line;
+/// the rest of the instruction needs room too).
+const MAX_FIELD_LINE: usize = 60 * 1024;
+/// Docker's limit on a repository name, registry included.
+const MAX_REPOSITORY: usize = 255;
+
+fn unsafe_value(field: &str, value: &str, why: &str) -> SpecError {
+    SpecError::field(
+        field,
+        format!(
+            "`{}` cannot go into the Dockerfile: {why}",
+            value.escape_debug()
+        ),
+    )
+}
+
+/// `platform`: comma-separated `os/arch[/variant]`, as docker takes it.
+fn check_platform(spec: &ImageSpec) -> Result<(), SpecError> {
+    let Some(platform) = spec.platform.as_deref() else {
+        return Ok(());
+    };
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+    };
+    for p in platform.split(',') {
+        let parts: Vec<&str> = p.trim().split('/').collect();
+        if !(2..=3).contains(&parts.len()) || !parts.iter().all(|x| part(x)) {
+            return Err(SpecError::field(
+                "platform",
+                format!(
+                    "`{}` is not a platform such as `linux/amd64` or `linux/arm64/v8`",
+                    p.escape_debug()
+                ),
+            )
+            .hint("write os/arch[/variant], several separated by commas"));
+        }
+    }
+    Ok(())
+}
+
 fn refuse_control(field: &str, value: &str) -> Result<(), SpecError> {
     match crate::safety::control_char(value) {
         None => Ok(()),
@@ -147,6 +190,18 @@ fn refuse_control(field: &str, value: &str) -> Result<(), SpecError> {
 /// target that would add mount options, naming the field. Nested bases
 /// included.
 pub(crate) fn check(spec: &ImageSpec) -> Result<(), SpecError> {
+    // Credentials in URLs are masked in all output from now on, this
+    // check's own messages included.
+    for text in spec
+        .pip_index()
+        .into_iter()
+        .chain(spec.pip_extra_args())
+        .chain(spec.pip_extra_index_url().iter().map(String::as_str))
+        .chain(spec.packages().iter().map(String::as_str))
+        .chain(spec.commands().iter().map(String::as_str))
+    {
+        crate::redact::register_urls_in(text);
+    }
     let lists: [(&str, &[String]); 9] = [
         ("packages", spec.packages()),
         ("conda_packages", spec.conda_packages()),
@@ -162,6 +217,86 @@ pub(crate) fn check(spec: &ImageSpec) -> Result<(), SpecError> {
         for (i, item) in items.iter().enumerate() {
             refuse_control(&format!("{field}[{i}]"), item)?;
         }
+        // Each of these lists is written on one line of the Dockerfile.
+        let line: usize = items.iter().map(|i| i.len() + 1).sum();
+        if line > MAX_FIELD_LINE {
+            return Err(SpecError::field(
+                field,
+                format!("{field} would make a Dockerfile line of {line} bytes, over the 64 KiB BuildKit reads"),
+            )
+            .hint("put long package lists into a requirements file"));
+        }
+    }
+    for (i, command) in spec.commands().iter().enumerate() {
+        if let Some(why) = safety::shell_text_problem(command) {
+            return Err(unsafe_value(&format!("commands[{i}]"), command, why));
+        }
+        // The commands run as one line, joined with `&&` (as in flytekit): a
+        // comment would comment out every command after it.
+        if command.trim_start().starts_with('#') {
+            return Err(unsafe_value(
+                &format!("commands[{i}]"),
+                command,
+                "it is a shell comment: joined with `&&` to the commands after it, it would turn them into comment too",
+            )
+            .hint("remove the comment from commands (YAML comments, `# ...` outside the quotes, are fine)"));
+        }
+        // The commands follow the RUN's mounts: a leading `--word` would be
+        // read as one more option of the RUN (`--network=host`, a mount).
+        if i == 0 && command.trim_start().starts_with('-') {
+            return Err(unsafe_value(
+                "commands[0]",
+                command,
+                "it starts with `-`, which BuildKit reads as an option of RUN",
+            )
+            .hint("start the command with the program to run"));
+        }
+    }
+    if let Some(args) = spec.pip_extra_args() {
+        if let Some(why) = safety::shell_text_problem(args) {
+            return Err(unsafe_value("pip_extra_args", args, why));
+        }
+    }
+    for (i, entry) in spec.copy().iter().enumerate() {
+        if let Some(why) = safety::copy_path_problem(entry) {
+            return Err(unsafe_value(&format!("copy[{i}]"), entry, why)
+                .hint("rename the file or folder, or copy a folder that holds it"));
+        }
+    }
+    if let Some(BaseImage::Name(name)) = &spec.base_image {
+        if let Some(why) = safety::image_ref_problem(name) {
+            return Err(unsafe_value("base_image", name, why)
+                .hint("name an image such as `debian:bookworm-slim` or `ghcr.io/org/image:tag`"));
+        }
+    }
+    for (field, items) in [
+        ("packages", spec.packages()),
+        ("runtime_packages", spec.runtime_packages()),
+    ] {
+        for (i, item) in items.iter().enumerate() {
+            // Written into requirement files, whose readers may split lines there.
+            if let Some(c) = item
+                .chars()
+                .find(|c| matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{0b}' | '\u{0c}'))
+            {
+                return Err(SpecError::field(
+                    format!("{field}[{i}]"),
+                    format!("`{}` holds the line separator {c:?}, which would split a requirements file's line", item.escape_debug()),
+                ));
+            }
+        }
+    }
+    check_platform(spec)?;
+    let full = match spec.registry() {
+        Some(r) => r.len() + 1 + spec.name().len(),
+        None => spec.name().len(),
+    };
+    if full > MAX_REPOSITORY {
+        return Err(SpecError::field(
+            "name",
+            format!("the repository `{}` is {full} characters long, over docker's limit of {MAX_REPOSITORY}", spec.name()),
+        )
+        .hint("use a shorter name or registry path"));
     }
     let singles = [
         ("python_version", spec.python_version()),
@@ -199,6 +334,16 @@ pub(crate) fn check(spec: &ImageSpec) -> Result<(), SpecError> {
     for (i, m) in spec.pip_secret_mounts().iter().enumerate() {
         refuse_control(&format!("pip_secret_mounts[{i}]"), &m.src)?;
         refuse_control(&format!("pip_secret_mounts[{i}]"), &m.dst)?;
+        if m.src.contains(',') || m.src.contains('"') {
+            return Err(SpecError::field(
+                format!("pip_secret_mounts[{i}]"),
+                format!(
+                    "the secret file `{}` holds a comma or quote, which would break docker's `--secret id=...,src=...`",
+                    m.src
+                ),
+            )
+            .hint("rename the secret file"));
+        }
         if crate::safety::mount_value_problem(&m.dst).is_some() {
             return Err(SpecError::field(
                 format!("pip_secret_mounts[{i}]"),

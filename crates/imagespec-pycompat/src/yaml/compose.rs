@@ -257,11 +257,14 @@ impl<'a> Composer<'a> {
                 self.begin_anchor(anchor, mark)?;
                 let mut items = Vec::new();
                 loop {
-                    let (ev, m) = self.next()?;
+                    let (ev, m) = self.next().map_err(|e| e.inside("a list", mark, None))?;
                     if ev == Event::SequenceEnd {
                         break;
                     }
-                    items.push(self.compose_node(ev, m, depth + 1)?);
+                    items.push(
+                        self.compose_node(ev, m, depth + 1)
+                            .map_err(|e| e.inside("a list", mark, None))?,
+                    );
                 }
                 let node = Rc::new(Raw {
                     kind: RawKind::Seq(items),
@@ -276,13 +279,20 @@ impl<'a> Composer<'a> {
                 self.begin_anchor(anchor, mark)?;
                 let mut pairs = Vec::new();
                 loop {
-                    let (ev, m) = self.next()?;
+                    let (ev, m) = self.next().map_err(|e| e.inside("a mapping", mark, None))?;
                     if ev == Event::MappingEnd {
                         break;
                     }
-                    let key = self.compose_node(ev, m, depth + 1)?;
-                    let (ev, m) = self.next()?;
-                    let value = self.compose_node(ev, m, depth + 1)?;
+                    let key = self
+                        .compose_node(ev, m, depth + 1)
+                        .map_err(|e| e.inside("a mapping", mark, None))?;
+                    let key_text = match &key.kind {
+                        RawKind::Scalar(text) => Some(text.clone()),
+                        _ => None,
+                    };
+                    let under = |e: Error| e.inside("a mapping", mark, key_text.as_deref());
+                    let (ev, m) = self.next().map_err(under)?;
+                    let value = self.compose_node(ev, m, depth + 1).map_err(under)?;
                     pairs.push((key, value));
                 }
                 // yaml-rust2 marks a block mapping just after its first key; PyYAML
