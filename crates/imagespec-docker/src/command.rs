@@ -17,10 +17,12 @@ pub struct BuildCommand<'a> {
     pub mode: BuildMode,
     pub image_name: &'a str,
     pub platform: &'a str,
-    /// Secret files, in `pip_secret_mounts` order (`secret_0`, `secret_1`, ...).
-    pub secrets: &'a [PathBuf],
+    /// The build's secrets: each id and the file holding it.
+    pub secrets: &'a [(String, PathBuf)],
     pub push: bool,
     pub builder: Option<&'a str>,
+    /// `--network`, when not the default.
+    pub network: Option<&'a str>,
     pub context_dir: &'a Path,
     pub metadata_file: &'a Path,
 }
@@ -45,13 +47,12 @@ impl BuildCommand<'_> {
         args.extend(["--progress".to_string(), "plain".to_string()]);
         args.extend(["--tag".to_string(), self.image_name.to_string()]);
         args.extend(["--platform".to_string(), self.platform.to_string()]);
-        for (i, src) in self.secrets.iter().enumerate() {
+        if let Some(network) = self.network {
+            args.extend(["--network".to_string(), network.to_string()]);
+        }
+        for (id, src) in self.secrets {
             args.push("--secret".to_string());
-            args.push(format!(
-                "id={},src={}",
-                imagespec_core::plan::secret_id(i),
-                src.display()
-            ));
+            args.push(format!("id={id},src={}", src.display()));
         }
         if self.mode == BuildMode::Buildx {
             if self.push {
@@ -98,7 +99,10 @@ mod tests {
 
     #[test]
     fn builtin_builds_tag_platform_and_secrets() {
-        let secrets = [PathBuf::from("/s/netrc"), PathBuf::from("/s/gitconfig")];
+        let secrets = [
+            ("secret_0".to_string(), PathBuf::from("/s/netrc")),
+            ("imagespec_index_0".to_string(), PathBuf::from("/t/index")),
+        ];
         let c = BuildCommand {
             mode: BuildMode::Builtin,
             image_name: "localhost:5000/x:t",
@@ -106,6 +110,7 @@ mod tests {
             secrets: &secrets,
             push: true,
             builder: None,
+            network: Some("host"),
             context_dir: Path::new("/tmp/ctx"),
             metadata_file: Path::new("/tmp/m.json"),
         };
@@ -113,7 +118,7 @@ mod tests {
         assert_eq!(
             args.join(" "),
             "build --progress plain --tag localhost:5000/x:t --platform linux/amd64 \
-             --secret id=secret_0,src=/s/netrc --secret id=secret_1,src=/s/gitconfig /tmp/ctx"
+             --network host --secret id=secret_0,src=/s/netrc --secret id=imagespec_index_0,src=/t/index /tmp/ctx"
         );
         assert_eq!(env, [("DOCKER_BUILDKIT", "1")]);
     }
@@ -127,6 +132,7 @@ mod tests {
             secrets: &[],
             push: true,
             builder: Some("multi"),
+            network: None,
             context_dir: Path::new("/c"),
             metadata_file: Path::new("/m"),
         };

@@ -25,8 +25,9 @@ use async_trait::async_trait;
 use imagespec_core::builder::{
     registry_existence, BuildOptions, BuildOutcome, BuilderRegistration, ImageBuilder,
 };
-use imagespec_core::context::write_context;
+use imagespec_core::context::write_plan;
 use imagespec_core::existence::Existence;
+use imagespec_core::plan::SecretSource;
 use imagespec_core::{BuildJob, Plugin, Result};
 
 pub use command::BuildMode;
@@ -38,6 +39,8 @@ pub const ENV_DOCKER: &str = "IMAGESPEC_DOCKER";
 pub const ENV_BUILDX_BUILDER: &str = "IMAGESPEC_BUILDX_BUILDER";
 /// Environment variable: `auto` (default), `buildx` or `builtin` BuildKit.
 pub const ENV_BUILDKIT_MODE: &str = "IMAGESPEC_BUILDKIT";
+/// Environment variable: the network of the build's RUN steps (`docker build --network`).
+pub const ENV_BUILD_NETWORK: &str = "IMAGESPEC_BUILD_NETWORK";
 /// flytekit registers its Docker builder as `default` with priority 1.
 pub const PRIORITY: i32 = 1;
 
@@ -61,6 +64,10 @@ pub struct DockerArgs {
     /// The docker context to use.
     #[arg(long, env = "DOCKER_CONTEXT", value_name = "NAME")]
     pub docker_context: Option<String>,
+    /// The network of the build's RUN steps: `default`, `host` (an index on
+    /// the build machine's loopback, say) or `none` (`docker build --network`).
+    #[arg(long, env = ENV_BUILD_NETWORK, value_name = "MODE")]
+    pub build_network: Option<String>,
 }
 
 /// Where and how docker runs.
@@ -76,6 +83,8 @@ pub struct DockerSettings {
     pub context: Option<String>,
     /// Which BuildKit to use.
     pub mode: ModeChoice,
+    /// `--network` for the build, when not the default.
+    pub network: Option<String>,
 }
 
 /// The user's choice of BuildKit front door.
@@ -103,7 +112,18 @@ impl DockerSettings {
                 )))
             }
         };
+        let network = match set(&args.build_network).as_deref() {
+            None | Some("default") => None,
+            Some(n @ ("host" | "none")) => Some(n.to_string()),
+            Some(other) => {
+                return Err(DockerError::Setting(format!(
+                    "--build-network / {ENV_BUILD_NETWORK} `{}` is not one of default, host, none",
+                    imagespec_core::safety::printable(other)
+                )))
+            }
+        };
         Ok(DockerSettings {
+            network,
             docker: set(&args.docker)
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("docker")),
@@ -124,6 +144,7 @@ impl DockerSettings {
             buildkit: var(ENV_BUILDKIT_MODE),
             docker_host: var("DOCKER_HOST"),
             docker_context: var("DOCKER_CONTEXT"),
+            build_network: var(ENV_BUILD_NETWORK),
         })
     }
 
@@ -254,8 +275,49 @@ pub async fn build_with(
     let image_name = job.identity.image_name.clone();
     let push = options.push && spec.registry().is_some();
 
-    let secrets = job.inputs.secret_files()?;
+    // A missing secret file is named before anything is built.
+    job.inputs.secret_files()?;
     let caps = preflight::check(settings, spec).await?;
+    let plan = imagespec_core::plan::plan(job, &options.defaults)?;
+
+    // imagespec's own secrets (index URLs with credentials) go to files that
+    // only this user can read, outside the context, removed afterwards.
+    let texts = plan
+        .secrets
+        .iter()
+        .any(|s| matches!(s.source, SecretSource::Text(_)));
+    let private = match texts {
+        false => None,
+        true => Some(
+            tempfile::Builder::new()
+                .prefix("imagespec-secrets-")
+                .tempdir()
+                .map_err(|e| {
+                    imagespec_core::Error::io(
+                        "create a temporary folder in",
+                        std::env::temp_dir(),
+                        e,
+                    )
+                })?,
+        ),
+    };
+    let _secrets_in_progress = private
+        .as_ref()
+        .map(|p| imagespec_core::cleanup::register(p.path()));
+    let mut secrets = Vec::new();
+    for secret in &plan.secrets {
+        let src = match (&secret.source, &private) {
+            (SecretSource::File(path), _) => path.clone(),
+            (SecretSource::Text(text), Some(private)) => {
+                let path = private.path().join(&secret.id);
+                write_private(&path, text.expose().as_bytes())
+                    .map_err(|e| imagespec_core::Error::io("write a secret to", &path, e))?;
+                path
+            }
+            (SecretSource::Text(_), None) => unreachable!("a folder is made for text secrets"),
+        };
+        secrets.push((secret.id.clone(), src));
+    }
 
     let tmp;
     let dir: PathBuf = match &options.keep_context {
@@ -274,7 +336,12 @@ pub async fn build_with(
             tmp.path().join("context")
         }
     };
-    write_context(job, &options.defaults, &dir)?;
+    // The temporary folder goes with an interrupted process too.
+    let _in_progress = options
+        .keep_context
+        .is_none()
+        .then(|| imagespec_core::cleanup::register(dir.parent().unwrap_or(&dir)));
+    write_plan(job, &plan, &dir)?;
 
     let metadata = dir.with_file_name(format!(
         "{}.metadata.json",
@@ -289,6 +356,7 @@ pub async fn build_with(
         secrets: &secrets,
         push,
         builder: settings.buildx_builder.as_deref(),
+        network: settings.network.as_deref(),
         context_dir: &dir,
         metadata_file: &metadata,
     };
@@ -316,6 +384,16 @@ pub async fn build_with(
         digest,
         context: options.keep_context.clone(),
     })
+}
+
+/// Writes a file that only its owner can read.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }
 
 imagespec_core::inventory::submit!(BuilderRegistration::new(&DockerBuilder, PRIORITY));

@@ -126,6 +126,8 @@ pub async fn run_streaming(
     let mut tail = VecDeque::with_capacity(TAIL_LINES);
     let mut tracker = StepTracker::default();
     while let Some(line) = rx.recv().await {
+        // An installer may print a URL with its credentials, or a secret.
+        let line = imagespec_core::redact::redact(&line).into_owned();
         if !quiet {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "[{image}] {line}");

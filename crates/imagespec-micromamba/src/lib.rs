@@ -78,7 +78,13 @@ impl Installer for MicromambaInstaller {
             args.push(Word::Arg(channel.clone()));
         }
         args.push(Word::Arg(format!("python={python}")));
-        args.extend(spec.conda_packages().iter().map(|p| Word::Arg(p.clone())));
+        // An empty entry is left out: flytekit's joined text has nothing there.
+        args.extend(
+            spec.conda_packages()
+                .iter()
+                .filter(|p| !p.is_empty())
+                .map(|p| Word::Arg(p.clone())),
+        );
         let mut script = vec![sh(
             "micromamba config set use_lockfiles False && ( micromamba create",
         )];
@@ -86,23 +92,20 @@ impl Installer for MicromambaInstaller {
         script.push(sh("|| micromamba install"));
         script.extend(args);
         script.push(sh(") && chown -R flytekit /opt/micromamba"));
-        plan.add_steps(
-            Slot::Python,
-            [Step::Run {
-                mounts: vec![
-                    Mount::Cache {
-                        target: "/opt/micromamba/pkgs".into(),
-                        id: "micromamba".into(),
-                    },
-                    Mount::From {
-                        from: MICROMAMBA_STAGE.into(),
-                        source: "/usr/bin/micromamba".into(),
-                        target: "/usr/bin/micromamba".into(),
-                    },
-                ],
-                script,
-            }],
-        );
+        let mut mounts = vec![
+            Mount::Cache {
+                target: "/opt/micromamba/pkgs".into(),
+                id: "micromamba".into(),
+            },
+            Mount::From {
+                from: MICROMAMBA_STAGE.into(),
+                source: "/usr/bin/micromamba".into(),
+                target: "/usr/bin/micromamba".into(),
+            },
+        ];
+        // A channel may need a secret (a `.condarc` with a token, say).
+        mounts.extend(imagespec_core::plan::spec_secret_mounts(spec));
+        plan.add_steps(Slot::Python, [Step::Run { mounts, script }]);
         plan.set_python(PythonRuntime {
             exec: format!("{RUNTIME_PREFIX}/bin/python"),
             bin_dir: format!("{RUNTIME_PREFIX}/bin"),

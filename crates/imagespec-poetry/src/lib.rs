@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use imagespec_core::inputs::Inputs;
 use imagespec_core::installer::{Installer, InstallerRegistration, Role};
-use imagespec_core::plan::{secret_mounts, sh, EnvVar, Mount, PlanBuilder, Slot, Step, Word};
+use imagespec_core::plan::{sh, EnvVar, Mount, PlanBuilder, Slot, Step, Word};
 use imagespec_core::{ImageSpec, Plugin, Result, SpecError};
 use imagespec_python_install::{
     add_lock_files, check_lock_file, lock_side_files, pip_install_args, requirements_file_named,
@@ -46,7 +46,7 @@ impl Installer for PoetryLockInstaller {
             id: "poetry".into(),
         }];
         mounts.extend(add_lock_files(plan, "poetry.lock"));
-        mounts.extend(secret_mounts(spec));
+        mounts.extend(plan.secret_mounts());
         // flytekit installs poetry with `uv pip install poetry` into UV_PYTHON,
         // which under `python_exec` is the venv poetry has yet to make, and
         // fails. There, poetry gets a venv of its own from the base Python.
@@ -64,7 +64,7 @@ impl Installer for PoetryLockInstaller {
             ),
         };
         let mut script = vec![sh(&format!("{poetry} install"))];
-        script.extend(pip_install_args(spec));
+        script.extend(pip_install_args(plan));
         script.push(sh(&format!("--no-root && chown -R flytekit {VENV}")));
         plan.add_steps(
             Slot::Packages,

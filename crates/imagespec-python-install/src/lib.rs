@@ -51,15 +51,19 @@ pub fn uv_binary_mount() -> Mount {
 
 /// The install arguments common to every package installer, in flytekit's
 /// order: `--index-url`, each `--extra-index-url`, then `pip_extra_args`.
-pub fn pip_install_args(spec: &ImageSpec) -> Vec<Word> {
+///
+/// An index URL with credentials is read from a build secret (see
+/// [`PlanBuilder::index_url`]): the step must carry [`PlanBuilder::secret_mounts`].
+pub fn pip_install_args(plan: &PlanBuilder<'_>) -> Vec<Word> {
+    let spec = plan.spec();
     let mut w = Vec::new();
     if let Some(index) = spec.pip_index().filter(|s| !s.is_empty()) {
         w.push(Word::Shell("--index-url".into()));
-        w.push(Word::Arg(index.into()));
+        w.push(plan.index_url(index));
     }
     for url in spec.pip_extra_index_url() {
         w.push(Word::Shell("--extra-index-url".into()));
-        w.push(Word::Arg(url.clone()));
+        w.push(plan.index_url(url));
     }
     if let Some(extra) = spec.pip_extra_args().filter(|s| !s.is_empty()) {
         // Several arguments by design, as in flytekit.

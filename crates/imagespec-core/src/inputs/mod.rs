@@ -145,10 +145,16 @@ impl Inputs {
             .iter()
             .map(|m| {
                 let path = spec.resolve(&m.src);
-                SecretFile {
-                    exists: path.is_file(),
-                    path,
+                let exists = path.is_file();
+                if exists {
+                    // Masked in all output; a secret file too large to be
+                    // one (over 1 MiB) is not read.
+                    let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= 1 << 20);
+                    if let Some(bytes) = small.then(|| std::fs::read(&path).ok()).flatten() {
+                        crate::redact::register_file_content(&bytes);
+                    }
                 }
+                SecretFile { exists, path }
             })
             .collect();
         let side_files = request
@@ -262,6 +268,8 @@ fn collect_requirements(spec: &ImageSpec) -> Result<Option<Requirements>> {
         _ => Error::io("read requirements file", &path, e),
     })?;
     let sha1 = hex::encode(Sha1::digest(py_strip(&bytes)));
+    // `pkg @ https://user:token@host/...` lines: masked in all output.
+    crate::redact::register_urls_in(&String::from_utf8_lossy(&bytes));
     Ok(Some(Requirements { path, bytes, sha1 }))
 }
 

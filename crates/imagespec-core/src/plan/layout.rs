@@ -18,13 +18,15 @@
 //! A pure function of the job: nothing here reads a file.
 
 use super::{
-    env, sh, BuildPlan, ContextFile, EnvVar, FileContent, Mount, PlanBuilder, Stage, Step, Word,
+    env, sh, BuildPlan, BuildSecret, ContextFile, EnvVar, FileContent, Mount, PlanBuilder,
+    SecretSource, Stage, Step, Word,
 };
 use crate::error::{Error, PluginKind, Result};
 use crate::installer::{self, Role};
 use crate::job::BuildJob;
 use crate::knobs::PythonDefaults;
 use crate::spec::ImageSpec;
+use crate::PyValue;
 
 /// flytekit's default base image.
 pub const DEFAULT_BASE_IMAGE: &str = "debian:bookworm-slim";
@@ -80,14 +82,19 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
         let mut script = vec![sh(
             "apt-get update && apt-get install -y --no-install-recommends",
         )];
-        script.extend(spec.apt_packages().iter().map(|p| Word::Arg(p.clone())));
-        steps.push(Step::Run {
-            mounts: vec![Mount::Cache {
-                target: "/var/cache/apt".into(),
-                id: "apt".into(),
-            }],
-            script,
-        });
+        // An empty entry is left out: flytekit's joined text has nothing there.
+        script.extend(
+            spec.apt_packages()
+                .iter()
+                .filter(|p| !p.is_empty())
+                .map(|p| Word::Arg(p.clone())),
+        );
+        let mut mounts = vec![Mount::Cache {
+            target: "/var/cache/apt".into(),
+            id: "apt".into(),
+        }];
+        mounts.extend(super::spec_secret_mounts(spec));
+        steps.push(Step::Run { mounts, script });
     }
     steps.append(&mut b.certificates);
     steps.push(Step::Run {
@@ -171,8 +178,10 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
         }));
     }
     if !spec.commands().is_empty() {
+        let mut mounts = std::mem::take(&mut b.command_mounts);
+        mounts.extend(super::spec_secret_mounts(spec));
         steps.push(Step::Run {
-            mounts: std::mem::take(&mut b.command_mounts),
+            mounts,
             script: vec![Word::Shell(spec.commands().join(" && "))],
         });
     }
@@ -200,6 +209,43 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
         },
     ]);
 
+    for (field, texts) in [
+        (
+            "pip_extra_args",
+            spec.pip_extra_args().into_iter().collect::<Vec<_>>(),
+        ),
+        (
+            "commands",
+            spec.commands().iter().map(String::as_str).collect(),
+        ),
+    ] {
+        if texts
+            .iter()
+            .any(|t| !crate::redact::urls_with_credentials(t).is_empty())
+        {
+            b.warn(format!(
+                "{field} holds a URL with credentials: they are written into the Dockerfile \
+                 and stay in the image's history; put the index in pip_index or \
+                 pip_extra_index_url (imagespec passes those credentials as a build secret), \
+                 or the credentials in a file mounted with pip_secret_mounts"
+            ));
+        }
+    }
+    let mut secrets: Vec<BuildSecret> = job
+        .inputs
+        .secrets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| BuildSecret {
+            id: super::secret_id(i),
+            source: SecretSource::File(s.path.clone()),
+        })
+        .collect();
+    secrets.extend(b.url_secrets.iter().map(|(url, id)| BuildSecret {
+        id: id.clone(),
+        source: SecretSource::Text(crate::redact::SecretText::new(url.clone())),
+    }));
+
     files.append(&mut b.files);
     let mut stages = std::mem::take(&mut b.stages);
     stages.push(Stage {
@@ -212,18 +258,24 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
         stages,
         files,
         warnings: b.warnings,
+        secrets,
     })
 }
 
 /// flytekit: `{"PYTHONPATH": "/root"}` updated with the spec's env (a spec's
-/// PYTHONPATH replaces the value in place), each written with `str()`.
+/// `PYTHONPATH` key replaces the value in place), each written with `str()`.
+/// The spec's keys are unique Python values already.
 fn user_env(spec: &ImageSpec) -> Vec<EnvVar> {
+    let pythonpath = PyValue::Str("PYTHONPATH".into());
     let mut vars: Vec<EnvVar> = vec![env("PYTHONPATH", "/root")];
     for (k, v) in spec.env() {
-        let (name, value) = (k.py_str(), v.py_str());
-        match vars.iter_mut().find(|e| e.name == name) {
-            Some(slot) => slot.value = value,
-            None => vars.push(EnvVar { name, value }),
+        if k.py_eq(&pythonpath) {
+            vars[0].value = v.py_str();
+        } else {
+            vars.push(EnvVar {
+                name: k.py_str(),
+                value: v.py_str(),
+            });
         }
     }
     vars

@@ -16,6 +16,7 @@ use crate::identity::Identity;
 use crate::inputs::Inputs;
 use crate::job::BuildJob;
 use crate::knobs::PythonDefaults;
+use crate::redact::SecretText;
 use crate::spec::ImageSpec;
 
 pub use layout::{plan, CONFIG_BASE_IMAGE, CONFIG_SYNTAX, DEFAULT_BASE_IMAGE, IMAGE_USER};
@@ -31,6 +32,27 @@ pub struct BuildPlan {
     pub files: Vec<ContextFile>,
     /// Warnings the plan produced (as flytekit's `warnings.warn`).
     pub warnings: Vec<String>,
+    /// The secrets the build hands to its `RUN --mount=type=secret` steps.
+    pub secrets: Vec<BuildSecret>,
+}
+
+/// A secret of the build: the id its mounts name, and where its content is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BuildSecret {
+    /// The `id=` of its mounts (and of the builder's `--secret`).
+    pub id: String,
+    /// Its content.
+    pub source: SecretSource,
+}
+
+/// Where a secret's content is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretSource {
+    /// A file on the build machine (a `pip_secret_mounts` source).
+    File(PathBuf),
+    /// A value imagespec took out of the spec: an index URL with credentials.
+    Text(SecretText),
 }
 
 /// One `FROM` and its steps.
@@ -164,6 +186,9 @@ pub struct PlanBuilder<'a> {
     pub(crate) command_mounts: Vec<Mount>,
     pub(crate) files: Vec<ContextFile>,
     pub(crate) warnings: Vec<String>,
+    /// Index URLs holding credentials, each with the id of the secret that
+    /// carries it, in the spec's order.
+    pub(crate) url_secrets: Vec<(String, String)>,
 }
 
 impl<'a> PlanBuilder<'a> {
@@ -180,6 +205,7 @@ impl<'a> PlanBuilder<'a> {
             command_mounts: Vec::new(),
             files: Vec::new(),
             warnings: Vec::new(),
+            url_secrets: index_url_secrets(&job.spec),
         }
     }
     /// The spec being planned.
@@ -239,6 +265,28 @@ impl<'a> PlanBuilder<'a> {
             content,
         });
     }
+    /// An index URL (`pip_index`, an entry of `pip_extra_index_url`) as one
+    /// argument of a RUN script. A URL with credentials is not written: the
+    /// script reads it from a secret at build time, so that the credentials
+    /// reach neither the Dockerfile nor the image's history. The steps that
+    /// use it must carry [`PlanBuilder::secret_mounts`].
+    pub fn index_url(&self, url: &str) -> Word {
+        match self.url_secrets.iter().find(|(u, _)| u == url) {
+            Some((_, id)) => Word::Shell(format!("\"$(cat {})\"", secret_target(id))),
+            None => Word::Arg(url.to_string()),
+        }
+    }
+    /// The secret mounts of a step that installs packages: each
+    /// `pip_secret_mounts` entry (flytekit's `secret_N`), then the index
+    /// URLs with credentials.
+    pub fn secret_mounts(&self) -> Vec<Mount> {
+        let mut mounts = spec_secret_mounts(self.spec());
+        mounts.extend(self.url_secrets.iter().map(|(_, id)| Mount::Secret {
+            id: id.clone(),
+            target: secret_target(id),
+        }));
+        mounts
+    }
     /// Records a warning (also logged).
     pub fn warn(&mut self, message: impl Into<String>) {
         let message = message.into();
@@ -258,8 +306,10 @@ pub fn bind_mount(file: &str) -> Mount {
 }
 
 /// `--mount=type=secret,id=secret_N,target=DST` for each `pip_secret_mounts`
-/// entry (the ids the builder's `--secret` options use).
-pub fn secret_mounts(spec: &ImageSpec) -> Vec<Mount> {
+/// entry (the ids the builder's `--secret` options use). imagespec puts them
+/// on every step that may need one: apt, the Python install, the packages
+/// and the spec's `commands`.
+pub fn spec_secret_mounts(spec: &ImageSpec) -> Vec<Mount> {
     spec.pip_secret_mounts()
         .iter()
         .enumerate()
@@ -268,6 +318,33 @@ pub fn secret_mounts(spec: &ImageSpec) -> Vec<Mount> {
             target: m.dst.clone(),
         })
         .collect()
+}
+
+/// The id of the secret carrying the `n`-th index URL with credentials.
+fn index_secret_id(n: usize) -> String {
+    format!("imagespec_index_{n}")
+}
+
+/// Where a RUN step sees a secret of imagespec's own.
+fn secret_target(id: &str) -> String {
+    format!("/run/secrets/{id}")
+}
+
+/// The spec's index URLs that hold credentials, each with its secret's id
+/// (one per distinct URL).
+fn index_url_secrets(spec: &ImageSpec) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    let urls = spec
+        .pip_index()
+        .into_iter()
+        .chain(spec.pip_extra_index_url().iter().map(String::as_str));
+    for url in urls {
+        let has = crate::redact::url_credentials(url).is_some_and(|u| !u.is_empty());
+        if has && !found.iter().any(|(u, _)| u == url) {
+            found.push((url.to_string(), index_secret_id(found.len())));
+        }
+    }
+    found
 }
 
 /// The secret id of the `index`-th `pip_secret_mounts` entry (flytekit's `secret_N`).
