@@ -36,6 +36,8 @@ struct TestBuilder {
     /// The real name returned for these image names.
     real: Vec<(&'static str, &'static str)>,
     delay: Duration,
+    /// Whether what it built exists afterwards (as in a registry).
+    remembers: bool,
 }
 
 impl TestBuilder {
@@ -47,6 +49,7 @@ impl TestBuilder {
             failing: vec![],
             real: vec![],
             delay: Duration::from_millis(20),
+            remembers: false,
         }
     }
     fn leak(self, priority: i32) -> BuilderRegistration {
@@ -63,16 +66,25 @@ impl Plugin for TestBuilder {
 #[async_trait]
 impl ImageBuilder for TestBuilder {
     async fn existence(&self, job: &BuildJob) -> Result<Existence> {
-        Ok(if self.existing.contains(&job.spec.name()) {
-            Existence::Exists {
-                digest: "sha256:test".into(),
-            }
-        } else {
-            Existence::Missing {
-                reason: "test".into(),
-                digest: None,
-            }
-        })
+        let built = self
+            .rec
+            .builds
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(n, _)| *n == job.identity.image_name);
+        Ok(
+            if self.existing.contains(&job.spec.name()) || (self.remembers && built) {
+                Existence::Exists {
+                    digest: "sha256:test".into(),
+                }
+            } else {
+                Existence::Missing {
+                    reason: "test".into(),
+                    digest: None,
+                }
+            },
+        )
     }
 
     async fn build_image(&self, job: &BuildJob, _options: &BuildOptions) -> Result<BuildOutcome> {
@@ -122,7 +134,9 @@ fn options() -> BuildOptions {
         keep_context: None,
         force_push: false,
         fast_fail: false,
+        assume_exists_when_unknown: false,
         quiet: true,
+        lock_dir: None,
     }
 }
 
@@ -395,4 +409,27 @@ async fn existing_images_are_skipped_and_dry_runs_build_nothing() {
         .unwrap();
     let actions: Vec<Action> = report.entries.iter().map(|e| e.action).collect();
     assert_eq!(actions, [Action::Skipped, Action::Built, Action::Skipped]);
+}
+
+/// Two runs of the same spec at once (two `imagespec build` processes): the
+/// lock on the image makes the second wait, find the image, and skip it.
+#[tokio::test]
+async fn two_runs_at_once_build_an_image_once_and_both_succeed() {
+    let rec = recorder();
+    let mut b = TestBuilder::new("t", rec);
+    b.remembers = true;
+    b.delay = Duration::from_millis(100);
+    let set = builders(vec![b.leak(0)]);
+    let locks = tempfile::tempdir().unwrap();
+    let mut opts = options();
+    opts.lock_dir = Some(locks.path().to_path_buf());
+    let job = jobs(&[spec("name: once\nbuilder: t\n")]);
+    let (first, second) = (Engine::new(set, opts.clone(), 1), Engine::new(set, opts, 1));
+    let (one, two) = tokio::join!(first.run(&job, false), second.run(&job, false));
+    let (one, two) = (one.unwrap(), two.unwrap());
+    assert!(one.ok() && two.ok());
+    assert_eq!(built(rec).len(), 1, "built once");
+    let mut actions = [one.entries[0].action, two.entries[0].action];
+    actions.sort_by_key(|a| a.label());
+    assert_eq!(actions, [Action::Built, Action::Skipped]);
 }

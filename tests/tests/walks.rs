@@ -84,7 +84,9 @@ async fn a_build_walks_the_source_tree_once_plus_the_recheck() {
         keep_context: None,
         force_push: false,
         fast_fail: false,
+        assume_exists_when_unknown: false,
         quiet: true,
+        lock_dir: None,
     };
 
     let before = source_walks();

@@ -30,7 +30,15 @@ pub struct Cli {
     /// flytekit copies. Without it, nothing is loaded, as when pyflyte reads a spec.
     #[arg(long, global = true, env = ENV_LOADED_MODULES, value_name = "FILE")]
     pub loaded_modules: Option<PathBuf>,
+    /// Follow links in `copy` entries and under source_root wherever they
+    /// lead, as flytekit does. Without it, a link out of the spec's folder
+    /// (or source_root) is refused: its target would go into the image.
+    #[arg(long, global = true, env = ENV_ALLOW_OUTSIDE_LINKS, value_parser = clap::builder::FalseyValueParser::new())]
+    pub allow_outside_links: bool,
 }
+
+/// Environment variable for `--allow-outside-links`.
+pub const ENV_ALLOW_OUTSIDE_LINKS: &str = "IMAGESPEC_ALLOW_OUTSIDE_LINKS";
 
 /// Environment variable for `--fix-flytekit-quirks`.
 pub const ENV_FIX_QUIRKS: &str = "IMAGESPEC_FIX_FLYTEKIT_QUIRKS";
@@ -67,6 +75,7 @@ impl Cli {
         Ok(LoadOptions {
             fix_flytekit_quirks: self.fix_flytekit_quirks,
             loaded_modules,
+            allow_outside_links: self.allow_outside_links,
         })
     }
 }
@@ -132,10 +141,14 @@ pub struct BuildArgs {
     /// Build and push even when the image exists (also FLYTE_FORCE_PUSH_IMAGE_SPEC).
     #[arg(long)]
     pub force_push: bool,
-    /// Fail when the registry cannot tell whether the image exists, instead of
-    /// assuming it does (also FLYTE_IMG_FAST_FAIL).
+    /// Fail when the registry cannot tell whether the image exists (also
+    /// FLYTE_IMG_FAST_FAIL). Without it, such an image is built.
     #[arg(long)]
     pub fast_fail: bool,
+    /// flytekit's behaviour: when the registry cannot tell whether the image
+    /// exists, assume it does and build nothing (with a warning).
+    #[arg(long, conflicts_with = "fast_fail")]
+    pub assume_exists_when_unknown: bool,
     #[command(flatten)]
     pub python: PythonArgs,
     #[cfg(feature = "docker")]

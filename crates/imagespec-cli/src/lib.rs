@@ -32,6 +32,11 @@ pub fn main() -> ExitCode {
     };
     printer.init_logging();
     plugins::link();
+    // SIGINT, SIGTERM: remove what is half-written, then end as interrupted.
+    let _ = ctrlc::set_handler(|| {
+        imagespec_core::cleanup::remove_all();
+        std::process::exit(130);
+    });
     match commands::run(args, printer) {
         Ok(status) => status.into(),
         Err(e) => {

@@ -714,3 +714,226 @@ fn three_specs_sharing_a_nested_base_build_it_once_then_skip_all() {
         .collect();
     assert_eq!(actions, ["skipped"; 4], "a rerun finds all four: {again}");
 }
+
+/// Every place a built image keeps what went into it: each layer, the config
+/// and the history (`docker save` holds them all), and `docker history`.
+fn assert_image_free_of(e: &E2e, image: &str, dir: &Path, secrets: &[&str]) {
+    let history = e.docker_ok(&["history", "--no-trunc", image]);
+    let inspect = e.docker_ok(&["image", "inspect", image]);
+    let saved = dir.join("image-scan.tar");
+    let _ = std::fs::remove_file(&saved);
+    e.docker_ok(&["save", "-o", saved.to_str().unwrap(), image]);
+    let bytes = std::fs::read(&saved).unwrap();
+    assert!(bytes.len() > 1_000_000, "the saved image has its layers");
+    for secret in secrets {
+        assert!(
+            !history.contains(secret),
+            "{secret} is in the image history"
+        );
+        assert!(!inspect.contains(secret), "{secret} is in the image config");
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} is in a layer or the config"
+        );
+    }
+}
+
+#[test]
+fn index_credentials_and_secret_files_reach_the_build_and_nothing_else() {
+    let e = e2e();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let token = format!("idx-T0KEN-{}", std::process::id());
+    let marker = format!("IMAGESPEC-FILE-SECRET-{}", std::process::id());
+    let index = imagespec_tests::pyindex::PrivateIndex::start(
+        "imagespec-probe",
+        imagespec_tests::pyindex::wheel(
+            "imagespec-probe",
+            "1.0",
+            "imagespec_probe",
+            "VALUE = 'from-the-private-index'\n",
+        ),
+        "deploy",
+        &token,
+    );
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    write(root, "secret.txt", &format!("{marker}\n"));
+    let spec = |package: &str| {
+        format!(
+            "name: e2e-index-secret\nbase_image: {}\npython_exec: /usr/bin/python3\n\
+             packages: [{package}]\n\
+             pip_extra_index_url: ['http://deploy:{token}@127.0.0.1:{}/simple/']\n\
+             env: {{RUN_NONCE: \"{nonce}\"}}\n\
+             pip_secret_mounts: [[secret.txt, /etc/imagespec-secret]]\n\
+             commands: ['test -s /etc/imagespec-secret && wc -c < /etc/imagespec-secret > /opt/secret-seen']\n{}",
+            e.python_image,
+            index.port,
+            e.builder_config()
+        )
+    };
+    write(root, "spec.yaml", &spec("imagespec-probe"));
+    let mut cmd = common::imagespec();
+    cmd.env("IMAGESPEC_BUILD_NETWORK", "host");
+    let (report, log) = common::build_report(cmd, &["--no-push", "-vv"], &root.join("spec.yaml"));
+    let result = requested_entry(&report);
+    let image = result["image_name"].as_str().unwrap();
+    // The installer used the credentials: the private wheel is in the image.
+    let seen = index.seen();
+    assert!(
+        seen.iter()
+            .any(|s| s.authorized && s.path.starts_with("/files/imagespec_probe-1.0")),
+        "the wheel was fetched with the credentials: {seen:?}"
+    );
+    let out = e.docker_ok(&[
+        "run",
+        "--rm",
+        image,
+        "sh",
+        "-c",
+        "python -c 'import imagespec_probe; print(imagespec_probe.VALUE)' && cat /opt/secret-seen \
+         && ! test -e /etc/imagespec-secret && ! ls /run/secrets/imagespec_index_0 2>/dev/null",
+    ]);
+    let lines: Vec<&str> = out.lines().map(str::trim).collect();
+    assert_eq!(
+        lines,
+        ["from-the-private-index", &(marker.len() + 1).to_string()],
+        "the commands step read the secret file"
+    );
+    assert!(
+        !log.contains(&token) && !log.contains(&marker),
+        "a secret is in imagespec's output"
+    );
+    assert!(!report.to_string().contains(&token));
+    assert_image_free_of(&e, image, root, &[&token, &marker]);
+
+    // A build that fails (no such version) prints the failing step and its
+    // output: still without the secrets.
+    write(root, "spec.yaml", &spec("imagespec-probe==9.9"));
+    let out = common::imagespec()
+        .env("IMAGESPEC_BUILD_NETWORK", "host")
+        .args(["build", "--no-push", "-vv"])
+        .arg(root.join("spec.yaml"))
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("imagespec-probe"),
+        "the failure is explained: {all}"
+    );
+    assert!(!all.contains(&token) && !all.contains(&marker), "{all}");
+    // No secret file is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("imagespec-secrets-")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn two_builds_of_one_spec_at_once_push_it_once_and_both_succeed() {
+    let e = e2e();
+    let dir = tempfile::tempdir().unwrap();
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let spec = dir.path().join("spec.yaml");
+    write(
+        dir.path(),
+        "spec.yaml",
+        &format!(
+            "name: e2e-concurrent\nbase_image: {}\npython_exec: /usr/bin/python3\npackages: [six]\n\
+             env: {{RUN_NONCE: \"{nonce}\"}}\nregistry: {}\n{}",
+            e.python_image,
+            e.registry,
+            e.builder_config()
+        ),
+    );
+    // Both processes share one lock folder (a user's cache), as two CI jobs
+    // on one machine do.
+    let cache = dir.path().join("cache");
+    let start = || {
+        common::imagespec()
+            .env("IMAGESPEC_CACHE_DIR", &cache)
+            .args(["build", "--json"])
+            .arg(&spec)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    let mut actions = Vec::new();
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "both succeed: {stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let entry = requested_entry(&report);
+        actions.push((
+            entry["action"].as_str().unwrap().to_string(),
+            entry["pushed"].as_bool().unwrap_or(false),
+        ));
+    }
+    actions.sort();
+    assert_eq!(
+        actions,
+        [("built".to_string(), true), ("skipped".to_string(), false)],
+        "one builds and pushes, the other finds it once it holds the lock"
+    );
+    let name = identity(&spec)["image_name"].as_str().unwrap().to_string();
+    let (repo, tag) = name.rsplit_once(':').unwrap();
+    let repo = repo.split_once('/').unwrap().1;
+    assert!(
+        e.registry_digest(repo, tag).is_some(),
+        "{name} is in the registry"
+    );
+}
+
+#[test]
+fn an_unreachable_registry_means_build_then_a_failed_push_exits_1() {
+    let e = e2e();
+    let dir = tempfile::tempdir().unwrap();
+    // A loopback port nothing listens on (taken, then let go).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    write(
+        dir.path(),
+        "spec.yaml",
+        &format!(
+            "name: e2e-unreachable\nbase_image: {}\npython_exec: /usr/bin/python3\npackages: [six]\n\
+             registry: 127.0.0.1:{port}\n{}",
+            e.python_image,
+            e.builder_config()
+        ),
+    );
+    let spec = dir.path().join("spec.yaml");
+    let (code, _, stderr) = imagespec(&["build", "--json"], &spec);
+    assert_eq!(code, 1, "never a silent success: {stderr}");
+    assert!(stderr.contains("building it"), "it was built: {stderr}");
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "the registry is named: {stderr}");
+    assert!(stderr.contains("push"), "the push is what failed: {stderr}");
+    // The image itself was built, locally.
+    let name = identity(&spec)["image_name"].as_str().unwrap().to_string();
+    e.docker_ok(&["image", "inspect", &name]);
+    // flytekit's behaviour, asked for: assume it exists, build nothing, exit 0.
+    let (code, _, stderr) = imagespec(&["build", "--assume-exists-when-unknown"], &spec);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("assuming it does, as asked"), "{stderr}");
+}

@@ -41,9 +41,27 @@ pub struct BuildOptions {
     /// Fail instead of assuming the image exists when the check cannot tell
     /// (`--fast-fail`, `FLYTE_IMG_FAST_FAIL`).
     pub fast_fail: bool,
+    /// Assume an image exists when its existence cannot be told (flytekit's
+    /// behaviour, `--assume-exists-when-unknown`); off, such an image is built.
+    pub assume_exists_when_unknown: bool,
     /// Print nothing but errors (`-q`): builders keep their output to
     /// themselves, and show its end only when they fail.
     pub quiet: bool,
+    /// Where the locks that keep two processes from building one image at
+    /// once live (`None`: no locking).
+    pub lock_dir: Option<PathBuf>,
+}
+
+impl BuildOptions {
+    /// The existence policy these options ask for, with the spec's own
+    /// (a typed spec's `_is_force_push` and `_fast_fail`).
+    pub fn policy(&self, spec: &ImageSpec) -> crate::existence::Policy {
+        crate::existence::Policy {
+            force_push: self.force_push || spec.is_force_push(),
+            fast_fail: self.fast_fail || spec.is_fast_fail(),
+            assume_exists_when_unknown: self.assume_exists_when_unknown,
+        }
+    }
 }
 
 impl BuildOptions {
@@ -113,23 +131,19 @@ pub trait ImageBuilder: Plugin {
     /// [`crate::existence::decide`].
     async fn should_build(&self, job: &BuildJob, options: &BuildOptions) -> Result<Decision> {
         let image = &job.identity.image_name;
-        let force = options.force_push || job.spec.is_force_push();
-        let existence =
-            match self.existence(job).await {
-                // Forced builds need no answer.
-                Err(Error::MissingPlugin { .. }) if force => return Ok(Decision::Build {
+        let policy = options.policy(&job.spec);
+        let existence = match self.existence(job).await {
+            // Forced builds need no answer.
+            Err(Error::MissingPlugin { .. }) if policy.force_push => {
+                return Ok(Decision::Build {
                     reason:
                         "forced (--force-push); existence not checked: no registry checker built in"
                             .into(),
-                }),
-                other => other?,
-            };
-        decide(
-            image,
-            &existence,
-            force,
-            options.fast_fail || job.spec.is_fast_fail(),
-        )
+                })
+            }
+            other => other?,
+        };
+        decide(image, &existence, policy)
     }
 
     /// Builds (and pushes, when asked) the image of a checked job whose

@@ -66,6 +66,7 @@ pub fn write_plan(job: &BuildJob, plan: &BuildPlan, output: &Path) -> Result<Wri
         .prefix(".imagespec-context-")
         .tempdir_in(&parent)
         .map_err(|e| Error::io("create a temporary folder in", &parent, e))?;
+    let in_progress = crate::cleanup::register(tmp.path());
     let files = populate(tmp.path(), plan, &dockerfile)?;
     job.recheck()?;
 
@@ -78,6 +79,7 @@ pub fn write_plan(job: &BuildJob, plan: &BuildPlan, output: &Path) -> Result<Wri
         let _ = std::fs::remove_dir_all(&kept);
         Error::io("move the context into", output, e)
     })?;
+    drop(in_progress);
     Ok(WrittenContext {
         dir: output.to_path_buf(),
         files,
@@ -93,6 +95,9 @@ pub fn populate(dir: &Path, plan: &BuildPlan, dockerfile: &str) -> Result<Vec<St
     let path = dir.join("Dockerfile");
     std::fs::write(&path, dockerfile).map_err(|e| Error::io("write", &path, e))?;
     for f in &plan.files {
+        if crate::cleanup::interrupted() {
+            return Err(Error::Other("interrupted".into()));
+        }
         let dst = dir.join(&f.path);
         if let Some(p) = dst.parent() {
             std::fs::create_dir_all(p).map_err(|e| Error::io("create", p, e))?;

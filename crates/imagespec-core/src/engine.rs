@@ -328,6 +328,19 @@ impl Engine {
         entry.builder = Some(builder.name().to_string());
         builder.check(job)?;
         let pushing = self.options.push && job.spec.registry().is_some();
+        // One process builds an image at a time: a second one waits here,
+        // then finds the image and skips it.
+        let _lock = match (&self.options.lock_dir, dry_run) {
+            (Some(dir), false) => {
+                let (dir, image) = (dir.clone(), entry.image_name.clone());
+                Some(
+                    tokio::task::spawn_blocking(move || crate::cache::lock_image(&dir, &image))
+                        .await
+                        .map_err(|e| Error::Other(format!("the lock task failed: {e}")))??,
+                )
+            }
+            _ => None,
+        };
         let decision = builder.should_build(job, &self.options).await?;
         match decision {
             Decision::Skip { reason } => {

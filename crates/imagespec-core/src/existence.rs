@@ -83,23 +83,35 @@ pub fn env_flag(name: &str) -> bool {
     }
 }
 
-/// flytekit's `ImageSpecBuilder.should_build` table.
+/// What to do when the answer is not "missing".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Build and push even when the image exists (`--force-push`).
+    pub force_push: bool,
+    /// Fail when existence cannot be told (`--fast-fail`, `FLYTE_IMG_FAST_FAIL`).
+    pub fast_fail: bool,
+    /// flytekit's behaviour when existence cannot be told: assume the image
+    /// exists and build nothing (`--assume-exists-when-unknown`). Off, an
+    /// image whose existence cannot be told is built.
+    pub assume_exists_when_unknown: bool,
+}
+
+/// flytekit's `ImageSpecBuilder.should_build` table, with one change: when
+/// the check cannot tell, imagespec builds (a push that then fails is an
+/// error), where flytekit assumes the image exists and builds nothing.
 ///
-/// | existence | force push | fast fail | decision |
-/// |---|---|---|---|
-/// | exists | no | any | skip |
-/// | exists | yes | any | build (overwrite) |
-/// | missing | any | any | build |
-/// | unknown | any | no | skip, with a warning: assumed to exist |
-/// | unknown | any | yes | error (flytekit's RuntimeError) |
-pub fn decide(
-    image: &str,
-    existence: &Existence,
-    force_push: bool,
-    fast_fail: bool,
-) -> Result<Decision> {
+/// | existence | force push | fast fail | assume exists | decision |
+/// |---|---|---|---|---|
+/// | exists | no | any | any | skip |
+/// | exists | yes | any | any | build (overwrite) |
+/// | missing | any | any | any | build |
+/// | unknown | yes | any | any | build |
+/// | unknown | no | yes | any | error (flytekit's RuntimeError) |
+/// | unknown | no | no | yes | skip, with a warning (flytekit's default) |
+/// | unknown | no | no | no | build, with a warning |
+pub fn decide(image: &str, existence: &Existence, policy: Policy) -> Result<Decision> {
     match existence {
-        Existence::Exists { .. } if force_push => Ok(Decision::Build {
+        Existence::Exists { .. } if policy.force_push => Ok(Decision::Build {
             reason: format!("{image} exists; force push overwrites it"),
         }),
         Existence::Exists { .. } => Ok(Decision::Skip {
@@ -108,16 +120,25 @@ pub fn decide(
         Existence::Missing { reason, .. } => Ok(Decision::Build {
             reason: format!("Image {image} not found ({reason}). building..."),
         }),
-        Existence::Unknown { reason } if fast_fail => Err(Error::Other(format!(
+        Existence::Unknown { reason } if policy.force_push => Ok(Decision::Build {
+            reason: format!("cannot tell whether {image} exists ({reason}); force push builds it"),
+        }),
+        Existence::Unknown { reason } if policy.fast_fail => Err(Error::Other(format!(
             "Build failed as ImageSpec failed to check if the image {image} exists ({reason}). \
              This fast failure is configured with {ENV_FAST_FAIL} (or --fast-fail)"
         ))),
-        Existence::Unknown { reason } => {
+        Existence::Unknown { reason } if policy.assume_exists_when_unknown => {
             tracing::warn!(
-                "cannot tell whether {image} exists ({reason}); assuming it does, as flytekit does"
+                "cannot tell whether {image} exists ({reason}); assuming it does, as asked (--assume-exists-when-unknown)"
             );
             Ok(Decision::Skip {
-                reason: format!("imagespec assumes the image {image} already exists ({reason})"),
+                reason: format!("assumed to exist: its existence cannot be told ({reason})"),
+            })
+        }
+        Existence::Unknown { reason } => {
+            tracing::warn!("cannot tell whether {image} exists ({reason}); building it");
+            Ok(Decision::Build {
+                reason: format!("its existence cannot be told ({reason}); built"),
             })
         }
     }
@@ -168,21 +189,50 @@ mod tests {
 
     #[test]
     fn every_cell_of_the_decision_table() {
-        for fast_fail in [false, true] {
-            assert!(!decide("i", &exists(), false, fast_fail).unwrap().builds());
-            assert!(decide("i", &exists(), true, fast_fail).unwrap().builds());
-            assert!(decide("i", &missing(), false, fast_fail).unwrap().builds());
-            assert!(decide("i", &missing(), true, fast_fail).unwrap().builds());
-        }
-        for force in [false, true] {
+        let p = |force_push, fast_fail, assume| Policy {
+            force_push,
+            fast_fail,
+            assume_exists_when_unknown: assume,
+        };
+        for (fast, assume) in [(false, false), (true, false), (false, true), (true, true)] {
+            assert!(!decide("i", &exists(), p(false, fast, assume))
+                .unwrap()
+                .builds());
+            assert!(decide("i", &exists(), p(true, fast, assume))
+                .unwrap()
+                .builds());
+            assert!(decide("i", &missing(), p(false, fast, assume))
+                .unwrap()
+                .builds());
+            assert!(decide("i", &missing(), p(true, fast, assume))
+                .unwrap()
+                .builds());
             assert!(
-                !decide("i", &unknown(), force, false).unwrap().builds(),
-                "assumed to exist"
+                decide("i", &unknown(), p(true, fast, assume))
+                    .unwrap()
+                    .builds(),
+                "force push always builds"
             );
-            let err = decide("i", &unknown(), force, true)
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(ENV_FAST_FAIL), "{err}");
         }
+        let err = decide("i", &unknown(), p(false, true, false))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(ENV_FAST_FAIL), "{err}");
+        assert!(
+            decide("i", &unknown(), p(false, true, true)).is_err(),
+            "fast fail wins"
+        );
+        assert!(
+            !decide("i", &unknown(), p(false, false, true))
+                .unwrap()
+                .builds(),
+            "flytekit's assumption, when asked for"
+        );
+        assert!(
+            decide("i", &unknown(), p(false, false, false))
+                .unwrap()
+                .builds(),
+            "never a silent success: built"
+        );
     }
 }

@@ -29,6 +29,8 @@
 //! ```
 
 pub mod builder;
+pub mod cache;
+pub mod cleanup;
 pub mod context;
 pub mod engine;
 pub mod error;
@@ -40,6 +42,7 @@ pub mod job;
 pub mod knobs;
 pub mod plan;
 mod plugin;
+pub mod redact;
 pub mod render;
 pub mod safety;
 pub mod spec;

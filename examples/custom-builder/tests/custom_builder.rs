@@ -107,7 +107,9 @@ async fn the_library_api_needs_no_cli() {
         keep_context: None,
         force_push: false,
         fast_fail: false,
+        assume_exists_when_unknown: false,
         quiet: true,
+        lock_dir: None,
     };
     // Prepared once: the spec's inputs read and its identity computed.
     let job = imagespec_core::builder::prepare(&spec).unwrap();

@@ -16,6 +16,8 @@ pub(crate) fn run(
     options: &LoadOptions,
     printer: Printer,
 ) -> anyhow::Result<ExitStatus> {
+    #[cfg(feature = "registry")]
+    imagespec_registry::validate_env()?;
     #[cfg(feature = "docker")]
     super::configure_docker(&args.docker)?;
     let jobs = prepare_all(&args.specs, options)?;
@@ -61,7 +63,11 @@ pub(crate) fn run(
         keep_context: args.keep_context.clone(),
         force_push: args.force_push || env_flag(ENV_FORCE_PUSH),
         fast_fail: args.fast_fail || env_flag(ENV_FAST_FAIL),
+        assume_exists_when_unknown: args.assume_exists_when_unknown,
         quiet: printer.quiet,
+        lock_dir: Some(imagespec_core::cache::lock_dir(
+            &imagespec_core::cache::cache_dir()?,
+        )),
     };
     let parallel = args
         .jobs

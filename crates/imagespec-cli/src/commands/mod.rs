@@ -35,7 +35,11 @@ pub(crate) fn load(path: &Path, options: &LoadOptions) -> anyhow::Result<ImageSp
             Some(line) => format!("{}:{line}", path.display()),
             None => path.display().to_string(),
         };
-        tracing::warn!("{at}: field `{}`: {}", trap.field, trap.message);
+        tracing::warn!(
+            "{at}: field `{}`: {}",
+            imagespec_core::safety::printable(&trap.field),
+            imagespec_core::safety::printable(&trap.message)
+        );
     }
     Ok(spec)
 }
