@@ -1,6 +1,8 @@
 //! Shared helpers for the workspace-level test suites in `tests/tests/`.
 
+pub mod buildkit;
 pub mod flytekit;
+pub mod pyindex;
 pub mod registry;
 
 use std::path::{Path, PathBuf};

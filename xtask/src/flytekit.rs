@@ -31,14 +31,22 @@ fn python_in(venv: &Path) -> PathBuf {
     venv.join("bin").join("python")
 }
 
-/// True when `venv`'s python imports flytekit at the pinned version and PyYAML.
+/// BuildKit's own Dockerfile parser (the Go one, in a wheel), which the
+/// property tests check rendered Dockerfiles with.
+pub const DOCKERFILE_PARSER: &str = "dockerfile==3.4.0";
+
+/// True when `venv`'s python imports flytekit at the pinned version, PyYAML
+/// and the pinned BuildKit parser.
 fn is_ready(venv: &Path) -> bool {
     let python = python_in(venv);
     if !python.exists() {
         return false;
     }
     let check = format!(
-        "import sys, yaml, flytekit; sys.exit(0 if flytekit.__version__ == {FLYTEKIT_VERSION:?} else 3)"
+        "import sys, yaml, flytekit, dockerfile, importlib.metadata as m; \
+         sys.exit(0 if flytekit.__version__ == {FLYTEKIT_VERSION:?} \
+         and m.version('dockerfile') == {:?} else 3)",
+        DOCKERFILE_PARSER.trim_start_matches("dockerfile==")
     );
     Command::new(&python)
         .args(["-c", &check])
@@ -100,8 +108,10 @@ pub fn ensure_venv(root: &Path) -> Result<PathBuf> {
             cmd
         };
         run_logged(
-            &mut pip(&[&format!("flytekit=={FLYTEKIT_VERSION}"), "pyyaml"]),
-            &format!("pip install flytekit=={FLYTEKIT_VERSION} pyyaml (this takes a minute)"),
+            &mut pip(&[&format!("flytekit=={FLYTEKIT_VERSION}"), "pyyaml", DOCKERFILE_PARSER]),
+            &format!(
+                "pip install flytekit=={FLYTEKIT_VERSION} pyyaml {DOCKERFILE_PARSER} (this takes a minute)"
+            ),
         )?;
         relocate_scripts(&tmp, &venv)?;
         if !is_ready(&tmp) {

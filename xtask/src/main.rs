@@ -158,7 +158,8 @@ fn e2e_env(root: &Path) -> Result<Vec<(String, String)>> {
     Ok(env)
 }
 
-/// The live comparison with real flytekit (needs the venv `cargo xtask flytekit` makes).
+/// The live comparison with real flytekit, and the property tests checked
+/// with BuildKit's own parser (both need the venv `cargo xtask flytekit` makes).
 const FLYTEKIT_TESTS: &[&str] = &[
     "test",
     "-p",
@@ -167,9 +168,15 @@ const FLYTEKIT_TESTS: &[&str] = &[
     "flytekit",
     "--test",
     "flytekit_differential",
+    "--test",
+    "properties",
     "--",
     "--nocapture",
 ];
+
+/// Cases per property in CI: enough to find what the corpus of bad specs
+/// holds, a few seconds on two cores.
+const PROPTEST_CASES: &str = "3000";
 
 /// Fails when a crate declares a dependency it does not use (cargo-machete,
 /// installed from crates.io the first time).
@@ -198,7 +205,10 @@ fn test(root: &Path, with_e2e: bool) -> Result<()> {
     cargo(
         root,
         FLYTEKIT_TESTS,
-        &[("IMAGESPEC_FLYTEKIT_PYTHON", &python)],
+        &[
+            ("IMAGESPEC_FLYTEKIT_PYTHON", &python),
+            ("IMAGESPEC_PROPTEST_CASES", PROPTEST_CASES),
+        ],
     )?;
     if with_e2e {
         let env = e2e_env(root)?;
