@@ -927,7 +927,10 @@ fn an_unreachable_registry_means_build_then_a_failed_push_exits_1() {
     let (code, _, stderr) = imagespec(&["build", "--json"], &spec);
     assert_eq!(code, 1, "never a silent success: {stderr}");
     assert!(stderr.contains("building it"), "it was built: {stderr}");
-    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "the registry is named: {stderr}");
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{port}")),
+        "the registry is named: {stderr}"
+    );
     assert!(stderr.contains("push"), "the push is what failed: {stderr}");
     // The image itself was built, locally.
     let name = identity(&spec)["image_name"].as_str().unwrap().to_string();

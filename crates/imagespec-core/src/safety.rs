@@ -113,6 +113,26 @@ pub fn image_ref_problem(reference: &str) -> Option<&'static str> {
     }
 }
 
+/// Checks the image reference `builder_config[key]` that a plugin writes
+/// after `FROM` (a helper stage, the default base), naming the field: the
+/// same verdict for `tag` as for `context`.
+pub fn check_image_config(spec: &crate::ImageSpec, key: &str) -> Result<(), crate::SpecError> {
+    let Some(reference) = spec.builder_config_str(key) else {
+        return Ok(());
+    };
+    match image_ref_problem(reference) {
+        None => Ok(()),
+        Some(why) => Err(crate::SpecError::field(
+            format!("builder_config.{key}"),
+            format!(
+                "`{}` cannot go into the Dockerfile: {why}",
+                reference.escape_debug()
+            ),
+        )
+        .hint("name an image reference such as `name:tag` or `registry:5000/path/name:tag`")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

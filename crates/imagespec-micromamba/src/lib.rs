@@ -131,6 +131,9 @@ impl Installer for MicromambaTools {
     fn applies_to(&self, _spec: &ImageSpec) -> bool {
         true
     }
+    fn validate(&self, spec: &ImageSpec, _inputs: &Inputs) -> std::result::Result<(), SpecError> {
+        imagespec_core::safety::check_image_config(spec, CONFIG_MICROMAMBA_IMAGE)
+    }
     fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
         plan.add_stage(
             MICROMAMBA_STAGE,

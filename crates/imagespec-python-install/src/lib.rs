@@ -178,6 +178,9 @@ impl Installer for UvTools {
     fn applies_to(&self, _spec: &ImageSpec) -> bool {
         true
     }
+    fn validate(&self, spec: &ImageSpec, _inputs: &Inputs) -> std::result::Result<(), SpecError> {
+        imagespec_core::safety::check_image_config(spec, CONFIG_UV_IMAGE)
+    }
     fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
         plan.add_stage(
             UV_STAGE,

@@ -269,6 +269,8 @@ pub(crate) fn check(spec: &ImageSpec) -> Result<(), SpecError> {
                 .hint("name an image such as `debian:bookworm-slim` or `ghcr.io/org/image:tag`"));
         }
     }
+    // The base image of a spec that names none (imagespec's own key).
+    safety::check_image_config(spec, crate::plan::CONFIG_BASE_IMAGE)?;
     for (field, items) in [
         ("packages", spec.packages()),
         ("runtime_packages", spec.runtime_packages()),
