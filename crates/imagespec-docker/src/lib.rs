@@ -349,10 +349,17 @@ pub async fn build_with(
             .and_then(|n| n.to_str())
             .unwrap_or("context")
     ));
+    // As check() reads it: each platform trimmed (the hash keeps the text).
+    let platform: String = spec
+        .platform()
+        .split(',')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(",");
     let plan = command::BuildCommand {
         mode: caps.mode,
         image_name: &image_name,
-        platform: spec.platform(),
+        platform: &platform,
         secrets: &secrets,
         push,
         builder: settings.buildx_builder.as_deref(),
