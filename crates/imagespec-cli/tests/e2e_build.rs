@@ -775,8 +775,12 @@ fn index_credentials_and_secret_files_reach_the_build_and_nothing_else() {
         )
     };
     write(root, "spec.yaml", &spec("imagespec-probe"));
+    // A private temporary folder: other tests build at the same time, and
+    // only this run's leftovers are this test's business.
+    let tmp = tempfile::tempdir().unwrap();
     let mut cmd = common::imagespec();
-    cmd.env("IMAGESPEC_BUILD_NETWORK", "host");
+    cmd.env("IMAGESPEC_BUILD_NETWORK", "host")
+        .env("TMPDIR", tmp.path());
     let (report, log) = common::build_report(cmd, &["--no-push", "-vv"], &root.join("spec.yaml"));
     let result = requested_entry(&report);
     let image = result["image_name"].as_str().unwrap();
@@ -814,6 +818,7 @@ fn index_credentials_and_secret_files_reach_the_build_and_nothing_else() {
     write(root, "spec.yaml", &spec("imagespec-probe==9.9"));
     let out = common::imagespec()
         .env("IMAGESPEC_BUILD_NETWORK", "host")
+        .env("TMPDIR", tmp.path())
         .args(["build", "--no-push", "-vv"])
         .arg(root.join("spec.yaml"))
         .output()
@@ -830,16 +835,12 @@ fn index_credentials_and_secret_files_reach_the_build_and_nothing_else() {
     );
     assert!(!all.contains(&token) && !all.contains(&marker), "{all}");
     // No secret file is left behind.
-    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("imagespec-secrets-")
-        })
+        .map(|e| e.file_name())
         .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
 }
 
 #[test]
