@@ -35,7 +35,15 @@ pub struct Cli {
     /// (or source_root) is refused: its target would go into the image.
     #[arg(long, global = true, env = ENV_ALLOW_OUTSIDE_LINKS, value_parser = clap::builder::FalseyValueParser::new())]
     pub allow_outside_links: bool,
+    /// Hash every source tree and `copy` entry, without the stat cache that
+    /// remembers the digests of unchanged files (in the cache folder,
+    /// `IMAGESPEC_CACHE_DIR`).
+    #[arg(long, global = true, env = ENV_NO_CACHE, value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_cache: bool,
 }
+
+/// Environment variable for `--no-cache`.
+pub const ENV_NO_CACHE: &str = "IMAGESPEC_NO_CACHE";
 
 /// Environment variable for `--allow-outside-links`.
 pub const ENV_ALLOW_OUTSIDE_LINKS: &str = "IMAGESPEC_ALLOW_OUTSIDE_LINKS";
@@ -72,10 +80,21 @@ impl Cli {
                  build its own"
             );
         }
+        let digest_cache = match self.no_cache {
+            true => None,
+            false => match imagespec_core::cache::cache_dir() {
+                Ok(dir) => Some(dir.join(imagespec_core::inputs::STAT_CACHE_DIR)),
+                Err(e) => {
+                    tracing::debug!("no stat cache: {e}");
+                    None
+                }
+            },
+        };
         Ok(LoadOptions {
             fix_flytekit_quirks: self.fix_flytekit_quirks,
             loaded_modules,
             allow_outside_links: self.allow_outside_links,
+            digest_cache,
         })
     }
 }

@@ -1,71 +1,85 @@
 //! flytekit's digest of a file list: md5 over each file's bytes, then its
-//! name with the separators removed. Files are streamed in 64 KiB chunks, and
-//! several are read ahead in parallel while the hasher consumes them in order.
+//! name with the separators removed.
+//!
+//! md5 is one stream and cannot be split across cores, so the hasher is the
+//! limit. Everything else is kept off its thread: reader threads open and
+//! read the next files ahead, in large chunks, into buffers the hasher hands
+//! back when it is done with them, while the hasher consumes the files
+//! strictly in order. A small file is one read of its whole length.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 
 use md5::{Digest as _, Md5};
 
 use super::files::SourceFile;
 use crate::error::{Error, Result};
 
-const CHUNK: usize = 64 * 1024;
+/// Bytes per read, and the size of each pooled buffer.
+const CHUNK: usize = 1024 * 1024;
 /// Chunks buffered per file being read ahead.
-const CHUNKS_AHEAD: usize = 16;
+const CHUNKS_AHEAD: usize = 4;
+/// Files in flight (being read, or read and waiting for the hasher).
+const FILES_AHEAD: usize = 32;
 
 /// md5 over each file's bytes then its hash name, in order; hex.
 pub fn digest(files: &[SourceFile]) -> Result<String> {
     let mut hasher = Md5::new();
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(2, 8);
     if files.len() <= 1 {
+        let pool = Pool::default();
         for f in files {
-            stream_file(&f.path, &mut |chunk| {
-                hasher.update(chunk);
+            stream_file(&f.path, &pool, &mut |chunk| {
+                hasher.update(&chunk);
+                pool.give(chunk);
                 true
             })?;
             hasher.update(&f.hash_name);
         }
         return Ok(hex::encode(hasher.finalize()));
     }
+    // Reading is memory copies (or waits on the disk); more readers than
+    // cores only help a cold disk, so keep a few.
+    let readers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 4);
+    let pool = Pool::default();
     std::thread::scope(|scope| -> Result<()> {
         type Chunk = std::result::Result<Vec<u8>, std::io::Error>;
         let (job_tx, job_rx) = mpsc::channel::<(usize, mpsc::SyncSender<Chunk>)>();
-        let job_rx = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
-        for _ in 0..workers {
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        for _ in 0..readers {
             let job_rx = job_rx.clone();
+            let pool = &pool;
             scope.spawn(move || loop {
                 let job = job_rx.lock().map(|rx| rx.recv());
                 let Ok(Ok((index, tx))) = job else { break };
-                let result = stream_file(&files[index].path, &mut |chunk| {
-                    tx.send(Ok(chunk.to_vec())).is_ok()
+                let result = stream_file(&files[index].path, pool, &mut |chunk| {
+                    tx.send(Ok(chunk)).is_ok()
                 });
                 if let Err(Error::Io { source, .. }) = result {
                     let _ = tx.send(Err(source));
                 }
             });
         }
-        // Keep a window of files in flight; consume them strictly in order.
-        let window = workers * 2;
         let mut pending = std::collections::VecDeque::new();
         let mut next = 0;
         let result = (|| -> Result<()> {
             for (i, file) in files.iter().enumerate() {
-                while next < files.len() && next < i + window {
+                while next < files.len() && next < i + FILES_AHEAD {
                     let (tx, rx) = mpsc::sync_channel(CHUNKS_AHEAD);
                     job_tx
                         .send((next, tx))
-                        .map_err(|_| Error::Other("digest workers stopped".into()))?;
+                        .map_err(|_| Error::Other("digest readers stopped".into()))?;
                     pending.push_back(rx);
                     next += 1;
                 }
                 let rx = pending.pop_front().expect("a receiver per file");
                 for chunk in rx {
-                    hasher.update(chunk.map_err(|e| Error::io("read", &file.path, e))?);
+                    let chunk = chunk.map_err(|e| Error::io("read", &file.path, e))?;
+                    hasher.update(&chunk);
+                    pool.give(chunk);
                 }
                 hasher.update(&file.hash_name);
             }
@@ -78,18 +92,54 @@ pub fn digest(files: &[SourceFile]) -> Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-/// Reads a file in chunks; `sink` returns false to stop early.
-fn stream_file(path: &Path, sink: &mut dyn FnMut(&[u8]) -> bool) -> Result<()> {
-    let mut f = File::open(path).map_err(|e| Error::io("read", path, e))?;
-    let mut buf = vec![0u8; CHUNK];
+/// Buffers handed back by the hasher, so reading allocates (and faults in)
+/// a bounded set of pages once rather than per chunk.
+#[derive(Default)]
+struct Pool(Mutex<Vec<Vec<u8>>>);
+
+impl Pool {
+    const KEEP: usize = 64;
+
+    fn take(&self, len: usize) -> Vec<u8> {
+        let mut buf = match len >= CHUNK / 2 {
+            true => self.0.lock().ok().and_then(|mut p| p.pop()),
+            false => None,
+        }
+        .unwrap_or_else(|| Vec::with_capacity(len.min(CHUNK)));
+        buf.clear();
+        buf
+    }
+
+    fn give(&self, buf: Vec<u8>) {
+        if buf.capacity() >= CHUNK {
+            if let Ok(mut p) = self.0.lock() {
+                if p.len() < Self::KEEP {
+                    p.push(buf);
+                }
+            }
+        }
+    }
+}
+
+/// Reads a file in chunks of up to [`CHUNK`] bytes; `sink` returns false to
+/// stop early. A file no larger than a chunk is one read of its length.
+fn stream_file(path: &Path, pool: &Pool, sink: &mut dyn FnMut(Vec<u8>) -> bool) -> Result<()> {
+    let f = File::open(path).map_err(|e| Error::io("read", path, e))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(CHUNK as u64);
+    // One more byte than the length, so a file that grew is read to its end
+    // without a second allocation.
+    let want = (len as usize).saturating_add(1).min(CHUNK);
+    let mut f = f;
     loop {
-        let n = match f.read(&mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::io("read", path, e)),
-        };
-        if !sink(&buf[..n]) {
+        let mut buf = pool.take(want);
+        let read = (&mut f)
+            .take(want as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io("read", path, e))?;
+        if read == 0 {
+            return Ok(());
+        }
+        if !sink(buf) || read < want {
             return Ok(());
         }
     }
@@ -99,24 +149,42 @@ fn stream_file(path: &Path, sink: &mut dyn FnMut(&[u8]) -> bool) -> Result<()> {
 mod tests {
     use super::*;
 
+    fn file(dir: &Path, i: usize, len: usize) -> (SourceFile, Vec<u8>) {
+        let p = dir.join(format!("f{i}"));
+        let body: Vec<u8> = (0..len).map(|b| (b * 7 + i) as u8).collect();
+        std::fs::write(&p, &body).unwrap();
+        (
+            SourceFile {
+                path: p,
+                rel: format!("d/{i}"),
+                hash_name: format!("d{i}").into_bytes(),
+            },
+            body,
+        )
+    }
+
     #[test]
     fn digest_matches_sequential_md5() {
         let dir = tempfile::tempdir().unwrap();
         let mut files = Vec::new();
         let mut expect = Md5::new();
-        for i in 0..40 {
-            let p = dir.path().join(format!("f{i}"));
-            let body = vec![i as u8; i * 9_000];
-            std::fs::write(&p, &body).unwrap();
+        // Empty, small, exactly a chunk, a chunk and a byte, several chunks.
+        let sizes =
+            (0..40)
+                .map(|i| i * 9_000)
+                .chain([0, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 17]);
+        for (i, len) in sizes.enumerate() {
+            let (f, body) = file(dir.path(), i, len);
             expect.update(&body);
-            expect.update(format!("d{i}").as_bytes());
-            files.push(SourceFile {
-                path: p,
-                rel: format!("d/{i}"),
-                hash_name: format!("d{i}").into_bytes(),
-            });
+            expect.update(&f.hash_name);
+            files.push(f);
         }
         assert_eq!(digest(&files).unwrap(), hex::encode(expect.finalize()));
+        let one = &files[41..42];
+        let mut expect = Md5::new();
+        expect.update(std::fs::read(&one[0].path).unwrap());
+        expect.update(&one[0].hash_name);
+        assert_eq!(digest(one).unwrap(), hex::encode(expect.finalize()));
         assert_eq!(digest(&[]).unwrap(), hex::encode(Md5::new().finalize()));
     }
 

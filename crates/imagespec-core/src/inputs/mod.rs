@@ -13,6 +13,7 @@ mod copy;
 mod digest;
 mod files;
 mod source;
+mod stat_cache;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,18 @@ pub use copy::{copy_entry_rel, CopyContext, CopyEntry};
 pub use digest::digest;
 pub use files::{pathlib_posix, SourceFile};
 pub use source::walks as source_walks;
+pub use stat_cache::hits as stat_cache_hits;
+
+/// The folder under the cache folder that holds the stat cache.
+pub const STAT_CACHE_DIR: &str = "digests";
+
+/// The digest of `files`, through the stat cache when the spec has one.
+fn digest_of(spec: &ImageSpec, files: &[SourceFile]) -> Result<String> {
+    match &spec.load_options().digest_cache {
+        Some(dir) => stat_cache::StatCache::new(dir.clone()).digest(files, digest::digest),
+        None => digest::digest(files),
+    }
+}
 
 /// The files under `source_root` that go into the image, and their digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,7 +244,7 @@ fn collect_source(spec: &ImageSpec) -> Result<Option<SourceInputs>> {
         .into());
     }
     let files = source::list_source(spec, root, mode)?;
-    let digest = digest::digest(&files)?;
+    let digest = digest_of(spec, &files)?;
     Ok(Some(SourceInputs { files, digest }))
 }
 
@@ -240,7 +253,7 @@ fn collect_copy(spec: &ImageSpec) -> Result<Option<CopyInputs>> {
         return Ok(None);
     }
     let digested = copy::copy_digest_files(spec)?;
-    let digest = digest::digest(&digested)?;
+    let digest = digest_of(spec, &digested)?;
     let context = copy::copy_context(spec).map_err(|e| match e {
         Error::Spec(se) => se,
         other => SpecError::field("copy", other.to_string()),

@@ -118,6 +118,9 @@ pub struct LoadOptions {
     /// resolves outside the spec's folder (for `copy`) or source_root is
     /// refused, so a spec cannot pull in `/etc` through a link.
     pub allow_outside_links: bool,
+    /// Where digests of unchanged trees are remembered (a stat cache, see
+    /// [`crate::inputs`]); `None`: every tree is hashed (`--no-cache`).
+    pub digest_cache: Option<std::path::PathBuf>,
 }
 
 /// `pip_secret_mounts` entry: a local secret file and where the install step sees it.

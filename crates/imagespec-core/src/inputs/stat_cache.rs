@@ -1,0 +1,233 @@
+//! A stat cache for digests of unchanged trees.
+//!
+//! A digest is one md5 stream over a list of files, so it is remembered as a
+//! whole: an entry is keyed on the list (each file's path and hash name, in
+//! order) and holds every file's size, mtime_ns, ctime_ns, inode and device
+//! as they were when the digest was computed. A lookup stats the files
+//! again; the digest is reused only when every stat is the same. Anything
+//! that changes a file (an edit, a touch, a rename, `chmod`, a replaced file)
+//! changes its ctime or inode; a new, deleted, renamed or newly ignored file
+//! changes the list, and so the key.
+//!
+//! git's "racy" rule: a file modified within the timestamp granularity of the
+//! moment its stats were taken could change again without its stats
+//! changing. An entry holding such a file is not written, so the next run
+//! hashes the files again (and writes the entry once they have settled).
+//!
+//! The cache is an optimisation: a read or write that fails is logged at
+//! debug level and the digest is computed.
+
+use std::io::Write as _;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest as _, Sha256};
+
+use super::files::SourceFile;
+
+/// File system timestamps are coarser than the clock (a kernel tick; whole
+/// seconds on some file systems, two on FAT): files modified this close to
+/// the stat walk count as racy.
+const RACY_NS: i128 = 2_000_000_000;
+/// Entries kept; the oldest beyond this are removed.
+const KEEP: usize = 256;
+const MAGIC: &str = "imagespec-stat-cache 1";
+
+/// What a file's stat says, as the cache compares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stat {
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+    ino: u64,
+    dev: u64,
+}
+
+fn ns(secs: i64, nsec: i64) -> i128 {
+    secs as i128 * 1_000_000_000 + nsec as i128
+}
+
+fn stat(path: &Path) -> Option<Stat> {
+    let m = std::fs::metadata(path).ok()?;
+    Some(Stat {
+        size: m.size(),
+        mtime_ns: ns(m.mtime(), m.mtime_nsec()),
+        ctime_ns: ns(m.ctime(), m.ctime_nsec()),
+        ino: m.ino(),
+        dev: m.dev(),
+    })
+}
+
+/// Stats every file (in parallel for long lists); `None` if one cannot be.
+fn stat_all(files: &[SourceFile]) -> Option<Vec<Stat>> {
+    const PER_THREAD: usize = 2048;
+    if files.len() < 2 * PER_THREAD {
+        return files.iter().map(|f| stat(&f.path)).collect();
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 8);
+    let per = files.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = files
+            .chunks(per)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|f| stat(&f.path))
+                        .collect::<Option<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut all = Vec::with_capacity(files.len());
+        for p in parts {
+            all.extend(p.join().ok()??);
+        }
+        Some(all)
+    })
+}
+
+fn now_ns() -> i128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
+/// The digest cache in one folder (`<cache folder>/digests`).
+#[derive(Debug, Clone)]
+pub(crate) struct StatCache {
+    dir: PathBuf,
+}
+
+impl StatCache {
+    pub(crate) fn new(dir: PathBuf) -> StatCache {
+        StatCache { dir }
+    }
+
+    fn entry(&self, files: &[SourceFile]) -> PathBuf {
+        let mut key = Sha256::new();
+        key.update(MAGIC.as_bytes());
+        for f in files {
+            key.update(f.path.as_os_str().as_encoded_bytes());
+            key.update([0]);
+            key.update(&f.hash_name);
+            key.update([0]);
+        }
+        self.dir.join(hex::encode(&key.finalize()[..20]))
+    }
+
+    /// The digest of `files`, from the cache when none has changed since it
+    /// was stored, else from `compute` (then stored unless a file is racy).
+    pub(crate) fn digest(
+        &self,
+        files: &[SourceFile],
+        compute: impl FnOnce(&[SourceFile]) -> crate::error::Result<String>,
+    ) -> crate::error::Result<String> {
+        let entry = self.entry(files);
+        let stamp = now_ns();
+        let before = stat_all(files);
+        if let Some(stats) = &before {
+            if let Some(digest) = read_entry(&entry, stats) {
+                tracing::debug!(files = files.len(), "stat cache: unchanged, digest reused");
+                HITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Ok(digest);
+            }
+        }
+        let digest = compute(files)?;
+        let Some(stats) = before else {
+            return Ok(digest);
+        };
+        let racy = stats
+            .iter()
+            .any(|s| s.mtime_ns >= stamp - RACY_NS || s.ctime_ns >= stamp - RACY_NS);
+        if racy {
+            tracing::debug!("stat cache: a file changed moments ago; not stored");
+            return Ok(digest);
+        }
+        // A file that changed while it was hashed: its stats now differ from
+        // those taken before, so the digest may be of neither version.
+        if stat_all(files).as_ref() != Some(&stats) {
+            tracing::debug!("stat cache: files changed while hashed; not stored");
+            return Ok(digest);
+        }
+        if let Err(e) = self.write_entry(&entry, &digest, &stats) {
+            tracing::debug!(dir = %self.dir.display(), "stat cache: not stored: {e}");
+        }
+        Ok(digest)
+    }
+
+    fn write_entry(&self, entry: &Path, digest: &str, stats: &[Stat]) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let mut text = String::with_capacity(64 + stats.len() * 48);
+        text.push_str(MAGIC);
+        text.push('\n');
+        text.push_str(digest);
+        text.push('\n');
+        for s in stats {
+            use std::fmt::Write as _;
+            let _ = writeln!(
+                text,
+                "{} {} {} {} {}",
+                s.size, s.mtime_ns, s.ctime_ns, s.ino, s.dev
+            );
+        }
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
+        tmp.write_all(text.as_bytes())?;
+        tmp.persist(entry).map_err(|e| e.error)?;
+        self.prune();
+        Ok(())
+    }
+
+    /// Keeps the newest [`KEEP`] entries.
+    fn prune(&self) {
+        let Ok(listed) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut entries: Vec<(SystemTime, PathBuf)> = listed
+            .filter_map(|e| e.ok())
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+            .collect();
+        if entries.len() <= KEEP {
+            return;
+        }
+        entries.sort();
+        for (_, path) in &entries[..entries.len() - KEEP] {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn read_entry(entry: &Path, stats: &[Stat]) -> Option<String> {
+    let text = std::fs::read_to_string(entry).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != MAGIC {
+        return None;
+    }
+    let digest = lines.next()?;
+    if digest.len() != 32 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut n = 0;
+    for (line, s) in lines.zip(stats) {
+        let mut it = line.split(' ');
+        let mut next = || it.next();
+        let same = next()?.parse::<u64>().ok()? == s.size
+            && next()?.parse::<i128>().ok()? == s.mtime_ns
+            && next()?.parse::<i128>().ok()? == s.ctime_ns
+            && next()?.parse::<u64>().ok()? == s.ino
+            && next()?.parse::<u64>().ok()? == s.dev;
+        if !same {
+            return None;
+        }
+        n += 1;
+    }
+    (n == stats.len() && text.lines().count() == stats.len() + 2).then(|| digest.to_string())
+}
+
+static HITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many digests this process took from the stat cache (for tests).
+pub fn hits() -> usize {
+    HITS.load(std::sync::atomic::Ordering::Relaxed)
+}
