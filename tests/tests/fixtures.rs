@@ -154,19 +154,56 @@ fn context(path: &Path) -> Outcome {
             .into_iter()
             .filter(|d| d.kind == "dockerfile")
             .collect();
-    let unexplained: Vec<String> = ours
-        .iter()
-        .zip(theirs.iter())
-        .filter(|(a, b)| {
-            a != b && !replaced.contains(b) && !allowed.iter().any(|d| d.matcher.is_match(a))
-        })
-        .map(|(a, b)| format!("    ours:   {a}\n    theirs: {b}"))
-        .collect();
+    // Compared as the live differential test compares them: a diff of the
+    // instruction lists, whose every hunk is a replacement this case lists
+    // (`imagespec-differs.txt`) or is explained by the allow-list.
+    use imagespec_tests::flytekit::{diff_lines, DiffLine};
+    let diff = diff_lines(&theirs, &ours);
+    let mut unexplained = Vec::new();
+    let mut k = 0;
+    while k < diff.len() {
+        if matches!(diff[k], DiffLine::Same(_)) {
+            k += 1;
+            continue;
+        }
+        let start = k;
+        while k < diff.len() && !matches!(diff[k], DiffLine::Same(_)) {
+            k += 1;
+        }
+        let (mut only_ours, mut only_theirs) = (Vec::new(), Vec::new());
+        for line in &diff[start..k] {
+            match line {
+                DiffLine::Ours(l) => only_ours.push(l.clone()),
+                DiffLine::Theirs(l) => only_theirs.push(l.clone()),
+                DiffLine::Same(_) => {}
+            }
+        }
+        if !only_theirs.is_empty() && only_theirs.iter().all(|l| replaced.contains(l)) {
+            continue;
+        }
+        let subjects: Vec<String> = match only_ours.is_empty() {
+            true => only_theirs
+                .iter()
+                .map(|l| format!("(missing) {l}"))
+                .collect(),
+            false => only_ours.clone(),
+        };
+        if subjects
+            .iter()
+            .any(|s| !allowed.iter().any(|d| d.matcher.is_match(s)))
+        {
+            unexplained.push(format!(
+                "    ours:   {}\n    theirs: {}",
+                only_ours.join("\n            "),
+                only_theirs.join("\n            ")
+            ));
+        }
+    }
     let unused: Vec<&String> = replaced
         .iter()
         .filter(|r| !theirs.contains(r) || ours.contains(r))
         .collect();
-    if ours.len() != theirs.len() || !unexplained.is_empty() || !unused.is_empty() {
+    if !unexplained.is_empty() || !unused.is_empty() {
         return fail(
             &case,
             format!(

@@ -185,6 +185,11 @@ pub struct ContextArgs {
     /// Print a JSON object with id, tag, image_name and the files written.
     #[arg(long)]
     pub json: bool,
+    /// Copy the source files (reflinks where the file system has them)
+    /// rather than hard-linking them. A hard link is the tree's own file:
+    /// editing it in the context edits the tree.
+    #[arg(long)]
+    pub copy: bool,
     #[command(flatten)]
     pub python: PythonArgs,
 }

@@ -87,3 +87,30 @@ fn missing_python_defaults_fail_with_the_flag_to_set() {
     assert!(stderr.contains("--default-python"), "{stderr}");
     assert!(!out.path().join("ctx").exists());
 }
+
+#[test]
+fn source_files_are_hard_linked_unless_copy_is_asked_for() {
+    use std::os::unix::fs::MetadataExt as _;
+    let ino = |p: &std::path::Path| std::fs::metadata(p).unwrap().ino();
+    let src = oracle_dir().join("copy/assets/logo.txt");
+    // In the workspace's target folder: on the fixture's file system, where
+    // a hard link is possible (across file systems the fallback is a copy).
+    let out = tempfile::tempdir_in(oracle_dir().join("../../../target")).unwrap();
+    for (flag, linked) in [(None, true), (Some("--copy"), false)] {
+        let dir = out.path().join(format!("ctx{}", flag.unwrap_or("")));
+        let mut cmd = imagespec();
+        cmd.args(["context", "-o"]).arg(&dir);
+        if let Some(flag) = flag {
+            cmd.arg(flag);
+        }
+        let res = cmd.arg(fixture("copy")).output().unwrap();
+        assert!(
+            res.status.success(),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        let got = dir.join("assets/logo.txt");
+        assert_eq!(std::fs::read(&got).unwrap(), std::fs::read(&src).unwrap());
+        assert_eq!(ino(&got) == ino(&src), linked, "{flag:?}");
+    }
+}

@@ -62,6 +62,41 @@ pub fn lock_image(dir: &Path, image: &str) -> Result<ImageLock> {
     Ok(ImageLock { _file: file })
 }
 
+/// The folder that keeps a spec's build context between builds
+/// (`<cache>/contexts/<key>/context`, keyed on the spec's folder and name),
+/// with the lock that makes it this process's until dropped. `None` when it
+/// cannot be made, or another process holds it.
+pub fn kept_context(cache: &Path, spec: &crate::ImageSpec) -> Option<(PathBuf, File)> {
+    let mut key = Sha256::new();
+    key.update(spec.base_dir().as_os_str().as_encoded_bytes());
+    key.update([0]);
+    key.update(spec.name().as_bytes());
+    let root = cache
+        .join("contexts")
+        .join(hex::encode(&key.finalize()[..12]));
+    let opened = std::fs::create_dir_all(&root).and_then(|()| {
+        File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(root.join("lock"))
+    });
+    let lock = match opened {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::debug!(dir = %root.display(), "no kept build context: {e}");
+            return None;
+        }
+    };
+    match lock.try_lock() {
+        Ok(()) => Some((root.join("context"), lock)),
+        Err(e) => {
+            tracing::debug!(dir = %root.display(), "the kept build context is busy ({e}); using a temporary one");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,13 @@
 //! Writing a build context: the Dockerfile and every file it needs, into a
 //! fresh folder, atomically.
+//!
+//! Source files are not copied byte by byte where that can be avoided: by
+//! default each is hard-linked into the context (no data is written), else
+//! reflinked (a copy-on-write clone, on file systems that have them), else
+//! copied, in parallel. [`Materialize::Copy`] never hard-links, so the
+//! context's files are independent of the tree. Copies keep the source's
+//! modification time, so BuildKit's incremental context transfer, which
+//! compares size and mtime, resends only what changed.
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +33,18 @@ pub struct WrittenContext {
     pub warnings: Vec<String>,
 }
 
+/// How a context gets the bytes of the files it copies from the tree.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Materialize {
+    /// Hard links where the context is on the tree's file system (a file
+    /// edited in place then changes in the context too), else reflinks,
+    /// else copies.
+    #[default]
+    Link,
+    /// Independent files: reflinks where the file system has them, else copies.
+    Copy,
+}
+
 /// Plans, renders and writes the build context of a job into `output`,
 /// which must not exist yet (or be an empty folder). Everything is written
 /// into a temporary folder beside it first, and renamed into place only when
@@ -34,8 +54,18 @@ pub fn write_context(
     defaults: &PythonDefaults,
     output: &Path,
 ) -> Result<WrittenContext> {
+    write_context_with(job, defaults, output, Materialize::Link)
+}
+
+/// [`write_context`], getting the files' bytes as `how` says.
+pub fn write_context_with(
+    job: &BuildJob,
+    defaults: &PythonDefaults,
+    output: &Path,
+    how: Materialize,
+) -> Result<WrittenContext> {
     let plan = plan::plan(job, defaults)?;
-    write_plan(job, &plan, output)
+    write_plan_with(job, &plan, output, how)
 }
 
 /// Writes a plan made from `job` into `output` (see [`write_context`]), and
@@ -43,6 +73,16 @@ pub fn write_context(
 /// tag once everything is written (flytekit's guard: the one time the
 /// inputs are read again).
 pub fn write_plan(job: &BuildJob, plan: &BuildPlan, output: &Path) -> Result<WrittenContext> {
+    write_plan_with(job, plan, output, Materialize::Link)
+}
+
+/// [`write_plan`], getting the files' bytes as `how` says.
+pub fn write_plan_with(
+    job: &BuildJob,
+    plan: &BuildPlan,
+    output: &Path,
+    how: Materialize,
+) -> Result<WrittenContext> {
     let dockerfile = render::render(plan)?;
     if output.exists() {
         let empty = output.is_dir()
@@ -67,7 +107,7 @@ pub fn write_plan(job: &BuildJob, plan: &BuildPlan, output: &Path) -> Result<Wri
         .tempdir_in(&parent)
         .map_err(|e| Error::io("create a temporary folder in", &parent, e))?;
     let in_progress = crate::cleanup::register(tmp.path());
-    let files = populate(tmp.path(), plan, &dockerfile)?;
+    let files = populate(tmp.path(), plan, &dockerfile, how)?;
     job.recheck()?;
 
     if output.exists() {
@@ -90,33 +130,353 @@ pub fn write_plan(job: &BuildJob, plan: &BuildPlan, output: &Path) -> Result<Wri
 
 /// Writes the Dockerfile and the plan's files into `dir`; returns the paths
 /// of the files (not folders), sorted.
-pub fn populate(dir: &Path, plan: &BuildPlan, dockerfile: &str) -> Result<Vec<String>> {
-    let mut written = vec!["Dockerfile".to_string()];
+pub fn populate(
+    dir: &Path,
+    plan: &BuildPlan,
+    dockerfile: &str,
+    how: Materialize,
+) -> Result<Vec<String>> {
     let path = dir.join("Dockerfile");
     std::fs::write(&path, dockerfile).map_err(|e| Error::io("write", &path, e))?;
-    for f in &plan.files {
-        if crate::cleanup::interrupted() {
-            return Err(Error::Other("interrupted".into()));
+    // A path named twice gets its last content, as writing in order would.
+    let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, f) in plan.files.iter().enumerate() {
+        last.insert(f.path.as_str(), i);
+    }
+    let files: Vec<&crate::plan::ContextFile> = plan
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| last[f.path.as_str()] == *i)
+        .map(|(_, f)| f)
+        .collect();
+    // Folders first, parents before children.
+    let mut folders = std::collections::BTreeSet::new();
+    for f in &files {
+        let p = Path::new(&f.path);
+        if matches!(f.content, FileContent::Folder) {
+            folders.insert(p.to_path_buf());
         }
-        let dst = dir.join(&f.path);
-        if let Some(p) = dst.parent() {
-            std::fs::create_dir_all(p).map_err(|e| Error::io("create", p, e))?;
+        folders.extend(
+            p.ancestors()
+                .skip(1)
+                .filter(|a| !a.as_os_str().is_empty())
+                .map(Path::to_path_buf),
+        );
+    }
+    for folder in &folders {
+        let dst = dir.join(folder);
+        match std::fs::create_dir(&dst) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dst.is_dir() => {}
+            Err(e) => return Err(Error::io("create", &dst, e)),
         }
+    }
+    let mut copies = Vec::new();
+    for f in &files {
         match &f.content {
-            FileContent::Folder => {
-                std::fs::create_dir_all(&dst).map_err(|e| Error::io("create", &dst, e))?;
-                continue;
-            }
+            FileContent::Folder => {}
             FileContent::Text(text) => {
+                let dst = dir.join(&f.path);
                 std::fs::write(&dst, text).map_err(|e| Error::io("write", &dst, e))?
             }
-            FileContent::Copy(src) => {
-                std::fs::copy(src, &dst).map_err(|e| Error::io("copy", src, e))?;
-            }
+            FileContent::Copy(src) => copies.push((src.as_path(), dir.join(&f.path))),
         }
-        written.push(f.path.clone());
     }
+    materialize_all(&copies, how)?;
+    let mut written: Vec<String> = std::iter::once("Dockerfile".to_string())
+        .chain(
+            files
+                .iter()
+                .filter(|f| !matches!(f.content, FileContent::Folder))
+                .map(|f| f.path.clone()),
+        )
+        .collect();
     written.sort();
     written.dedup();
     Ok(written)
+}
+
+/// Gets every `(source, destination)` file's bytes into place, in parallel.
+fn materialize_all(copies: &[(&Path, PathBuf)], how: Materialize) -> Result<()> {
+    let links = std::sync::atomic::AtomicBool::new(how == Materialize::Link);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    let per = copies.len().div_ceil(threads).max(256);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = copies
+            .chunks(per)
+            .map(|part| {
+                let links = &links;
+                s.spawn(move || -> Result<()> {
+                    for (src, dst) in part {
+                        if crate::cleanup::interrupted() {
+                            return Err(Error::Other("interrupted".into()));
+                        }
+                        materialize(src, dst, links)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        parts.into_iter().try_for_each(|p| {
+            p.join()
+                .unwrap_or_else(|_| Err(Error::Other("a copying thread panicked".into())))
+        })
+    })
+}
+
+/// One file: a hard link while `links` holds (it is cleared at the first
+/// link across file systems), else a reflink or a copy with the source's
+/// modification time.
+fn materialize(src: &Path, dst: &Path, links: &std::sync::atomic::AtomicBool) -> Result<()> {
+    use std::sync::atomic::Ordering;
+    if links.load(Ordering::Relaxed) {
+        // `link` does not follow a symbolic link: link its target, whose
+        // content is what goes into the context.
+        let is_link = std::fs::symlink_metadata(src)
+            .map_err(|e| Error::io("read", src, e))?
+            .file_type()
+            .is_symlink();
+        let target = match is_link {
+            true => std::fs::canonicalize(src).map_err(|e| Error::io("resolve", src, e))?,
+            false => src.to_path_buf(),
+        };
+        match std::fs::hard_link(&target, dst) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+                tracing::debug!("the context is on another file system: copying");
+                links.store(false, Ordering::Relaxed);
+            }
+            Err(e) => tracing::debug!(src = %src.display(), "cannot hard-link ({e}): copying"),
+        }
+    }
+    reflink_copy::reflink_or_copy(src, dst).map_err(|e| Error::io("copy", src, e))?;
+    let modified = std::fs::metadata(src).and_then(|m| m.modified());
+    if let Ok(t) = modified {
+        let kept = std::fs::File::options()
+            .write(true)
+            .open(dst)
+            .and_then(|f| f.set_modified(t));
+        if let Err(e) = kept {
+            tracing::debug!(dst = %dst.display(), "cannot keep the modification time: {e}");
+        }
+    }
+    Ok(())
+}
+
+/// Brings `dir`, a build context kept between builds of one spec, up to
+/// date with a plan made from `job`: files whose size and modification time
+/// match their source are left alone, changed ones are copied again, and
+/// anything the plan no longer names is removed. The next build's context
+/// then costs a stat of each file, and BuildKit resends only what changed.
+/// Ends with the same re-check of the inputs as [`write_plan`].
+pub fn sync_plan(job: &BuildJob, plan: &BuildPlan, dir: &Path) -> Result<WrittenContext> {
+    let dockerfile = render::render(plan)?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    let mut files: std::collections::BTreeMap<&str, &FileContent> = plan
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), &f.content))
+        .collect();
+    let dockerfile_content = FileContent::Text(dockerfile);
+    files.insert("Dockerfile", &dockerfile_content);
+    let mut folders = std::collections::BTreeSet::new();
+    for (path, content) in &files {
+        let p = Path::new(path);
+        if matches!(content, FileContent::Folder) {
+            folders.insert(p.to_path_buf());
+        }
+        folders.extend(
+            p.ancestors()
+                .skip(1)
+                .filter(|a| !a.as_os_str().is_empty())
+                .map(Path::to_path_buf),
+        );
+    }
+    // Remove what the plan does not name (or names as something else).
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let here = dir.join(&rel);
+        for entry in std::fs::read_dir(&here).map_err(|e| Error::io("list", &here, e))? {
+            let entry = entry.map_err(|e| Error::io("list", &here, e))?;
+            let rel = rel.join(entry.file_name());
+            let path = entry.path();
+            let ft = entry
+                .file_type()
+                .map_err(|e| Error::io("inspect", &path, e))?;
+            let wanted_file = rel
+                .to_str()
+                .and_then(|r| files.get(r))
+                .is_some_and(|c| !matches!(c, FileContent::Folder));
+            if ft.is_dir() && folders.contains(&rel) {
+                stack.push(rel);
+            } else if ft.is_file() && wanted_file {
+            } else if ft.is_dir() {
+                std::fs::remove_dir_all(&path).map_err(|e| Error::io("remove", &path, e))?;
+            } else {
+                std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+            }
+        }
+    }
+    for folder in &folders {
+        let dst = dir.join(folder);
+        match std::fs::create_dir(&dst) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dst.is_dir() => {}
+            Err(e) => return Err(Error::io("create", &dst, e)),
+        }
+    }
+    let mut copies = Vec::new();
+    for (path, content) in &files {
+        let dst = dir.join(path);
+        match content {
+            FileContent::Folder => {}
+            FileContent::Text(text) => {
+                if std::fs::read(&dst).ok().as_deref() != Some(text.as_bytes()) {
+                    std::fs::write(&dst, text).map_err(|e| Error::io("write", &dst, e))?;
+                }
+            }
+            FileContent::Copy(src) => copies.push((src.as_path(), dst)),
+        }
+    }
+    let stale: Vec<(&Path, PathBuf)> = std::thread::scope(|s| {
+        let per = copies.len().div_ceil(4).max(1024);
+        let parts: Vec<_> = copies
+            .chunks(per)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .filter(|(src, dst)| !same_size_and_mtime(src, dst))
+                        .map(|(src, dst)| {
+                            let _ = std::fs::remove_file(dst);
+                            (*src, dst.clone())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().unwrap_or_default())
+            .collect()
+    });
+    tracing::debug!(
+        files = copies.len(),
+        copied = stale.len(),
+        dir = %dir.display(),
+        "build context brought up to date"
+    );
+    // Copies, never links: a hard link would change the tree's ctimes and
+    // so defeat the stat cache.
+    materialize_all(&stale, Materialize::Copy)?;
+    job.recheck()?;
+    let mut written: Vec<String> = files
+        .iter()
+        .filter(|(_, c)| !matches!(c, FileContent::Folder))
+        .map(|(p, _)| p.to_string())
+        .collect();
+    written.sort();
+    Ok(WrittenContext {
+        dir: dir.to_path_buf(),
+        files: written,
+        identity: job.identity.clone(),
+        warnings: plan.warnings.clone(),
+    })
+}
+
+/// Whether `dst` is a copy of `src` as it is now: a regular file of its size
+/// and modification time, made (its ctime) well after `src` last changed
+/// (its ctime). An edit that keeps size and mtime still moves the source's
+/// ctime past the copy's; one within timestamp granularity of the copy is
+/// treated as possibly later (git's racy rule).
+fn same_size_and_mtime(src: &Path, dst: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    const RACY_NS: i128 = 2_000_000_000;
+    let (Ok(s), Ok(d)) = (std::fs::metadata(src), std::fs::symlink_metadata(dst)) else {
+        return false;
+    };
+    let ctime = |m: &std::fs::Metadata| m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128;
+    d.file_type().is_file()
+        && s.len() == d.len()
+        && matches!((s.modified(), d.modified()), (Ok(a), Ok(b)) if a == b)
+        && ctime(&s) < ctime(&d) - RACY_NS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt as _;
+    use std::sync::atomic::AtomicBool;
+
+    fn ino(p: &Path) -> u64 {
+        std::fs::metadata(p).unwrap().ino()
+    }
+
+    #[test]
+    fn link_mode_hard_links_and_copy_mode_copies_with_the_mtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src.py");
+        std::fs::write(&src, "x = 1\n").unwrap();
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(&src)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let linked = dir.path().join("linked");
+        materialize(&src, &linked, &AtomicBool::new(true)).unwrap();
+        assert_eq!(ino(&linked), ino(&src));
+        let copied = dir.path().join("copied");
+        materialize(&src, &copied, &AtomicBool::new(false)).unwrap();
+        assert_ne!(ino(&copied), ino(&src));
+        assert_eq!(std::fs::read(&copied).unwrap(), b"x = 1\n");
+        assert_eq!(std::fs::metadata(&copied).unwrap().modified().unwrap(), old);
+    }
+
+    #[test]
+    fn a_linked_source_file_gives_its_content_not_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.py");
+        std::fs::write(&target, "y = 2\n").unwrap();
+        let link = dir.path().join("link.py");
+        std::os::unix::fs::symlink("real.py", &link).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let dst = out.path().join("in-context.py");
+        materialize(&link, &dst, &AtomicBool::new(true)).unwrap();
+        let m = std::fs::symlink_metadata(&dst).unwrap();
+        assert!(m.file_type().is_file(), "a regular file, not a link");
+        assert_eq!(std::fs::read(&dst).unwrap(), b"y = 2\n");
+    }
+
+    #[test]
+    fn a_kept_copy_is_fresh_until_its_source_changes_even_keeping_size_and_mtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("a.py");
+        std::fs::write(&src, "a = 1\n").unwrap();
+        let dst = dir.path().join("copy");
+        materialize(&src, &dst, &AtomicBool::new(false)).unwrap();
+        assert!(
+            !same_size_and_mtime(&src, &dst),
+            "a copy made moments after its source changed is not trusted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2_100));
+        std::fs::remove_file(&dst).unwrap();
+        materialize(&src, &dst, &AtomicBool::new(false)).unwrap();
+        assert!(
+            same_size_and_mtime(&src, &dst),
+            "copied well after its source changed"
+        );
+        let mtime = std::fs::metadata(&src).unwrap().modified().unwrap();
+        std::fs::write(&src, "a = 2\n").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&src)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        assert!(!same_size_and_mtime(&src, &dst));
+    }
 }

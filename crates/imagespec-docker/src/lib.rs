@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use imagespec_core::builder::{
     registry_existence, BuildOptions, BuildOutcome, BuilderRegistration, ImageBuilder,
 };
-use imagespec_core::context::write_plan;
+use imagespec_core::context::{write_plan_with, Materialize};
 use imagespec_core::existence::Existence;
 use imagespec_core::plan::SecretSource;
 use imagespec_core::{BuildJob, Plugin, Result};
@@ -319,11 +319,33 @@ pub async fn build_with(
         secrets.push((secret.id.clone(), src));
     }
 
-    let tmp;
-    let dir: PathBuf = match &options.keep_context {
-        Some(dir) => dir.clone(),
-        None => {
-            tmp = tempfile::Builder::new()
+    // The context: the folder asked for; else the spec's own folder under
+    // the cache, kept between builds (so only changed files are copied, and
+    // BuildKit, whose session key is the folder's path, resends only those);
+    // else, while another build of the spec holds that one, a temporary folder.
+    // Held to the end: the kept folder's lock, or the temporary folder
+    // (removed, by an interrupted process too).
+    let (_kept_lock, _in_progress, _tmp);
+    let kept = match &options.keep_context {
+        Some(_) => None,
+        None => imagespec_core::cache::cache_dir()
+            .ok()
+            .and_then(|c| imagespec_core::cache::kept_context(&c, &job.spec)),
+    };
+    let dir: PathBuf = match (&options.keep_context, kept) {
+        (Some(dir), _) => {
+            // Copies: a hard link would change the tree's ctimes, and so
+            // defeat the stat cache on the next run.
+            write_plan_with(job, &plan, dir, Materialize::Copy)?;
+            dir.clone()
+        }
+        (None, Some((dir, lock))) => {
+            _kept_lock = lock;
+            imagespec_core::context::sync_plan(job, &plan, &dir)?;
+            dir
+        }
+        (None, None) => {
+            let t = tempfile::Builder::new()
                 .prefix("imagespec-build-")
                 .tempdir()
                 .map_err(|e| {
@@ -333,15 +355,13 @@ pub async fn build_with(
                         e,
                     )
                 })?;
-            tmp.path().join("context")
+            let dir = t.path().join("context");
+            _in_progress = imagespec_core::cleanup::register(t.path());
+            _tmp = t;
+            write_plan_with(job, &plan, &dir, Materialize::Copy)?;
+            dir
         }
     };
-    // The temporary folder goes with an interrupted process too.
-    let _in_progress = options
-        .keep_context
-        .is_none()
-        .then(|| imagespec_core::cleanup::register(dir.parent().unwrap_or(&dir)));
-    write_plan(job, &plan, &dir)?;
 
     let metadata = dir.with_file_name(format!(
         "{}.metadata.json",
@@ -349,6 +369,8 @@ pub async fn build_with(
             .and_then(|n| n.to_str())
             .unwrap_or("context")
     ));
+    // A kept folder may hold the last build's.
+    let _ = std::fs::remove_file(&metadata);
     // As check() reads it: each platform trimmed (the hash keeps the text).
     let platform: String = spec
         .platform()

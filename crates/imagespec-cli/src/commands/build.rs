@@ -45,7 +45,13 @@ pub(crate) fn run(
                 .keep()
                 .join(&job.identity.tag),
         };
-        let written = super::context::write(job, &defaults, &dir, &args.specs[0])?;
+        let written = super::context::write(
+            job,
+            &defaults,
+            &dir,
+            &args.specs[0],
+            imagespec_core::context::Materialize::Copy,
+        )?;
         if args.json {
             printer.stdout_json(&serde_json::json!({
                 "image_name": job.identity.image_name,

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use imagespec_core::context::WrittenContext;
+use imagespec_core::context::{Materialize, WrittenContext};
 use imagespec_core::knobs::PythonDefaults;
 use imagespec_core::spec::LoadOptions;
 use imagespec_core::BuildJob;
@@ -19,7 +19,11 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitStatus> {
     let job = prepare(&args.spec, options)?;
     let defaults = args.python.resolve()?;
-    let written = write(&job, &defaults, &args.output, &args.spec)?;
+    let how = match args.copy {
+        true => Materialize::Copy,
+        false => Materialize::Link,
+    };
+    let written = write(&job, &defaults, &args.output, &args.spec, how)?;
     if args.json {
         printer.stdout_json(&serde_json::json!({
             "id": written.identity.id,
@@ -42,11 +46,12 @@ pub(crate) fn write(
     defaults: &PythonDefaults,
     output: &Path,
     spec_file: &Path,
+    how: Materialize,
 ) -> anyhow::Result<WrittenContext> {
     imagespec_core::builder::check_chain(job).map_err(|e| locate(e, &job.spec, spec_file))?;
     imagespec_core::builder::context_checks(job).map_err(|e| locate(e, &job.spec, spec_file))?;
     Ok(
-        imagespec_core::context::write_context(job, defaults, output)
+        imagespec_core::context::write_context_with(job, defaults, output, how)
             .map_err(|e| locate(e, &job.spec, spec_file))?,
     )
 }

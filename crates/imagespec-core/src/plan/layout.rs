@@ -6,13 +6,16 @@
 //! FROM <base>
 //! WORKDIR / ; USER root ; apt packages
 //! certificates           ← installers
-//! the flytekit user, owning /root and /home
+//! the flytekit user, owning /root and /home (chown of what it does not own yet)
 //! Python                 ← the Python installer (it also says where Python lives)
 //! ENV PATH=<python>:$PATH, runtime variables ← installers, flytekit's, the spec's env
 //! packages               ← the packages installer
-//! ENV for nvidia ; ENTRYPOINT ; COPY ./src /root ; COPY each `copy` entry
-//! RUN <commands>, with mounts ← installers
-//! WORKDIR /root ; SHELL bash ; USER flytekit ; ~/.profile ; ENV _F_IMG_ID
+//! ENV for nvidia ; ENTRYPOINT
+//! with commands:    COPY ./src /root ; COPY each `copy` entry ; RUN <commands> (mounts ← installers)
+//! WORKDIR /root ; SHELL bash ; USER flytekit ; ~/.profile
+//! without commands: COPY ./src /root ; COPY each `copy` entry (last, so a
+//!                   source-only change reruns only them)
+//! ENV _F_IMG_ID
 //! ```
 //!
 //! A pure function of the job: nothing here reads a file.
@@ -103,10 +106,15 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
             "id -u {IMAGE_USER} || useradd --create-home --shell /bin/bash {IMAGE_USER}"
         ))],
     });
+    // flytekit's `chown -R flytekit /root && chown -R flytekit /home`, for
+    // the files that need it only: chown copies every file it touches into
+    // the new layer, so on a base that already holds /root (a nested base's
+    // venv and source) `chown -R` doubled its size. Links are changed
+    // themselves (`-h`), as `chown -R` does.
     steps.push(Step::Run {
         mounts: vec![],
         script: vec![sh(&format!(
-            "chown -R {IMAGE_USER} /root && chown -R {IMAGE_USER} /home"
+            "find /root /home ! -user {IMAGE_USER} -exec chown -h {IMAGE_USER} {{}} +"
         ))],
     });
     steps.append(&mut b.python_steps);
@@ -141,6 +149,10 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
         });
     }
 
+    // The source and `copy` entries: where flytekit puts them when `commands`
+    // may read them; else after every other step but the id, so a source-only
+    // change reruns nothing but its COPY.
+    let mut copies = Vec::new();
     let mut files = Vec::new();
     if let Some(source) = &job.inputs.source {
         // flytekit creates `src/` even when no file is chosen, so that
@@ -153,7 +165,7 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
             path: format!("src/{}", f.rel),
             content: FileContent::Copy(f.path.clone()),
         }));
-        steps.push(Step::Copy {
+        copies.push(Step::Copy {
             chown: Some(IMAGE_USER.into()),
             src: "./src".into(),
             dst: "/root".into(),
@@ -162,7 +174,7 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
     if let Some(copy) = &job.inputs.copy {
         let context = copy.context.clone().map_err(Error::Spec)?;
         for entry in &context.entries {
-            steps.push(Step::Copy {
+            copies.push(Step::Copy {
                 chown: Some(IMAGE_USER.into()),
                 src: entry.src.clone(),
                 dst: entry.dst.clone(),
@@ -176,6 +188,10 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
             path: f.rel.clone(),
             content: FileContent::Copy(f.path.clone()),
         }));
+    }
+    let copies_last = spec.commands().is_empty();
+    if !copies_last {
+        steps.append(&mut copies);
     }
     if !spec.commands().is_empty() {
         let mut mounts = std::mem::take(&mut b.command_mounts);
@@ -201,6 +217,9 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
                 "mkdir -p $HOME && echo \"export PATH=$PATH\" >> $HOME/.profile",
             )],
         },
+    ]);
+    steps.append(&mut copies);
+    steps.extend([
         Step::Comment {
             text: "Set last, so that a change of the spec's id invalidates no other layer.".into(),
         },
