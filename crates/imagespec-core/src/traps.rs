@@ -126,6 +126,9 @@ fn collect(spec: &ImageSpec, prefix: &str, out: &mut Vec<Trap>) {
 }
 
 fn in_git_work_tree(dir: &std::path::Path) -> bool {
+    if !crate::inputs::maybe_in_git(dir) {
+        return false;
+    }
     std::process::Command::new("git")
         .args(["rev-parse", "--is-inside-work-tree"])
         .current_dir(dir)

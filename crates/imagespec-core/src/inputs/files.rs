@@ -154,6 +154,18 @@ pub(crate) fn special_file_error(path: &Path) -> Error {
 /// A folder's entries, in the order the file system gives them
 /// (`os.scandir`'s): each name, path, and what it is.
 pub(crate) fn entries(dir: &Path) -> Result<Vec<(String, PathBuf, EntryKind)>> {
+    Ok(entries_with_stats(dir, false)?
+        .into_iter()
+        .map(|(name, path, kind, _)| (name, path, kind))
+        .collect())
+}
+
+/// A folder entry: name, path, kind, and (when asked for) metadata.
+pub(crate) type Entry = (String, PathBuf, EntryKind, Option<std::fs::Metadata>);
+
+/// [`entries`], with each file's metadata (a link's target's) when `stats`:
+/// taken relative to the open folder, which is cheaper than by path.
+pub(crate) fn entries_with_stats(dir: &Path, stats: bool) -> Result<Vec<Entry>> {
     let listed = std::fs::read_dir(dir)
         .map_err(|e| Error::io("list", dir, e))?
         .collect::<std::io::Result<Vec<_>>>()
@@ -167,7 +179,12 @@ pub(crate) fn entries(dir: &Path) -> Result<Vec<(String, PathBuf, EntryKind)>> {
                 .file_type()
                 .map_err(|e| Error::io("inspect", &path, e))?;
             let kind = entry_kind(&path, ft)?;
-            Ok((name, path, kind))
+            let meta = match (&kind, stats) {
+                (EntryKind::File { link: false }, true) => entry.metadata().ok(),
+                (EntryKind::File { link: true }, true) => std::fs::metadata(&path).ok(),
+                _ => None,
+            };
+            Ok((name, path, kind, meta))
         })
         .collect()
 }
@@ -200,4 +217,18 @@ pub(crate) fn join_rel(a: &str, b: &str) -> String {
         (false, true) => a.to_string(),
         (false, false) => format!("{a}/{b}"),
     }
+}
+
+/// False when git certainly sees no work tree at `dir`: no `.git` in it or
+/// any folder above it, and no `GIT_*` variable that could point git
+/// elsewhere. Then running git (which would fail) can be skipped.
+pub(crate) fn maybe_in_git(dir: &Path) -> bool {
+    if std::env::vars_os().any(|(k, _)| k.as_encoded_bytes().starts_with(b"GIT_")) {
+        return true;
+    }
+    let Ok(abs) = std::path::absolute(dir) else {
+        return true;
+    };
+    abs.ancestors()
+        .any(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
 }

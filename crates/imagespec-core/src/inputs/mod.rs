@@ -25,6 +25,7 @@ use crate::spec::{CopyMode, ImageSpec};
 
 pub use copy::{copy_entry_rel, CopyContext, CopyEntry};
 pub use digest::digest;
+pub(crate) use files::maybe_in_git;
 pub use files::{pathlib_posix, SourceFile};
 pub use source::walks as source_walks;
 pub use stat_cache::hits as stat_cache_hits;
@@ -32,10 +33,15 @@ pub use stat_cache::hits as stat_cache_hits;
 /// The folder under the cache folder that holds the stat cache.
 pub const STAT_CACHE_DIR: &str = "digests";
 
-/// The digest of `files`, through the stat cache when the spec has one.
-fn digest_of(spec: &ImageSpec, files: &[SourceFile]) -> Result<String> {
+/// The digest of `files`, through the stat cache when the spec has one;
+/// `stats`: the files' metadata, when the walk took it.
+fn digest_of(
+    spec: &ImageSpec,
+    files: &[SourceFile],
+    stats: Option<stat_cache::Walked>,
+) -> Result<String> {
     match &spec.load_options().digest_cache {
-        Some(dir) => stat_cache::StatCache::new(dir.clone()).digest(files, digest::digest),
+        Some(dir) => stat_cache::StatCache::new(dir.clone()).digest(files, stats, digest::digest),
         None => digest::digest(files),
     }
 }
@@ -243,8 +249,8 @@ fn collect_source(spec: &ImageSpec) -> Result<Option<SourceInputs>> {
         .hint(RELATIVE)
         .into());
     }
-    let files = source::list_source(spec, root, mode)?;
-    let digest = digest_of(spec, &files)?;
+    let (files, stats) = source::list_source(spec, root, mode)?;
+    let digest = digest_of(spec, &files, stats)?;
     Ok(Some(SourceInputs { files, digest }))
 }
 
@@ -253,7 +259,7 @@ fn collect_copy(spec: &ImageSpec) -> Result<Option<CopyInputs>> {
         return Ok(None);
     }
     let digested = copy::copy_digest_files(spec)?;
-    let digest = digest_of(spec, &digested)?;
+    let digest = digest_of(spec, &digested, None)?;
     let context = copy::copy_context(spec).map_err(|e| match e {
         Error::Spec(se) => se,
         other => SpecError::field("copy", other.to_string()),

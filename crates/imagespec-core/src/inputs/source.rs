@@ -28,7 +28,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::files::{
-    entries, hash_name, pathlib_posix, special_file_error, EntryKind, LinkFence, SourceFile,
+    entries_with_stats, hash_name, pathlib_posix, special_file_error, EntryKind, LinkFence,
+    SourceFile,
 };
 use crate::error::{Error, Result, SpecError};
 use crate::spec::{CopyMode, ImageSpec};
@@ -97,10 +98,15 @@ impl GitIgnored {
                 }
             }
         };
-        GitIgnored {
-            files: run(&[]),
-            dirs: run(&["--directory"]),
+        if !super::files::maybe_in_git(root) {
+            tracing::debug!(root = %root.display(), "not in a git work tree, so no .gitignore applies (as in flytekit)");
+            return GitIgnored::default();
         }
+        let (files, dirs) = std::thread::scope(|s| {
+            let dirs = s.spawn(|| run(&["--directory"]));
+            (run(&[]), dirs.join().unwrap_or_default())
+        });
+        GitIgnored { files, dirs }
     }
 
     /// `GitIgnore._is_ignored(path)`; `resolve` maps flytekit's
@@ -172,21 +178,27 @@ impl IgnoreGroup {
 }
 
 /// Lists the source files of a spec whose copy mode is `mode`, sorted as
-/// flytekit sorts them. `root_written` is `source_root` as the spec wrote it.
+/// flytekit sorts them, with each file's metadata when the walk took it (for
+/// the stat cache). `root_written` is `source_root` as the spec wrote it.
 pub fn list_source(
     spec: &ImageSpec,
     root_written: &str,
     mode: CopyMode,
-) -> Result<Vec<SourceFile>> {
+) -> Result<(Vec<SourceFile>, Option<super::stat_cache::Walked>)> {
     match mode {
-        CopyMode::NoCopy => Ok(Vec::new()),
+        CopyMode::NoCopy => Ok((Vec::new(), None)),
         CopyMode::All => list_all_files(spec, root_written),
-        CopyMode::LoadedModules => list_loaded_modules(spec, root_written),
+        CopyMode::LoadedModules => Ok((list_loaded_modules(spec, root_written)?, None)),
     }
 }
 
 /// flytekit's `list_all_files` with its `IgnoreGroup`.
-fn list_all_files(spec: &ImageSpec, root_written: &str) -> Result<Vec<SourceFile>> {
+fn list_all_files(
+    spec: &ImageSpec,
+    root_written: &str,
+) -> Result<(Vec<SourceFile>, Option<super::stat_cache::Walked>)> {
+    let want_stats = spec.load_options().digest_cache.is_some();
+    let stamp = super::stat_cache::now_ns();
     WALKS.fetch_add(1, Ordering::Relaxed);
     let root = spec.resolve(root_written);
     let fix = spec.load_options().fix_flytekit_quirks;
@@ -199,12 +211,14 @@ fn list_all_files(spec: &ImageSpec, root_written: &str) -> Result<Vec<SourceFile
     )?;
     // `is_ignored` relativizes absolute paths only.
     let relative_checks = fix || pp::isabs(root_written);
-    let mut files = Vec::new();
     // (real folder, its path relative to the root, its path as os.walk spells it)
-    let mut stack = vec![(root.clone(), String::new(), root_written.to_string())];
-    while let Some((dir, rel_dir, walked_dir)) = stack.pop() {
+    type Dir = (PathBuf, String, String);
+    type Found = (SourceFile, Option<std::fs::Metadata>);
+    // One folder: its files that are kept, and its subfolders to walk.
+    let visit = |(dir, rel_dir, walked_dir): Dir| -> Result<(Vec<Found>, Vec<Dir>)> {
+        let mut found = Vec::new();
         let mut subdirs = Vec::new();
-        for (name, path, kind) in entries(&dir)? {
+        for (name, path, kind, meta) in entries_with_stats(&dir, want_stats)? {
             let rel = if rel_dir.is_empty() {
                 name.to_string()
             } else {
@@ -234,18 +248,108 @@ fn list_all_files(spec: &ImageSpec, root_written: &str) -> Result<Vec<SourceFile
                     if link {
                         fence.check(&path)?;
                     }
-                    files.push(SourceFile {
-                        path,
-                        hash_name: hash_name(&rel),
-                        rel,
-                    });
+                    found.push((
+                        SourceFile {
+                            path,
+                            hash_name: hash_name(&rel),
+                            rel,
+                        },
+                        meta,
+                    ));
                 }
             }
         }
-        stack.extend(subdirs);
+        Ok((found, subdirs))
+    };
+    let start: Dir = (root.clone(), String::new(), root_written.to_string());
+    let (files, mut stats): (Vec<SourceFile>, Vec<Option<std::fs::Metadata>>) =
+        walk_parallel(start, &visit)?.into_iter().unzip();
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by(|&a, &b| files[a].rel.cmp(&files[b].rel));
+    let stats = match want_stats {
+        true => order
+            .iter()
+            .map(|&i| stats[i].take())
+            .collect::<Option<Vec<_>>>()
+            .map(|metadata| super::stat_cache::Walked { stamp, metadata }),
+        false => None,
+    };
+    let mut files: Vec<Option<SourceFile>> = files.into_iter().map(Some).collect();
+    let files = order
+        .iter()
+        .map(|&i| files[i].take().expect("each once"))
+        .collect();
+    Ok((files, stats))
+}
+
+/// Walks folders from `start` on a few threads: `visit` lists one folder,
+/// giving what it found there and the folders to walk next. The results come
+/// in no particular order; the first error stops the walk.
+fn walk_parallel<D: Send, F: Send>(
+    start: D,
+    visit: &(dyn Fn(D) -> Result<(Vec<F>, Vec<D>)> + Sync),
+) -> Result<Vec<F>> {
+    use std::sync::{Condvar, Mutex};
+    struct Queue<D> {
+        dirs: Vec<D>,
+        busy: usize,
+        failed: Option<Error>,
     }
-    files.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok(files)
+    let queue = Mutex::new(Queue {
+        dirs: vec![start],
+        busy: 0,
+        failed: None,
+    });
+    let wake = Condvar::new();
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4);
+    let found: Option<Vec<Vec<F>>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    let mut q = queue.lock().expect("walk queue");
+                    loop {
+                        if q.failed.is_some() {
+                            break;
+                        }
+                        let Some(dir) = q.dirs.pop() else {
+                            if q.busy == 0 {
+                                break;
+                            }
+                            q = wake.wait(q).expect("walk queue");
+                            continue;
+                        };
+                        q.busy += 1;
+                        drop(q);
+                        let result = visit(dir);
+                        q = queue.lock().expect("walk queue");
+                        q.busy -= 1;
+                        match result {
+                            Ok((found, subdirs)) => {
+                                mine.extend(found);
+                                q.dirs.extend(subdirs);
+                            }
+                            Err(e) => {
+                                q.failed.get_or_insert(e);
+                            }
+                        }
+                        wake.notify_all();
+                    }
+                    wake.notify_all();
+                    mine
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().ok()).collect()
+    });
+    let failed = queue.into_inner().map(|q| q.failed);
+    match (found, failed) {
+        (Some(found), Ok(None)) => Ok(found.into_iter().flatten().collect()),
+        (_, Ok(Some(e))) => Err(e),
+        _ => Err(Error::Other("a thread walking source_root panicked".into())),
+    }
 }
 
 /// flytekit's `list_imported_modules_as_files`, for the module files the

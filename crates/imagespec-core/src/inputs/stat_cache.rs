@@ -49,14 +49,19 @@ fn ns(secs: i64, nsec: i64) -> i128 {
 }
 
 fn stat(path: &Path) -> Option<Stat> {
-    let m = std::fs::metadata(path).ok()?;
-    Some(Stat {
-        size: m.size(),
-        mtime_ns: ns(m.mtime(), m.mtime_nsec()),
-        ctime_ns: ns(m.ctime(), m.ctime_nsec()),
-        ino: m.ino(),
-        dev: m.dev(),
-    })
+    Some(Stat::of(&std::fs::metadata(path).ok()?))
+}
+
+impl Stat {
+    fn of(m: &std::fs::Metadata) -> Stat {
+        Stat {
+            size: m.size(),
+            mtime_ns: ns(m.mtime(), m.mtime_nsec()),
+            ctime_ns: ns(m.ctime(), m.ctime_nsec()),
+            ino: m.ino(),
+            dev: m.dev(),
+        }
+    }
 }
 
 /// Stats every file (in parallel for long lists); `None` if one cannot be.
@@ -88,7 +93,16 @@ fn stat_all(files: &[SourceFile]) -> Option<Vec<Stat>> {
     })
 }
 
-fn now_ns() -> i128 {
+/// Metadata a walk took of the files it listed, and when it started.
+#[derive(Debug)]
+pub(crate) struct Walked {
+    /// [`now_ns`] before the walk's first stat.
+    pub(crate) stamp: i128,
+    /// Each file's, in the list's order.
+    pub(crate) metadata: Vec<std::fs::Metadata>,
+}
+
+pub(crate) fn now_ns() -> i128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i128)
@@ -122,11 +136,17 @@ impl StatCache {
     pub(crate) fn digest(
         &self,
         files: &[SourceFile],
+        walked: Option<Walked>,
         compute: impl FnOnce(&[SourceFile]) -> crate::error::Result<String>,
     ) -> crate::error::Result<String> {
         let entry = self.entry(files);
-        let stamp = now_ns();
-        let before = stat_all(files);
+        // The racy window is measured from before the first stat.
+        let (stamp, before) = match walked {
+            Some(w) if w.metadata.len() == files.len() => {
+                (w.stamp, Some(w.metadata.iter().map(Stat::of).collect()))
+            }
+            _ => (now_ns(), stat_all(files)),
+        };
         if let Some(stats) = &before {
             if let Some(digest) = read_entry(&entry, stats) {
                 tracing::debug!(files = files.len(), "stat cache: unchanged, digest reused");
