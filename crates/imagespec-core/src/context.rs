@@ -107,7 +107,12 @@ pub fn write_plan_with(
         .tempdir_in(&parent)
         .map_err(|e| Error::io("create a temporary folder in", &parent, e))?;
     let in_progress = crate::cleanup::register(tmp.path());
+    let carry =
+        (how == Materialize::Link).then(|| crate::inputs::LinkCarry::start(&job.spec, &job.inputs));
     let files = populate(tmp.path(), plan, &dockerfile, how)?;
+    if let Some(carry) = carry {
+        carry.finish();
+    }
     job.recheck()?;
 
     if output.exists() {

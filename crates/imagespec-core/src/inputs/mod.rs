@@ -33,6 +33,49 @@ pub use stat_cache::hits as stat_cache_hits;
 /// The folder under the cache folder that holds the stat cache.
 pub const STAT_CACHE_DIR: &str = "digests";
 
+/// Digested file lists whose stat-cache entries are carried across hard
+/// links into a build context (see [`LinkCarry::finish`]).
+#[derive(Debug)]
+pub struct LinkCarry {
+    cache: Option<stat_cache::StatCache>,
+    lists: Vec<(Vec<SourceFile>, String, Vec<stat_cache::Stat>)>,
+}
+
+impl LinkCarry {
+    /// Before linking `inputs`' files: their stats, where the cache holds
+    /// their digests.
+    pub fn start(spec: &ImageSpec, inputs: &Inputs) -> LinkCarry {
+        let Some(dir) = &spec.load_options().digest_cache else {
+            return LinkCarry {
+                cache: None,
+                lists: Vec::new(),
+            };
+        };
+        let cache = stat_cache::StatCache::new(dir.clone());
+        let mut lists = Vec::new();
+        let source = inputs.source.as_ref().map(|s| (&s.files, &s.digest));
+        let copy = inputs.copy.as_ref().map(|c| (&c.digested, &c.digest));
+        for (files, digest) in source.into_iter().chain(copy) {
+            if let Some(stats) = cache.snapshot(files, digest) {
+                lists.push((files.clone(), digest.clone(), stats));
+            }
+        }
+        LinkCarry {
+            cache: Some(cache),
+            lists,
+        }
+    }
+
+    /// After linking: the entries again, with the ctimes the links gave.
+    pub fn finish(self) {
+        if let Some(cache) = self.cache {
+            for (files, digest, before) in &self.lists {
+                cache.carry_over(files, digest, before);
+            }
+        }
+    }
+}
+
 /// The digest of `files`, through the stat cache when the spec has one;
 /// `stats`: the files' metadata, when the walk took it.
 fn digest_of(

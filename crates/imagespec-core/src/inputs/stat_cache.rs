@@ -36,7 +36,7 @@ const MAGIC: &str = "imagespec-stat-cache 1";
 
 /// What a file's stat says, as the cache compares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stat {
+pub(crate) struct Stat {
     size: u64,
     mtime_ns: i128,
     ctime_ns: i128,
@@ -175,6 +175,35 @@ impl StatCache {
             tracing::debug!(dir = %self.dir.display(), "stat cache: not stored: {e}");
         }
         Ok(digest)
+    }
+
+    /// The files' stats now, when the cache holds `digest` for exactly them:
+    /// the state to carry over with [`StatCache::carry_over`].
+    pub(crate) fn snapshot(&self, files: &[SourceFile], digest: &str) -> Option<Vec<Stat>> {
+        let stats = stat_all(files)?;
+        (read_entry(&self.entry(files), &stats).as_deref() == Some(digest)).then_some(stats)
+    }
+
+    /// After imagespec hard-linked `files` into a context: a link changes
+    /// each file's ctime (and nothing else), which would make the next
+    /// lookup hash everything again. When every file still has the size,
+    /// mtime, inode and device of `before` (a [`StatCache::snapshot`] taken
+    /// just before linking), the entry is stored again with the new ctimes.
+    pub(crate) fn carry_over(&self, files: &[SourceFile], digest: &str, before: &[Stat]) {
+        let Some(after) = stat_all(files) else {
+            return;
+        };
+        let same = after.len() == before.len()
+            && after.iter().zip(before).all(|(a, b)| {
+                a.size == b.size && a.mtime_ns == b.mtime_ns && a.ino == b.ino && a.dev == b.dev
+            });
+        if !same {
+            tracing::debug!("stat cache: files changed while linked; not carried over");
+            return;
+        }
+        if let Err(e) = self.write_entry(&self.entry(files), digest, &after) {
+            tracing::debug!(dir = %self.dir.display(), "stat cache: not carried over: {e}");
+        }
     }
 
     fn write_entry(&self, entry: &Path, digest: &str, stats: &[Stat]) -> std::io::Result<()> {
