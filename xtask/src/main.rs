@@ -153,6 +153,12 @@ const E2E_TESTS: &[&str] = &[
 
 fn e2e_env(root: &Path) -> Result<Vec<(String, String)>> {
     let mut env = e2e::env_vars(root)?;
+    // The image-parity test builds real flytekit's Dockerfile too.
+    let python = flytekit::ensure_venv(root)?;
+    env.push((
+        "IMAGESPEC_FLYTEKIT_PYTHON".into(),
+        python.display().to_string(),
+    ));
     // The e2e suites fail, not skip, when this is set and the engine is missing.
     env.push(("IMAGESPEC_E2E".into(), "1".into()));
     Ok(env)

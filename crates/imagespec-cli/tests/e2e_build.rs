@@ -941,3 +941,183 @@ fn an_unreachable_registry_means_build_then_a_failed_push_exits_1() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("assuming it does, as asked"), "{stderr}");
 }
+
+/// Every path of an image's file system (but the kernel's and the
+/// run-time's), with its mode, owner and group; a regular file under /root
+/// also with its content's sha256.
+const TREE_SCRIPT: &str = r#"
+import hashlib, json, os, stat
+skip = ("/proc", "/sys", "/dev", "/tmp", "/run", "/var/cache", "/var/log",
+        "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/etc/mtab")
+out = {}
+for dirpath, dirnames, filenames in os.walk("/"):
+    dirnames[:] = [d for d in dirnames if not os.path.join(dirpath, d).startswith(skip)]
+    for name in dirnames + filenames:
+        p = os.path.join(dirpath, name)
+        if p.startswith(skip):
+            continue
+        st = os.lstat(p)
+        entry = [stat.filemode(st.st_mode), st.st_uid, st.st_gid]
+        if p.startswith("/root/") and stat.S_ISREG(st.st_mode) and "__pycache__" not in p:
+            entry.append(hashlib.sha256(open(p, "rb").read()).hexdigest())
+        out[p] = entry
+print(json.dumps(out, sort_keys=True))
+"#;
+
+/// What `docker inspect` says an image runs as: env, entrypoint, cmd,
+/// working folder and user, and its layers.
+fn image_config(e: &E2e, image: &str) -> (serde_json::Value, Vec<String>) {
+    let out = e.docker_ok(&["image", "inspect", image]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let c = &v[0]["Config"];
+    let mut env: Vec<String> = c["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    env.sort();
+    let layers = v[0]["RootFS"]["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect();
+    (
+        serde_json::json!({
+            "env": env,
+            "entrypoint": c["Entrypoint"],
+            "cmd": c["Cmd"],
+            "workdir": c["WorkingDir"],
+            "user": c["User"],
+        }),
+        layers,
+    )
+}
+
+#[test]
+fn the_image_has_flytekits_files_owners_env_and_entrypoint_and_a_source_change_rebuilds_one_layer()
+{
+    let e = e2e();
+    let python = std::env::var("IMAGESPEC_FLYTEKIT_PYTHON").expect(
+        "IMAGESPEC_FLYTEKIT_PYTHON is not set: run with `cargo xtask e2e test` (or `cargo xtask ci`)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    write(
+        root,
+        "spec.yaml",
+        &format!(
+            "name: e2e-parity\nbase_image: {}\npython_exec: /usr/bin/python3\npackages: [six]\n\
+             env: {{GREETING: hello, RUN_NONCE: \"{nonce}\"}}\n\
+             copy: [files/config.json, assets]\nsource_root: {}\nsource_copy_mode: all\n\
+             entrypoint: [\"/bin/sh\", \"-c\"]\n{}",
+            e.python_image,
+            root.join("src").display(),
+            e.builder_config()
+        ),
+    );
+    write(root, "files/config.json", "{\"k\": 1}\n");
+    write(root, "assets/logo.txt", "logo\n");
+    write(root, "assets/sub/more.txt", "more\n");
+    write(root, "src/app/main.py", "print('main')\n");
+    write(root, "src/app/util.py", "X = 1\n");
+    write(root, "src/notes.txt", "notes\n");
+    write(root, "src/skipped.env", "TOKEN=nope\n");
+    write(root, "src/.dockerignore", "skipped.env\n");
+    let spec = root.join("spec.yaml");
+
+    // imagespec's image.
+    let (result, _) = build_json(&spec, &["--no-push"]);
+    let ours = result["image_name"].as_str().unwrap().to_string();
+
+    // flytekit's, from its own context (without its `#syntax` line, which
+    // would pull a frontend image), on the same engine.
+    let fk_ctx = root.join("flytekit-context");
+    let out = Command::new(&python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/flytekit/context.py"))
+        .arg(&spec)
+        .arg(&fk_ctx)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "flytekit: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fk_name = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(fk_name, ours, "flytekit names the image imagespec built");
+    let dockerfile = std::fs::read_to_string(fk_ctx.join("Dockerfile")).unwrap();
+    let dockerfile: String = dockerfile
+        .lines()
+        .filter(|l| !l.trim_start().to_lowercase().starts_with("#syntax"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(fk_ctx.join("Dockerfile"), dockerfile).unwrap();
+    let theirs = format!("imagespec-e2e/flytekit-parity:{nonce}");
+    let built = Command::new(&e.docker)
+        .env("DOCKER_BUILDKIT", "1")
+        .args(["build", "--progress", "plain", "-t", &theirs])
+        .arg(&fk_ctx)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "flytekit's Dockerfile did not build: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+
+    // Same files, owners and modes; same env, entrypoint, cmd, workdir, user.
+    let tree = |image: &str| -> serde_json::Map<String, serde_json::Value> {
+        let out = e.docker_ok(&[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "/usr/bin/python3",
+            image,
+            "-c",
+            TREE_SCRIPT,
+        ]);
+        serde_json::from_str(&out).unwrap()
+    };
+    let (a, b) = (tree(&ours), tree(&theirs));
+    let differing: Vec<String> = a
+        .keys()
+        .chain(b.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| format!("{k}: imagespec {:?}, flytekit {:?}", a.get(k), b.get(k)))
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "{} paths differ:\n{}",
+        differing.len(),
+        differing[..differing.len().min(40)].join("\n")
+    );
+    assert!(a.contains_key("/root/app/main.py") && !a.contains_key("/root/skipped.env"));
+    let ((ours_config, layers), (theirs_config, _)) =
+        (image_config(&e, &ours), image_config(&e, &theirs));
+    assert_eq!(ours_config, theirs_config);
+
+    // A one-file source change: every layer but the source's is the same.
+    write(root, "src/app/util.py", "X = 2\n");
+    let (result, _) = build_json(&spec, &["--no-push"]);
+    let changed = result["image_name"].as_str().unwrap().to_string();
+    assert_ne!(changed, ours);
+    let (_, new_layers) = image_config(&e, &changed);
+    assert_eq!(layers.len(), new_layers.len());
+    let moved: Vec<usize> = (0..layers.len())
+        .filter(|&i| layers[i] != new_layers[i])
+        .collect();
+    assert_eq!(
+        moved.len(),
+        1,
+        "a source change made layers {moved:?} of {} new",
+        layers.len()
+    );
+}

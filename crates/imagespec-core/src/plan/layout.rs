@@ -192,6 +192,11 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
     let copies_last = spec.commands().is_empty();
     if !copies_last {
         steps.append(&mut copies);
+    } else if job.inputs.source.is_some() && copies.len() > 1 && !source_and_copy_overlap(job) {
+        // The source last of all: the `copy` entries' layers then stay
+        // cached when only the source changes. Only when they write to
+        // different folders under /root, so that the order decides nothing.
+        copies.rotate_left(1);
     }
     if !spec.commands().is_empty() {
         let mut mounts = std::mem::take(&mut b.command_mounts);
@@ -279,6 +284,28 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
         warnings: b.warnings,
         secrets,
     })
+}
+
+/// Whether the source and the `copy` entries may write the same path: they
+/// share a first component under /root, or an entry goes elsewhere.
+fn source_and_copy_overlap(job: &BuildJob) -> bool {
+    let first = |p: &str| p.split('/').find(|c| !c.is_empty()).map(str::to_string);
+    let source: std::collections::BTreeSet<String> = job
+        .inputs
+        .source
+        .iter()
+        .flat_map(|s| s.files.iter().filter_map(|f| first(&f.rel)))
+        .collect();
+    let Some(Ok(context)) = job.inputs.copy.as_ref().map(|c| c.context.as_ref()) else {
+        return true;
+    };
+    context
+        .entries
+        .iter()
+        .any(|e| match e.dst.strip_prefix("/root/").and_then(first) {
+            Some(top) => source.contains(&top),
+            None => true,
+        })
 }
 
 /// flytekit: `{"PYTHONPATH": "/root"}` updated with the spec's env (a spec's
