@@ -1,11 +1,30 @@
-//! `cargo xtask bench`: how fast the things users wait for are, measured with
-//! the release binary on generated inputs (never asserted in tests).
+//! `cargo xtask bench`: imagespec against real flytekit 1.16.31, in one run.
 //!
-//! - `tag` of a spec whose source_root is a large generated tree (many small
-//!   files and a few large ones): the source listing and digest;
-//! - `context` of the same spec: listing, digest, copying, rendering;
-//! - `tag` of every recorded flytekit case, one process each: start-up and
-//!   hashing of ordinary specs.
+//! Both tools run alternately, several times, as separate processes; each
+//! row gives their medians, their peak memory (max RSS, from GNU time) and
+//! the ratio. flytekit is the venv `cargo xtask flytekit` makes (made here if
+//! missing), driven by `tests/flytekit/bench.py`.
+//!
+//! - P1: spec to image name, one process per spec, over the recorded
+//!   flytekit cases; and a batch of 100 specs (imagespec: 100 processes;
+//!   flytekit: one process naming all 100, its best case).
+//! - P2: a generated tree of 20,000 files (~500 MiB: nested folders, a
+//!   `.dockerignore`, a dozen 30 MiB files), `tag` cold (no stat cache; the
+//!   page cache is warm for both) and unchanged (stat cache primed), and
+//!   `context` against `create_docker_context`; then `tag` at 2k, 20k and
+//!   100k small files.
+//! - P3: 200 existence checks against the local registry, half present:
+//!   `imagespec exists` (all 200 in one process) against `ImageSpec.exist()`
+//!   in a loop.
+//! - P4: a cold build (build cache pruned), then a rebuild after a one-file
+//!   source change: `imagespec build` against flytekit's context and
+//!   Dockerfile (its `#syntax` line removed, so it builds offline) built
+//!   with `docker build`, on the same engine. Also the image sizes.
+//!
+//! P3 and P4 need the e2e engine and registry (`cargo xtask e2e up`); they
+//! are started here if they are not up, and stopped again after.
+//! `IMAGESPEC_BENCH_RUNS` sets the runs per measurement (default 5; 3 for
+//! the slow rows), `IMAGESPEC_BENCH_ONLY=P1,P2` picks parts.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,166 +33,682 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-const SMALL_FILES: usize = 20_000;
-const LARGE_FILES: usize = 4;
-const LARGE_SIZE: usize = 32 * 1024 * 1024;
-const RUNS: usize = 5;
+/// One timed process: wall time and peak memory.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    wall: Duration,
+    max_rss_kib: u64,
+}
 
-fn make_tree(dir: &Path) -> Result<(usize, u64)> {
+/// Runs `cmd` under GNU time; fails when it fails (unless `allow_fail`).
+fn measure(cmd: &mut Command, allow_fail: bool) -> Result<Sample> {
+    let report = tempfile::NamedTempFile::new()?;
+    let program = cmd.get_program().to_owned();
+    let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+    let mut timed = Command::new("/usr/bin/time");
+    timed
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(report.path())
+        .arg(&program)
+        .args(&args);
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => timed.env(k, v),
+            None => timed.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        timed.current_dir(dir);
+    }
+    let start = Instant::now();
+    let out = timed
+        .output()
+        .with_context(|| "cannot run /usr/bin/time (GNU time): install the `time` package")?;
+    let wall = start.elapsed();
+    if !out.status.success() && !allow_fail {
+        bail!(
+            "{program:?} {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = fs::read_to_string(report.path())?;
+    let max_rss_kib = text
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().parse().ok())
+        .unwrap_or(0);
+    Ok(Sample { wall, max_rss_kib })
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// A measured row: both tools' samples.
+struct Row {
+    name: String,
+    ours: Vec<Sample>,
+    theirs: Vec<Sample>,
+    note: String,
+}
+
+impl Row {
+    fn markdown(&self) -> String {
+        let m = |s: &[Sample]| median(s.iter().map(|x| x.wall).collect());
+        let mem = |s: &[Sample]| s.iter().map(|x| x.max_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
+        let (a, b) = (m(&self.ours), m(&self.theirs));
+        format!(
+            "| {} | {:.3} s | {:.0} MiB | {:.3} s | {:.0} MiB | {:.1}× | {} |",
+            self.name,
+            a.as_secs_f64(),
+            mem(&self.ours),
+            b.as_secs_f64(),
+            mem(&self.theirs),
+            b.as_secs_f64() / a.as_secs_f64().max(1e-9),
+            self.note
+        )
+    }
+}
+
+/// Runs `ours` and `theirs` alternately `runs` times (after one warm-up each).
+fn alternate(
+    runs: usize,
+    mut ours: impl FnMut() -> Result<Sample>,
+    mut theirs: impl FnMut() -> Result<Sample>,
+) -> Result<(Vec<Sample>, Vec<Sample>)> {
+    ours()?;
+    theirs()?;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        a.push(ours()?);
+        b.push(theirs()?);
+    }
+    Ok((a, b))
+}
+
+fn sum(samples: Vec<Sample>) -> Sample {
+    Sample {
+        wall: samples.iter().map(|s| s.wall).sum(),
+        max_rss_kib: samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0),
+    }
+}
+
+struct Bench {
+    root: PathBuf,
+    bin: PathBuf,
+    python: PathBuf,
+    script: PathBuf,
+    work: PathBuf,
+    runs: usize,
+    env: Vec<(String, String)>,
+}
+
+impl Bench {
+    fn ours(&self) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.args(["-q"]).envs(self.env.iter().map(|(k, v)| (k, v)));
+        c
+    }
+
+    fn theirs(&self, mode: &str) -> Command {
+        let mut c = Command::new(&self.python);
+        c.arg(&self.script).arg(mode);
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
+        c
+    }
+}
+
+/// Writes a tree of `files` files under `dir/src` (once; `.complete` marks
+/// it) and a spec naming it (absolute source_root, so that flytekit applies
+/// the ignore file as intended). `large`: how many 30 MiB files.
+fn make_tree(dir: &Path, files: usize, large: usize) -> Result<PathBuf> {
+    let spec = dir.join("spec.yaml");
     let marker = dir.join(".complete");
-    let src = dir.join("src");
     if !marker.exists() {
         if dir.exists() {
             fs::remove_dir_all(dir)?;
         }
-        for i in 0..SMALL_FILES {
-            let sub = src.join(format!("pkg{:03}/mod{:02}", i % 200, i % 17));
+        let src = dir.join("src");
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for i in 0..files.saturating_sub(large + 2) {
+            let sub = src.join(format!(
+                "pkg{:02}/sub{:02}/deep{}",
+                i % 50,
+                (i / 50) % 13,
+                i % 7
+            ));
             fs::create_dir_all(&sub)?;
-            let body = format!("# module {i}\n{}\n", "x = 1\n".repeat(i % 64 + 1));
-            fs::write(sub.join(format!("f{i}.py")), body)?;
+            let len = 200 + (next() % 16_000) as usize;
+            let body: Vec<u8> = (0..len).map(|_| (next() & 0x7f) as u8).collect();
+            fs::write(sub.join(format!("m{i}.py")), body)?;
+            if i % 997 == 0 {
+                fs::write(sub.join(format!("scratch{i}.tmp")), "ignored\n")?;
+            }
         }
-        for i in 0..LARGE_FILES {
-            let data: Vec<u8> = (0..LARGE_SIZE)
-                .map(|b| (b.wrapping_mul(31).wrapping_add(i)) as u8)
-                .collect();
-            fs::write(src.join(format!("data{i}.bin")), data)?;
+        for i in 0..large {
+            let body: Vec<u8> = (0..30 << 20).map(|_| (next() >> 24) as u8).collect();
+            fs::write(src.join(format!("data{i}.bin")), body)?;
         }
-        fs::write(src.join(".dockerignore"), "*.tmp\n")?;
+        fs::create_dir_all(&src)?;
+        fs::write(src.join(".dockerignore"), "**/*.tmp\n")?;
+        fs::write(src.join("README.md"), "bench\n")?;
         fs::write(
-            dir.join("spec.yaml"),
-            "name: bench\npython_version: \"3.12\"\nsource_root: src\nsource_copy_mode: all\n",
+            &spec,
+            format!(
+                "name: bench\npython_version: \"3.11\"\nsource_root: {}\nsource_copy_mode: all\n",
+                src.display()
+            ),
         )?;
         fs::write(&marker, "")?;
     }
-    let mut files = 0usize;
-    let mut bytes = 0u64;
-    let mut stack = vec![src];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d)? {
-            let e = e?;
-            if e.file_type()?.is_dir() {
-                stack.push(e.path());
-            } else {
-                files += 1;
-                bytes += e.metadata()?.len();
-            }
-        }
-    }
-    Ok((files, bytes))
+    Ok(spec)
 }
 
-fn time_runs(mut run: impl FnMut() -> Result<()>) -> Result<Vec<Duration>> {
-    run()?; // warm the page cache and the binary
-    let mut times = Vec::new();
-    for _ in 0..RUNS {
-        let start = Instant::now();
-        run()?;
-        times.push(start.elapsed());
-    }
-    times.sort();
-    Ok(times)
-}
-
-fn run_ok(cmd: &mut Command) -> Result<()> {
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
-    if !out.status.success() {
-        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(())
-}
-
-fn report(name: &str, times: &[Duration], per: Option<(f64, &str)>) -> String {
-    let median = times[times.len() / 2].as_secs_f64();
-    let min = times[0].as_secs_f64();
-    let rate = per
-        .map(|(n, unit)| format!(", {:.0} {unit}/s", n / median))
-        .unwrap_or_default();
-    format!("| {name} | {median:.3} s | {min:.3} s{rate} |")
-}
-
-/// Builds the release binary and prints a Markdown table of timings.
-#[allow(clippy::print_stdout)] // the table is what was asked for; progress goes to stderr
+/// Builds the release binary, runs the parts, prints the Markdown report.
+#[allow(clippy::print_stdout)] // the report is what was asked for; progress goes to stderr
 pub fn run(root: &Path) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("xtask bench: building the release binary");
-    run_ok(
-        Command::new(&cargo)
-            .args(["build", "--release", "-p", "imagespec-cli"])
-            .current_dir(root),
-    )?;
-    let bin: PathBuf = root.join("target/release/imagespec");
-    // Outside the repository: its .gitignore ignores target/, and ignored
-    // files are not copied (so a tree there would measure nothing).
-    let dir = std::env::temp_dir().join("imagespec-bench/tree");
-    eprintln!("xtask bench: generating {SMALL_FILES} small and {LARGE_FILES} large files (once)");
-    let (files, bytes) = make_tree(&dir)?;
-    let spec = dir.join("spec.yaml");
-    let env = [
-        ("IMAGESPEC_DEFAULT_PYTHON", "3.11"),
-        ("IMAGESPEC_FLYTEKIT_REQUIREMENT", "flytekit==1.16.31"),
-    ];
-
-    let mut rows = Vec::new();
-    let tag = time_runs(|| run_ok(Command::new(&bin).args(["tag"]).arg(&spec).envs(env)))?;
-    rows.push(report(
-        &format!("`tag`, source_root of {files} files / {} MiB", bytes >> 20),
-        &tag,
-        Some(((bytes >> 20) as f64, "MiB")),
-    ));
-
-    let out_root = std::env::temp_dir().join("imagespec-bench/contexts");
-    let mut n = 0;
-    let ctx = time_runs(|| {
-        n += 1;
-        let out = out_root.join(format!("ctx{n}"));
-        let r = run_ok(
-            Command::new(&bin)
-                .args(["context", "-o"])
-                .arg(&out)
-                .arg(&spec)
-                .envs(env),
-        );
-        let _ = fs::remove_dir_all(&out);
-        r
-    })?;
-    rows.push(report(
-        &format!("`context`, the same spec ({files} files copied)"),
-        &ctx,
-        Some((files as f64, "files")),
-    ));
-
-    let cases: Vec<PathBuf> = fs::read_dir(root.join("tests/fixtures/oracle"))?
-        .flatten()
-        .map(|e| e.path().join("spec.yaml"))
-        .filter(|p| p.is_file())
-        .collect();
-    let all = time_runs(|| {
-        for c in &cases {
-            let out = Command::new(&bin).args(["tag"]).arg(c).envs(env).output()?;
-            // Error cases exit 2 on purpose; anything else must succeed.
-            if !out.status.success() && out.status.code() != Some(2) {
-                bail!("tag {} failed", c.display());
-            }
+    let status = Command::new(&cargo)
+        .args(["build", "--release", "-p", "imagespec-cli"])
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!("the release build failed");
+    }
+    let python = crate::flytekit::ensure_venv(root)?;
+    // Outside the repository (whose .gitignore ignores target/).
+    let work = std::env::temp_dir().join("imagespec-bench");
+    fs::create_dir_all(&work)?;
+    let runs = std::env::var("IMAGESPEC_BENCH_RUNS")
+        .ok()
+        .map(|v| v.parse().context("IMAGESPEC_BENCH_RUNS must be a number"))
+        .transpose()?
+        .unwrap_or(5usize)
+        .max(1);
+    let only = std::env::var("IMAGESPEC_BENCH_ONLY").unwrap_or_default();
+    let want = |p: &str| only.is_empty() || only.split(',').any(|o| o.trim() == p);
+    let mut b = Bench {
+        root: root.to_path_buf(),
+        bin: root.join("target/release/imagespec"),
+        python,
+        script: root.join("tests/flytekit/bench.py"),
+        runs,
+        env: vec![
+            ("IMAGESPEC_DEFAULT_PYTHON".into(), "3.11".into()),
+            (
+                "IMAGESPEC_FLYTEKIT_REQUIREMENT".into(),
+                "flytekit==1.16.31".into(),
+            ),
+            (
+                "IMAGESPEC_CACHE_DIR".into(),
+                work.join("cache").display().to_string(),
+            ),
+        ],
+        work,
+    };
+    let mut sections = Vec::new();
+    let mut notes = Vec::new();
+    if want("P1") {
+        sections.push(("P1: spec to image name", p1(&b)?, Vec::new()));
+    }
+    if want("P2") {
+        let rows = p2(&b, &mut notes)?;
+        sections.push(("P2: source trees", rows, std::mem::take(&mut notes)));
+    }
+    let needs_engine = want("P3") || want("P4");
+    let started = needs_engine && !crate::e2e::is_up(root);
+    if needs_engine {
+        crate::e2e::up(root)?;
+        b.env.extend(crate::e2e::env_vars(root)?);
+    }
+    let engine = (|| -> Result<()> {
+        if want("P3") {
+            sections.push(("P3: existence checks", p3(&b)?, Vec::new()));
+        }
+        if want("P4") {
+            sections.push(("P4: builds", p4(&b)?, Vec::new()));
         }
         Ok(())
-    })?;
-    rows.push(report(
-        &format!(
-            "`tag` of the {} oracle specs, one process each",
-            cases.len()
-        ),
-        &all,
-        Some((cases.len() as f64, "specs")),
-    ));
+    })();
+    if started {
+        crate::e2e::down(root)?;
+    }
+    engine?;
 
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("Measured on {threads} CPU(s); median and best of {RUNS} runs after one warm-up.\n");
-    println!("| what | median | best |");
-    println!("|---|---|---|");
-    for r in rows {
-        println!("{r}");
+    let date = Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    println!(
+        "Measured {date} on {threads} CPU(s), {} of RAM; median of {runs} alternating runs after a warm-up of each (fewer where noted); peak memory is the largest max RSS of the runs.\n",
+        mem_total()
+    );
+    for (title, rows, notes) in sections {
+        println!("### {title}\n");
+        println!("| what | imagespec | memory | flytekit 1.16.31 | memory | flytekit ÷ imagespec | note |");
+        println!("|---|---|---|---|---|---|---|");
+        for r in rows {
+            println!("{}", r.markdown());
+        }
+        println!();
+        for n in notes {
+            println!("{n}\n");
+        }
     }
     Ok(())
+}
+
+fn mem_total() -> String {
+    fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
+        .map_or("?".into(), |k| {
+            format!("{:.0} GiB", k as f64 / (1 << 20) as f64)
+        })
+}
+
+fn p1(b: &Bench) -> Result<Vec<Row>> {
+    eprintln!("xtask bench: P1");
+    let cases: Vec<PathBuf> = {
+        let mut v: Vec<PathBuf> = fs::read_dir(b.root.join("tests/fixtures/oracle"))?
+            .flatten()
+            .map(|e| e.path().join("spec.yaml"))
+            .filter(|p| p.is_file())
+            .collect();
+        v.sort();
+        v
+    };
+    // Error cases exit 2 (imagespec) or print an error (flytekit): timed too.
+    let (ours, theirs) = alternate(
+        b.runs,
+        || {
+            Ok(sum(cases
+                .iter()
+                .map(|c| measure(b.ours().arg("tag").arg(c), true))
+                .collect::<Result<_>>()?))
+        },
+        || {
+            Ok(sum(cases
+                .iter()
+                .map(|c| measure(b.theirs("name").arg(c), true))
+                .collect::<Result<_>>()?))
+        },
+    )?;
+    let n = cases.len();
+    let mut rows = vec![Row {
+        name: format!("{n} recorded specs, one process each (total)"),
+        ours,
+        theirs,
+        note: "pyflyte's own read: `ImageSpec(**yaml.safe_load(f)).image_name()`".into(),
+    }];
+    let batch = b.work.join("batch");
+    fs::create_dir_all(&batch)?;
+    let specs: Vec<PathBuf> = (0..100)
+        .map(|i| {
+            let p = batch.join(format!("s{i}.yaml"));
+            fs::write(
+                &p,
+                format!(
+                    "name: batch{i}\npython_version: \"3.11\"\npackages: [\"numpy=={}.0\", pandas]\napt_packages: [git]\nenv: {{N: \"{i}\"}}\nregistry: localhost:5765\n",
+                    i % 7 + 1
+                ),
+            )?;
+            Ok(p)
+        })
+        .collect::<Result<_>>()?;
+    let (ours, theirs) = alternate(
+        b.runs,
+        || {
+            Ok(sum(specs
+                .iter()
+                .map(|s| measure(b.ours().arg("tag").arg(s), false))
+                .collect::<Result<_>>()?))
+        },
+        || measure(b.theirs("name").args(&specs), false),
+    )?;
+    rows.push(Row {
+        name: "a batch of 100 specs".into(),
+        ours,
+        theirs,
+        note: "imagespec: 100 processes; flytekit: one process for all 100".into(),
+    });
+    Ok(rows)
+}
+
+fn p2(b: &Bench, notes: &mut Vec<String>) -> Result<Vec<Row>> {
+    eprintln!("xtask bench: P2 (generating the trees once)");
+    let spec = make_tree(&b.work.join("tree-20k"), 20_000, 12)?;
+    let mut rows = Vec::new();
+    let (ours, theirs) = alternate(
+        b.runs,
+        || measure(b.ours().args(["--no-cache", "tag"]).arg(&spec), false),
+        || measure(b.theirs("name").arg(&spec), false),
+    )?;
+    let (ours_cold, theirs_cold) = (ours.clone(), theirs.clone());
+    rows.push(Row {
+        name: "`tag`, 20k files / ~500 MiB, cold".into(),
+        ours,
+        theirs,
+        note: "no stat cache (`--no-cache`); the page cache is warm for both".into(),
+    });
+    let (ours, theirs) = alternate(
+        b.runs,
+        || measure(b.ours().arg("tag").arg(&spec), false),
+        || measure(b.theirs("name").arg(&spec), false),
+    )?;
+    let md5 = md5_alone(b, &b.work.join("tree-20k/src"))?;
+    let cold = median(ours_cold.iter().map(|s| s.wall).collect());
+    notes.push(format!(
+        "md5 alone over the same bytes (read into memory first, then hashed by OpenSSL through Python's hashlib): {:.3} s. imagespec's cold `tag` (the whole process: start-up, walk, ignore files, reading, md5) takes {:.2}× that; flytekit's takes {:.2}×.",
+        md5.wall.as_secs_f64(),
+        cold.as_secs_f64() / md5.wall.as_secs_f64(),
+        median(theirs_cold.iter().map(|s| s.wall).collect()).as_secs_f64() / md5.wall.as_secs_f64()
+    ));
+    rows.push(Row {
+        name: "`tag`, the same tree, unchanged".into(),
+        ours,
+        theirs,
+        note: "the stat cache reuses the digest; flytekit has none".into(),
+    });
+    let out = b.work.join("contexts");
+    let _ = fs::remove_dir_all(&out);
+    fs::create_dir_all(&out)?;
+    let n = std::cell::Cell::new(0);
+    let next = || {
+        n.set(n.get() + 1);
+        out.join(format!("c{}", n.get()))
+    };
+    let (ours, theirs) = alternate(
+        b.runs,
+        || {
+            measure(
+                b.ours().args(["context", "-o"]).arg(next()).arg(&spec),
+                false,
+            )
+        },
+        || measure(b.theirs("context").arg(&spec).arg(next()), false),
+    )?;
+    rows.push(Row {
+        name: "`context -o`, the same tree".into(),
+        ours,
+        theirs,
+        note: "imagespec hard-links (same file system); flytekit copies".into(),
+    });
+    let _ = fs::remove_dir_all(&out);
+    for files in [2_000usize, 20_000, 100_000] {
+        let spec = make_tree(&b.work.join(format!("small-{files}")), files, 0)?;
+        let runs = if files >= 100_000 { 3 } else { b.runs };
+        let (ours, theirs) = alternate(
+            runs,
+            || measure(b.ours().args(["--no-cache", "tag"]).arg(&spec), false),
+            || measure(b.theirs("name").arg(&spec), false),
+        )?;
+        rows.push(Row {
+            name: format!("`tag`, {files} small files, cold"),
+            ours,
+            theirs,
+            note: format!("{runs} runs"),
+        });
+        let (ours, theirs) = alternate(
+            runs,
+            || measure(b.ours().arg("tag").arg(&spec), false),
+            || measure(b.theirs("name").arg(&spec), false),
+        )?;
+        rows.push(Row {
+            name: format!("`tag`, {files} small files, unchanged"),
+            ours,
+            theirs,
+            note: format!("{runs} runs"),
+        });
+    }
+    Ok(rows)
+}
+
+/// md5 over every file under `dir` in path order, timed alone: the files
+/// are read into memory first (not timed), then hashed by OpenSSL through
+/// Python's hashlib; the median of five.
+fn md5_alone(b: &Bench, dir: &Path) -> Result<Sample> {
+    const SCRIPT: &str = r#"
+import hashlib, os, sys, time
+files = sorted(os.path.join(r, f) for r, _, fs in os.walk(sys.argv[1]) for f in fs)
+data = [open(p, "rb").read() for p in files]
+times = []
+for _ in range(5):
+    t = time.perf_counter()
+    h = hashlib.md5()
+    for d in data:
+        h.update(d)
+    h.hexdigest()
+    times.append(time.perf_counter() - t)
+print(sorted(times)[2])
+"#;
+    let out = Command::new(&b.python)
+        .args(["-c", SCRIPT])
+        .arg(dir)
+        .output()?;
+    if !out.status.success() {
+        bail!("md5 baseline: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let secs: f64 = String::from_utf8_lossy(&out.stdout).trim().parse()?;
+    Ok(Sample {
+        wall: Duration::from_secs_f64(secs),
+        max_rss_kib: 0,
+    })
+}
+
+fn e2e_env(b: &Bench) -> Result<Vec<(String, String)>> {
+    crate::e2e::env_vars(&b.root)
+}
+
+fn docker(b: &Bench, args: &[&str]) -> Result<String> {
+    let env = e2e_env(b)?;
+    let docker = env
+        .iter()
+        .find(|(k, _)| k == "IMAGESPEC_DOCKER")
+        .map(|(_, v)| v.clone())
+        .context("IMAGESPEC_DOCKER")?;
+    let out = Command::new(docker).args(args).output()?;
+    if !out.status.success() {
+        bail!("docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn p3(b: &Bench) -> Result<Vec<Row>> {
+    eprintln!("xtask bench: P3");
+    let env = e2e_env(b)?;
+    let get = |k: &str| {
+        env.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let registry = get("IMAGESPEC_E2E_REGISTRY");
+    let dir = b.work.join("exists");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir)?;
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_nanos();
+    let specs: Vec<PathBuf> = (0..200)
+        .map(|i| {
+            let p = dir.join(format!("e{i}.yaml"));
+            fs::write(
+                &p,
+                format!("name: bench-exists\npython_version: \"3.11\"\nenv: {{N: \"{nonce}-{i}\"}}\nregistry: {registry}\n"),
+            )?;
+            Ok(p)
+        })
+        .collect::<Result<_>>()?;
+    // Half of them present: one tiny image pushed under their names.
+    let tiny = dir.join("tiny");
+    fs::create_dir_all(&tiny)?;
+    fs::write(tiny.join("a"), "a")?;
+    let tar = dir.join("tiny.tar");
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(&tiny)
+        .arg("-cf")
+        .arg(&tar)
+        .arg("a")
+        .status()?;
+    if !status.success() {
+        bail!("tar failed");
+    }
+    docker(
+        b,
+        &[
+            "import",
+            &tar.display().to_string(),
+            "imagespec-bench/tiny:1",
+        ],
+    )?;
+    for s in specs.iter().step_by(2) {
+        let out = b.ours().arg("tag").arg(s).output()?;
+        let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        docker(b, &["tag", "imagespec-bench/tiny:1", &name])?;
+        docker(b, &["push", &name])?;
+    }
+    let runs = b.runs.min(3);
+    let (ours, theirs) = alternate(
+        runs,
+        || measure(b.ours().arg("exists").args(&specs), true),
+        || measure(b.theirs("exist").args(&specs), false),
+    )?;
+    Ok(vec![Row {
+        name: "200 existence checks, half present".into(),
+        ours,
+        theirs,
+        note: format!(
+            "`imagespec exists` (concurrent) against `ImageSpec.exist()` in a loop; {runs} runs"
+        ),
+    }])
+}
+
+fn p4(b: &Bench) -> Result<Vec<Row>> {
+    eprintln!("xtask bench: P4");
+    let env = e2e_env(b)?;
+    let get = |k: &str| {
+        env.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let docker_bin = get("IMAGESPEC_DOCKER");
+    let dir = b.work.join("build");
+    let tree = b.work.join("build-tree");
+    let spec_tree = make_tree(&tree, 5_000, 2)?;
+    let _ = spec_tree;
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir)?;
+    let spec = dir.join("spec.yaml");
+    let write_spec = |nonce: &str| {
+        fs::write(
+            &spec,
+            format!(
+                "name: bench-build\nbase_image: {}\npython_exec: /usr/bin/python3\npackages: [six]\n\
+                 env: {{RUN: \"{nonce}\"}}\nsource_root: {}\nsource_copy_mode: all\n\
+                 builder_config: {{uv_image: \"{}\", micromamba_image: \"{}\"}}\n",
+                get("IMAGESPEC_E2E_PYTHON_IMAGE"),
+                tree.join("src").display(),
+                get("IMAGESPEC_E2E_UV_IMAGE"),
+                get("IMAGESPEC_E2E_PYTHON_IMAGE"),
+            ),
+        )
+    };
+    let changed = tree.join("src/README.md");
+    let mut counter = 0u64;
+    let mut flytekit_build = |tag: &str| -> Result<Sample> {
+        counter += 1;
+        let ctx = dir.join(format!("fk-{counter}"));
+        let start = Instant::now();
+        let s1 = measure(b.theirs("context").arg(&spec).arg(&ctx), false)?;
+        let text = fs::read_to_string(ctx.join("Dockerfile"))?;
+        let text: String = text
+            .lines()
+            .filter(|l| !l.trim_start().to_lowercase().starts_with("#syntax"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        fs::write(ctx.join("Dockerfile"), text)?;
+        let mut cmd = Command::new(&docker_bin);
+        cmd.env("DOCKER_BUILDKIT", "1")
+            .args(["build", "--progress", "plain", "-t", tag])
+            .arg(&ctx);
+        let s2 = measure(&mut cmd, false)?;
+        let _ = fs::remove_dir_all(&ctx);
+        Ok(Sample {
+            wall: start.elapsed(),
+            max_rss_kib: s1.max_rss_kib.max(s2.max_rss_kib),
+        })
+    };
+    let ours_build = || measure(b.ours().args(["build", "--no-push"]).arg(&spec), false);
+    let prune = || docker(b, &["builder", "prune", "-af"]).map(|_| ());
+    let runs = b.runs.min(3);
+    let (mut cold_a, mut cold_b, mut re_a, mut re_b) = (vec![], vec![], vec![], vec![]);
+    // Each tool on its own cache: pruned, a cold build, then the one-file
+    // change and a rebuild on the warm cache.
+    for run in 0..runs {
+        let nonce = format!("{}-{run}", std::process::id());
+        write_spec(&nonce)?;
+        fs::write(&changed, format!("bench {nonce}\n"))?;
+        prune()?;
+        cold_a.push(ours_build()?);
+        fs::write(&changed, format!("bench {nonce} changed\n"))?;
+        re_a.push(ours_build()?);
+        fs::write(&changed, format!("bench {nonce}\n"))?;
+        prune()?;
+        cold_b.push(flytekit_build(&format!("imagespec-bench/fk:{nonce}-cold"))?);
+        fs::write(&changed, format!("bench {nonce} changed\n"))?;
+        re_b.push(flytekit_build(&format!("imagespec-bench/fk:{nonce}-re"))?);
+    }
+    let size = |image: &str| -> Result<f64> {
+        Ok(
+            docker(b, &["image", "inspect", "--format", "{{.Size}}", image])?
+                .trim()
+                .parse::<f64>()
+                .unwrap_or(0.0)
+                / (1 << 20) as f64,
+        )
+    };
+    let ours_name = String::from_utf8_lossy(&b.ours().arg("tag").arg(&spec).output()?.stdout)
+        .trim()
+        .to_string();
+    let nonce = format!("{}-{}", std::process::id(), runs - 1);
+    let sizes = format!(
+        "image sizes: imagespec {:.0} MiB, flytekit {:.0} MiB",
+        size(&ours_name)?,
+        size(&format!("imagespec-bench/fk:{nonce}-re"))?
+    );
+    Ok(vec![
+        Row {
+            name: "cold build (5k files / ~70 MiB source, `six` and flytekit from PyPI)".into(),
+            ours: cold_a,
+            theirs: cold_b,
+            note: format!("build cache pruned before each; {runs} runs"),
+        },
+        Row {
+            name: "rebuild after a one-file source change".into(),
+            ours: re_a,
+            theirs: re_b,
+            note: format!("flytekit: its context, then `docker build`; {sizes}"),
+        },
+    ])
 }

@@ -319,6 +319,15 @@ pub fn env_vars(root: &Path) -> Result<Vec<(String, String)>> {
         .collect())
 }
 
+/// Whether `up` has the engine and the registry running now.
+pub fn is_up(root: &Path) -> bool {
+    let state = state_dir(root);
+    state.join("env").is_file()
+        && ["registry", "dockerd"]
+            .iter()
+            .all(|n| pid_alive(&state.join(format!("{n}.pid"))).is_some())
+}
+
 /// Stops what `up` started (by PID); leaves anything else running.
 pub fn down(root: &Path) -> Result<()> {
     let state = state_dir(root);

@@ -134,7 +134,13 @@ impl Installer for UvInstaller {
                     if keep { " )" } else { "" }
                 )));
                 script.extend(args);
-                script.push(sh(&format!("&& chown -R flytekit {VENV}")));
+                // A kept venv is the base's layer: `chown -R` would copy all
+                // of it into this one; only what this step added needs it.
+                script.push(sh(&if keep {
+                    format!("&& find {VENV} ! -user flytekit -exec chown -h flytekit {{}} +")
+                } else {
+                    format!("&& chown -R flytekit {VENV}")
+                }));
                 vec![
                     Step::Workdir {
                         path: "/root".into(),

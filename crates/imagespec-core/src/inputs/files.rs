@@ -220,10 +220,14 @@ pub(crate) fn join_rel(a: &str, b: &str) -> String {
 }
 
 /// False when git certainly sees no work tree at `dir`: no `.git` in it or
-/// any folder above it, and no `GIT_*` variable that could point git
-/// elsewhere. Then running git (which would fail) can be skipped.
+/// any folder above it, and no `GIT_DIR` or `GIT_WORK_TREE` to point git
+/// elsewhere (the other variables only narrow its search). Then running git
+/// (which would fail) can be skipped.
 pub(crate) fn maybe_in_git(dir: &Path) -> bool {
-    if std::env::vars_os().any(|(k, _)| k.as_encoded_bytes().starts_with(b"GIT_")) {
+    if ["GIT_DIR", "GIT_WORK_TREE"]
+        .iter()
+        .any(|k| std::env::var_os(k).is_some())
+    {
         return true;
     }
     let Ok(abs) = std::path::absolute(dir) else {
