@@ -137,7 +137,10 @@ impl Installer for UvInstaller {
                 // A kept venv is the base's layer: `chown -R` would copy all
                 // of it into this one; only what this step added needs it.
                 script.push(sh(&if keep {
-                    format!("&& find {VENV} ! -user flytekit -exec chown -h flytekit {{}} +")
+                    format!(
+                        "&& {{ find {VENV} ! -user flytekit -exec chown -h flytekit {{}} + \
+                         || chown -R flytekit {VENV}; }}"
+                    )
                 } else {
                     format!("&& chown -R flytekit {VENV}")
                 }));

@@ -110,11 +110,13 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
     // the files that need it only: chown copies every file it touches into
     // the new layer, so on a base that already holds /root (a nested base's
     // venv and source) `chown -R` doubled its size. Links are changed
-    // themselves (`-h`), as `chown -R` does.
+    // themselves (`-h`), as `chown -R` does. A base without `find` gets
+    // flytekit's `chown -R`.
     steps.push(Step::Run {
         mounts: vec![],
         script: vec![sh(&format!(
-            "find /root /home ! -user {IMAGE_USER} -exec chown -h {IMAGE_USER} {{}} +"
+            "find /root /home ! -user {IMAGE_USER} -exec chown -h {IMAGE_USER} {{}} + \
+             || chown -R {IMAGE_USER} /root /home"
         ))],
     });
     steps.append(&mut b.python_steps);
