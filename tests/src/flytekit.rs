@@ -379,40 +379,38 @@ pub fn flytekit_instructions_in_imagespec_order(theirs: &[String], ours: &[Strin
     }
 }
 
-/// The lines a `dockerfile` entry must explain: every instruction only
-/// imagespec has, and `(missing) <line>` for a run of flytekit's lines that
-/// imagespec has no line in place of.
-pub fn dockerfile_subjects(diff: &[DiffLine]) -> Vec<String> {
-    let mut subjects = Vec::new();
-    let mut k = 0;
-    while k < diff.len() {
-        if matches!(diff[k], DiffLine::Same(_)) {
-            k += 1;
-            continue;
-        }
-        let start = k;
-        while k < diff.len() && !matches!(diff[k], DiffLine::Same(_)) {
-            k += 1;
-        }
-        let hunk = &diff[start..k];
-        let ours: Vec<&String> = hunk
-            .iter()
-            .filter_map(|l| match l {
-                DiffLine::Ours(s) => Some(s),
-                _ => None,
-            })
-            .collect();
-        if ours.is_empty() {
-            for l in hunk {
-                if let DiffLine::Theirs(s) = l {
-                    subjects.push(format!("(missing) {s}"));
-                }
-            }
-        } else {
-            subjects.extend(ours.into_iter().cloned());
+/// The runs of a diff that differ: each run's lines only imagespec has and
+/// lines only flytekit has, in order.
+pub fn hunks(diff: &[DiffLine]) -> Vec<(Vec<String>, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut current: Option<(Vec<String>, Vec<String>)> = None;
+    for line in diff {
+        match line {
+            DiffLine::Same(_) => out.extend(current.take()),
+            DiffLine::Ours(l) => current.get_or_insert_default().0.push(l.clone()),
+            DiffLine::Theirs(l) => current.get_or_insert_default().1.push(l.clone()),
         }
     }
-    subjects
+    out.extend(current);
+    out
+}
+
+/// The lines a `dockerfile` entry must explain for one hunk: every
+/// instruction only imagespec has, or `(missing) <line>` for each of
+/// flytekit's lines where imagespec has none in their place.
+pub fn hunk_subjects(ours: &[String], theirs: &[String]) -> Vec<String> {
+    match ours.is_empty() {
+        true => theirs.iter().map(|l| format!("(missing) {l}")).collect(),
+        false => ours.to_vec(),
+    }
+}
+
+/// The lines a `dockerfile` entry must explain: [`hunk_subjects`] of every hunk.
+pub fn dockerfile_subjects(diff: &[DiffLine]) -> Vec<String> {
+    hunks(diff)
+        .iter()
+        .flat_map(|(ours, theirs)| hunk_subjects(ours, theirs))
+        .collect()
 }
 
 /// The kinds of difference the allow-list can explain.

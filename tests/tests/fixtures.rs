@@ -157,40 +157,16 @@ fn context(path: &Path) -> Outcome {
     // Compared as the live differential test compares them: a diff of the
     // instruction lists, whose every hunk is a replacement this case lists
     // (`imagespec-differs.txt`) or is explained by the allow-list.
-    use imagespec_tests::flytekit::{diff_lines, DiffLine};
+    use imagespec_tests::flytekit::{diff_lines, hunk_subjects, hunks};
     let theirs =
         imagespec_tests::flytekit::flytekit_instructions_in_imagespec_order(&theirs, &ours);
     let diff = diff_lines(&theirs, &ours);
     let mut unexplained = Vec::new();
-    let mut k = 0;
-    while k < diff.len() {
-        if matches!(diff[k], DiffLine::Same(_)) {
-            k += 1;
-            continue;
-        }
-        let start = k;
-        while k < diff.len() && !matches!(diff[k], DiffLine::Same(_)) {
-            k += 1;
-        }
-        let (mut only_ours, mut only_theirs) = (Vec::new(), Vec::new());
-        for line in &diff[start..k] {
-            match line {
-                DiffLine::Ours(l) => only_ours.push(l.clone()),
-                DiffLine::Theirs(l) => only_theirs.push(l.clone()),
-                DiffLine::Same(_) => {}
-            }
-        }
+    for (only_ours, only_theirs) in hunks(&diff) {
         if !only_theirs.is_empty() && only_theirs.iter().all(|l| replaced.contains(l)) {
             continue;
         }
-        let subjects: Vec<String> = match only_ours.is_empty() {
-            true => only_theirs
-                .iter()
-                .map(|l| format!("(missing) {l}"))
-                .collect(),
-            false => only_ours.clone(),
-        };
-        if subjects
+        if hunk_subjects(&only_ours, &only_theirs)
             .iter()
             .any(|s| !allowed.iter().any(|d| d.matcher.is_match(s)))
         {

@@ -153,6 +153,15 @@ impl Bench {
         c
     }
 
+    /// A variable of the bench's environment (the e2e ones once it is up).
+    fn var(&self, key: &str) -> Result<String> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .with_context(|| format!("{key} is not set: is the e2e environment up?"))
+    }
+
     fn theirs(&self, mode: &str) -> Command {
         let mut c = Command::new(&self.python);
         c.arg(&self.script).arg(mode);
@@ -514,18 +523,10 @@ print(sorted(times)[2])
     })
 }
 
-fn e2e_env(b: &Bench) -> Result<Vec<(String, String)>> {
-    crate::e2e::env_vars(&b.root)
-}
-
 fn docker(b: &Bench, args: &[&str]) -> Result<String> {
-    let env = e2e_env(b)?;
-    let docker = env
-        .iter()
-        .find(|(k, _)| k == "IMAGESPEC_DOCKER")
-        .map(|(_, v)| v.clone())
-        .context("IMAGESPEC_DOCKER")?;
-    let out = Command::new(docker).args(args).output()?;
+    let out = Command::new(b.var("IMAGESPEC_DOCKER")?)
+        .args(args)
+        .output()?;
     if !out.status.success() {
         bail!("docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -534,14 +535,7 @@ fn docker(b: &Bench, args: &[&str]) -> Result<String> {
 
 fn p3(b: &Bench) -> Result<Vec<Row>> {
     eprintln!("xtask bench: P3");
-    let env = e2e_env(b)?;
-    let get = |k: &str| {
-        env.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let registry = get("IMAGESPEC_E2E_REGISTRY");
+    let registry = b.var("IMAGESPEC_E2E_REGISTRY")?;
     let dir = b.work.join("exists");
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir)?;
@@ -605,18 +599,14 @@ fn p3(b: &Bench) -> Result<Vec<Row>> {
 
 fn p4(b: &Bench) -> Result<Vec<Row>> {
     eprintln!("xtask bench: P4");
-    let env = e2e_env(b)?;
-    let get = |k: &str| {
-        env.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let docker_bin = get("IMAGESPEC_DOCKER");
+    let docker_bin = b.var("IMAGESPEC_DOCKER")?;
+    let (python_image, uv_image) = (
+        b.var("IMAGESPEC_E2E_PYTHON_IMAGE")?,
+        b.var("IMAGESPEC_E2E_UV_IMAGE")?,
+    );
     let dir = b.work.join("build");
     let tree = b.work.join("build-tree");
-    let spec_tree = make_tree(&tree, 5_000, 2)?;
-    let _ = spec_tree;
+    make_tree(&tree, 5_000, 2)?;
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir)?;
     let spec = dir.join("spec.yaml");
@@ -627,10 +617,10 @@ fn p4(b: &Bench) -> Result<Vec<Row>> {
                 "name: bench-build\nbase_image: {}\npython_exec: /usr/bin/python3\npackages: [six]\n\
                  env: {{RUN: \"{nonce}\"}}\nsource_root: {}\nsource_copy_mode: all\n\
                  builder_config: {{uv_image: \"{}\", micromamba_image: \"{}\"}}\n",
-                get("IMAGESPEC_E2E_PYTHON_IMAGE"),
+                python_image,
                 tree.join("src").display(),
-                get("IMAGESPEC_E2E_UV_IMAGE"),
-                get("IMAGESPEC_E2E_PYTHON_IMAGE"),
+                uv_image,
+                python_image,
             ),
         )
     };

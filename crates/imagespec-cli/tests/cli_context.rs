@@ -114,3 +114,25 @@ fn source_files_are_hard_linked_unless_copy_is_asked_for() {
         assert_eq!(ino(&got) == ino(&src), linked, "{flag:?}");
     }
 }
+
+#[test]
+fn a_copy_entry_named_dockerfile_is_refused_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM elsewhere\n").unwrap();
+    std::fs::write(
+        dir.path().join("spec.yaml"),
+        "name: dft\npython_version: \"3.11\"\ncopy: [Dockerfile]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("ctx");
+    let res = imagespec()
+        .args(["context", "-o"])
+        .arg(&out)
+        .arg(dir.path().join("spec.yaml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(2), "{err}");
+    assert!(err.contains("copy") && err.contains("`Dockerfile`"), "{err}");
+    assert!(!out.exists(), "nothing is left behind");
+}

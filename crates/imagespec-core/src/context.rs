@@ -9,11 +9,12 @@
 //! modification time, so BuildKit's incremental context transfer, which
 //! compares size and mtime, resends only what changed.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SpecError};
 use crate::identity::Identity;
 use crate::job::BuildJob;
 use crate::knobs::PythonDefaults;
@@ -141,95 +142,106 @@ pub fn populate(
     dockerfile: &str,
     how: Materialize,
 ) -> Result<Vec<String>> {
-    let path = dir.join("Dockerfile");
-    std::fs::write(&path, dockerfile).map_err(|e| Error::io("write", &path, e))?;
-    // A path named twice gets its last content, as writing in order would.
-    let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for (i, f) in plan.files.iter().enumerate() {
-        last.insert(f.path.as_str(), i);
-    }
-    let files: Vec<&crate::plan::ContextFile> = plan
-        .files
-        .iter()
-        .enumerate()
-        .filter(|(i, f)| last[f.path.as_str()] == *i)
-        .map(|(_, f)| f)
-        .collect();
-    // Folders first, parents before children.
-    let mut folders = std::collections::BTreeSet::new();
-    for f in &files {
-        let p = Path::new(&f.path);
-        if matches!(f.content, FileContent::Folder) {
-            folders.insert(p.to_path_buf());
-        }
-        folders.extend(
-            p.ancestors()
-                .skip(1)
-                .filter(|a| !a.as_os_str().is_empty())
-                .map(Path::to_path_buf),
-        );
-    }
-    for folder in &folders {
-        let dst = dir.join(folder);
-        match std::fs::create_dir(&dst) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dst.is_dir() => {}
-            Err(e) => return Err(Error::io("create", &dst, e)),
-        }
-    }
-    let mut copies = Vec::new();
-    for f in &files {
-        match &f.content {
-            FileContent::Folder => {}
-            FileContent::Text(text) => {
-                let dst = dir.join(&f.path);
-                std::fs::write(&dst, text).map_err(|e| Error::io("write", &dst, e))?
-            }
-            FileContent::Copy(src) => copies.push((src.as_path(), dir.join(&f.path))),
-        }
-    }
+    let dockerfile = FileContent::Text(dockerfile.to_string());
+    let layout = Layout::of(plan, &dockerfile)?;
+    let copies = layout.write_folders_and_texts(dir)?;
     materialize_all(&copies, how)?;
-    let mut written: Vec<String> = std::iter::once("Dockerfile".to_string())
-        .chain(
-            files
-                .iter()
-                .filter(|f| !matches!(f.content, FileContent::Folder))
-                .map(|f| f.path.clone()),
-        )
-        .collect();
-    written.sort();
-    written.dedup();
-    Ok(written)
+    Ok(layout.written())
+}
+
+/// What a context holds: each path's content (the last a plan gives for a
+/// path, as writing in order would leave it) and the folders to make.
+struct Layout<'a> {
+    files: BTreeMap<&'a str, &'a FileContent>,
+    /// Parents before children.
+    folders: BTreeSet<PathBuf>,
+}
+
+impl<'a> Layout<'a> {
+    fn of(plan: &'a BuildPlan, dockerfile: &'a FileContent) -> Result<Layout<'a>> {
+        let mut files: BTreeMap<&str, &FileContent> = plan
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), &f.content))
+            .collect();
+        if files.insert("Dockerfile", dockerfile).is_some() {
+            return Err(Error::Spec(
+                SpecError::field(
+                    "copy",
+                    "a file named `Dockerfile` at the top of the build context would be replaced \
+                     by the generated Dockerfile, so the image would not hold it",
+                )
+                .hint("rename the file, or copy the folder that holds it"),
+            ));
+        }
+        let mut folders = BTreeSet::new();
+        for (path, content) in &files {
+            let p = Path::new(path);
+            if matches!(content, FileContent::Folder) {
+                folders.insert(p.to_path_buf());
+            }
+            folders.extend(
+                p.ancestors()
+                    .skip(1)
+                    .filter(|a| !a.as_os_str().is_empty())
+                    .map(Path::to_path_buf),
+            );
+        }
+        Ok(Layout { files, folders })
+    }
+
+    /// Makes the folders and writes the texts (a text already there as it
+    /// should be is left alone); returns the files to copy, with their
+    /// destinations.
+    fn write_folders_and_texts(&self, dir: &Path) -> Result<Vec<(&'a Path, PathBuf)>> {
+        for folder in &self.folders {
+            let dst = dir.join(folder);
+            match std::fs::create_dir(&dst) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dst.is_dir() => {}
+                Err(e) => return Err(Error::io("create", &dst, e)),
+            }
+        }
+        let mut copies = Vec::new();
+        for (path, content) in &self.files {
+            let dst = dir.join(path);
+            match content {
+                FileContent::Folder => {}
+                FileContent::Text(text) => {
+                    if std::fs::read(&dst).ok().as_deref() != Some(text.as_bytes()) {
+                        std::fs::write(&dst, text).map_err(|e| Error::io("write", &dst, e))?;
+                    }
+                }
+                FileContent::Copy(src) => copies.push((src.as_path(), dst)),
+            }
+        }
+        Ok(copies)
+    }
+
+    /// The paths of the files (not folders), sorted.
+    fn written(&self) -> Vec<String> {
+        self.files
+            .iter()
+            .filter(|(_, c)| !matches!(c, FileContent::Folder))
+            .map(|(p, _)| p.to_string())
+            .collect()
+    }
 }
 
 /// Gets every `(source, destination)` file's bytes into place, in parallel.
 fn materialize_all(copies: &[(&Path, PathBuf)], how: Materialize) -> Result<()> {
     let links = std::sync::atomic::AtomicBool::new(how == Materialize::Link);
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 8);
-    let per = copies.len().div_ceil(threads).max(256);
-    std::thread::scope(|s| {
-        let parts: Vec<_> = copies
-            .chunks(per)
-            .map(|part| {
-                let links = &links;
-                s.spawn(move || -> Result<()> {
-                    for (src, dst) in part {
-                        if crate::cleanup::interrupted() {
-                            return Err(Error::Other("interrupted".into()));
-                        }
-                        materialize(src, dst, links)?;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        parts.into_iter().try_for_each(|p| {
-            p.join()
-                .unwrap_or_else(|_| Err(Error::Other("a copying thread panicked".into())))
-        })
+    let done = crate::parallel::chunks(copies, 256, |part| -> Result<()> {
+        for (src, dst) in part {
+            if crate::cleanup::interrupted() {
+                return Err(Error::Other("interrupted".into()));
+            }
+            materialize(src, dst, &links)?;
+        }
+        Ok(())
     })
+    .ok_or_else(|| Error::Other("a copying thread panicked".into()))?;
+    done.into_iter().collect()
 }
 
 /// One file: a hard link while `links` holds (it is cleared at the first
@@ -278,28 +290,9 @@ fn materialize(src: &Path, dst: &Path, links: &std::sync::atomic::AtomicBool) ->
 /// then costs a stat of each file, and BuildKit resends only what changed.
 /// Ends with the same re-check of the inputs as [`write_plan`].
 pub fn sync_plan(job: &BuildJob, plan: &BuildPlan, dir: &Path) -> Result<WrittenContext> {
-    let dockerfile = render::render(plan)?;
+    let dockerfile = FileContent::Text(render::render(plan)?);
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
-    let mut files: std::collections::BTreeMap<&str, &FileContent> = plan
-        .files
-        .iter()
-        .map(|f| (f.path.as_str(), &f.content))
-        .collect();
-    let dockerfile_content = FileContent::Text(dockerfile);
-    files.insert("Dockerfile", &dockerfile_content);
-    let mut folders = std::collections::BTreeSet::new();
-    for (path, content) in &files {
-        let p = Path::new(path);
-        if matches!(content, FileContent::Folder) {
-            folders.insert(p.to_path_buf());
-        }
-        folders.extend(
-            p.ancestors()
-                .skip(1)
-                .filter(|a| !a.as_os_str().is_empty())
-                .map(Path::to_path_buf),
-        );
-    }
+    let layout = Layout::of(plan, &dockerfile)?;
     // Remove what the plan does not name (or names as something else).
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
@@ -313,9 +306,9 @@ pub fn sync_plan(job: &BuildJob, plan: &BuildPlan, dir: &Path) -> Result<Written
                 .map_err(|e| Error::io("inspect", &path, e))?;
             let wanted_file = rel
                 .to_str()
-                .and_then(|r| files.get(r))
+                .and_then(|r| layout.files.get(r))
                 .is_some_and(|c| !matches!(c, FileContent::Folder));
-            if ft.is_dir() && folders.contains(&rel) {
+            if ft.is_dir() && layout.folders.contains(&rel) {
                 stack.push(rel);
             } else if ft.is_file() && wanted_file {
             } else if ft.is_dir() {
@@ -325,48 +318,18 @@ pub fn sync_plan(job: &BuildJob, plan: &BuildPlan, dir: &Path) -> Result<Written
             }
         }
     }
-    for folder in &folders {
-        let dst = dir.join(folder);
-        match std::fs::create_dir(&dst) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dst.is_dir() => {}
-            Err(e) => return Err(Error::io("create", &dst, e)),
-        }
-    }
-    let mut copies = Vec::new();
-    for (path, content) in &files {
-        let dst = dir.join(path);
-        match content {
-            FileContent::Folder => {}
-            FileContent::Text(text) => {
-                if std::fs::read(&dst).ok().as_deref() != Some(text.as_bytes()) {
-                    std::fs::write(&dst, text).map_err(|e| Error::io("write", &dst, e))?;
-                }
-            }
-            FileContent::Copy(src) => copies.push((src.as_path(), dst)),
-        }
-    }
-    let stale: Vec<(&Path, PathBuf)> = std::thread::scope(|s| {
-        let per = copies.len().div_ceil(4).max(1024);
-        let parts: Vec<_> = copies
-            .chunks(per)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .filter(|(src, dst)| !same_size_and_mtime(src, dst))
-                        .map(|(src, dst)| {
-                            let _ = std::fs::remove_file(dst);
-                            (*src, dst.clone())
-                        })
-                        .collect::<Vec<_>>()
-                })
+    let copies = layout.write_folders_and_texts(dir)?;
+    let stale = crate::parallel::chunks(&copies, 1024, |part| {
+        part.iter()
+            .filter(|(src, dst)| !same_size_and_mtime(src, dst))
+            .map(|(src, dst)| {
+                let _ = std::fs::remove_file(dst);
+                (*src, dst.clone())
             })
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|p| p.join().unwrap_or_default())
-            .collect()
-    });
+            .collect::<Vec<_>>()
+    })
+    .ok_or_else(|| Error::Other("a thread checking the kept context panicked".into()))?
+    .concat();
     tracing::debug!(
         files = copies.len(),
         copied = stale.len(),
@@ -377,15 +340,9 @@ pub fn sync_plan(job: &BuildJob, plan: &BuildPlan, dir: &Path) -> Result<Written
     // so defeat the stat cache.
     materialize_all(&stale, Materialize::Copy)?;
     job.recheck()?;
-    let mut written: Vec<String> = files
-        .iter()
-        .filter(|(_, c)| !matches!(c, FileContent::Folder))
-        .map(|(p, _)| p.to_string())
-        .collect();
-    written.sort();
     Ok(WrittenContext {
         dir: dir.to_path_buf(),
-        files: written,
+        files: layout.written(),
         identity: job.identity.clone(),
         warnings: plan.warnings.clone(),
     })
@@ -397,12 +354,10 @@ pub fn sync_plan(job: &BuildJob, plan: &BuildPlan, dir: &Path) -> Result<Written
 /// ctime past the copy's; one within timestamp granularity of the copy is
 /// treated as possibly later (git's racy rule).
 fn same_size_and_mtime(src: &Path, dst: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt as _;
-    const RACY_NS: i128 = 2_000_000_000;
+    use crate::inputs::{ctime_ns as ctime, RACY_NS};
     let (Ok(s), Ok(d)) = (std::fs::metadata(src), std::fs::symlink_metadata(dst)) else {
         return false;
     };
-    let ctime = |m: &std::fs::Metadata| m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128;
     d.file_type().is_file()
         && s.len() == d.len()
         && matches!((s.modified(), d.modified()), (Ok(a), Ok(b)) if a == b)

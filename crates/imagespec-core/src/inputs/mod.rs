@@ -29,6 +29,7 @@ pub(crate) use files::maybe_in_git;
 pub use files::{pathlib_posix, SourceFile};
 pub use source::walks as source_walks;
 pub use stat_cache::hits as stat_cache_hits;
+pub(crate) use stat_cache::{ctime_ns, RACY_NS};
 
 /// The folder under the cache folder that holds the stat cache.
 pub const STAT_CACHE_DIR: &str = "digests";

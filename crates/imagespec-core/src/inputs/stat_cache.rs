@@ -29,7 +29,7 @@ use super::files::SourceFile;
 /// File system timestamps are coarser than the clock (a kernel tick; whole
 /// seconds on some file systems, two on FAT): files modified this close to
 /// the stat walk count as racy.
-const RACY_NS: i128 = 2_000_000_000;
+pub(crate) const RACY_NS: i128 = 2_000_000_000;
 /// Entries kept; the oldest beyond this are removed.
 const KEEP: usize = 256;
 const MAGIC: &str = "imagespec-stat-cache 1";
@@ -48,6 +48,11 @@ fn ns(secs: i64, nsec: i64) -> i128 {
     secs as i128 * 1_000_000_000 + nsec as i128
 }
 
+/// A file's ctime in nanoseconds since the epoch.
+pub(crate) fn ctime_ns(m: &std::fs::Metadata) -> i128 {
+    ns(m.ctime(), m.ctime_nsec())
+}
+
 fn stat(path: &Path) -> Option<Stat> {
     Some(Stat::of(&std::fs::metadata(path).ok()?))
 }
@@ -57,7 +62,7 @@ impl Stat {
         Stat {
             size: m.size(),
             mtime_ns: ns(m.mtime(), m.mtime_nsec()),
-            ctime_ns: ns(m.ctime(), m.ctime_nsec()),
+            ctime_ns: ctime_ns(m),
             ino: m.ino(),
             dev: m.dev(),
         }
@@ -66,31 +71,17 @@ impl Stat {
 
 /// Stats every file (in parallel for long lists); `None` if one cannot be.
 fn stat_all(files: &[SourceFile]) -> Option<Vec<Stat>> {
-    const PER_THREAD: usize = 2048;
-    if files.len() < 2 * PER_THREAD {
-        return files.iter().map(|f| stat(&f.path)).collect();
-    }
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(2, 8);
-    let per = files.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let parts: Vec<_> = files
-            .chunks(per)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|f| stat(&f.path))
-                        .collect::<Option<Vec<_>>>()
-                })
-            })
-            .collect();
-        let mut all = Vec::with_capacity(files.len());
-        for p in parts {
-            all.extend(p.join().ok()??);
-        }
-        Some(all)
-    })
+    let parts = crate::parallel::chunks(files, 2048, |part| {
+        part.iter()
+            .map(|f| stat(&f.path))
+            .collect::<Option<Vec<_>>>()
+    })?;
+    parts
+        .into_iter()
+        .try_fold(Vec::with_capacity(files.len()), |mut all, part| {
+            all.extend(part?);
+            Some(all)
+        })
 }
 
 /// Metadata a walk took of the files it listed, and when it started.
