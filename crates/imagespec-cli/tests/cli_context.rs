@@ -133,6 +133,9 @@ fn a_copy_entry_named_dockerfile_is_refused_not_replaced() {
         .unwrap();
     let err = String::from_utf8_lossy(&res.stderr);
     assert_eq!(res.status.code(), Some(2), "{err}");
-    assert!(err.contains("copy") && err.contains("`Dockerfile`"), "{err}");
+    assert!(
+        err.contains("copy") && err.contains("`Dockerfile`"),
+        "{err}"
+    );
     assert!(!out.exists(), "nothing is left behind");
 }
