@@ -122,6 +122,23 @@ pub struct Requirements {
     pub sha1: String,
 }
 
+impl Requirements {
+    /// Its lines as flytekit reads them (`line.strip()` of each of
+    /// `readlines()`), numbered from 1, blank ones left out. A lock file
+    /// (`*.lock`) has none: it is no list of requirements.
+    pub fn lines(&self) -> Vec<(usize, String)> {
+        if self.path.extension().is_some_and(|e| e == "lock") {
+            return Vec::new();
+        }
+        String::from_utf8_lossy(&self.bytes)
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim().to_string()))
+            .filter(|(_, l)| !l.is_empty())
+            .collect()
+    }
+}
+
 /// The base image, resolved: the name the image is built on, and the specs
 /// it was built from (nearest first; empty for a plain image reference).
 #[derive(Debug, Clone, PartialEq)]

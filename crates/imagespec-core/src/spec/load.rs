@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
-use super::{BaseImage, ImageSpec, LoadOptions, PyDict, SecretMount};
+use super::{BaseImage, ImageSpec, LoadOptions, PyDict, SecretMount, TypedScalar};
 use crate::error::{Error, SpecError};
 use imagespec_pycompat::yaml::{self, Mark, Node, NodeValue, PyEnum, PythonTags};
 use imagespec_pycompat::PyValue;
@@ -233,6 +233,7 @@ pub fn load_str_with(
     let loader = Loader {
         base_dir,
         options: Arc::new(options.clone()),
+        text: (format == SpecFormat::Yaml).then_some(text),
     };
     loader.spec(&root).map_err(located)
 }
@@ -347,6 +348,76 @@ fn suggest(unknown: &str) -> Option<&'static str> {
 struct Loader<'a> {
     base_dir: &'a Path,
     options: Arc<LoadOptions>,
+    /// The YAML text, for what a plain scalar was written as (`None`: JSON).
+    text: Option<&'a str>,
+}
+
+/// The text a plain scalar was written as, from its start mark: the rest of
+/// its line up to what ends a plain scalar (` #`, `: `, a flow indicator).
+/// `None` when it cannot tell (an alias, a multi-line scalar's later lines
+/// are not looked at; JSON has no marks).
+fn written_at(text: &str, node: &Node, is_key: bool) -> Option<String> {
+    let line = text.lines().nth(node.mark.line.checked_sub(1)?)?;
+    let rest: String = line
+        .chars()
+        .skip(node.mark.column.saturating_sub(1))
+        .collect();
+    let mut rest = rest.trim_start();
+    if let Some(anchored) = rest.strip_prefix('&') {
+        rest = anchored.split_once([' ', '\t'])?.1.trim_start();
+    }
+    if rest.starts_with(['*', '!', '"', '\'', '|', '>']) {
+        return None;
+    }
+    let end = [" #", "\t#", ": ", ":\t", ",", "[", "]", "{", "}"]
+        .iter()
+        .filter_map(|p| rest.find(p))
+        .min()
+        .unwrap_or(rest.len());
+    let mut written = rest[..end].trim_end();
+    if is_key {
+        written = written.strip_suffix(':').unwrap_or(written).trim_end();
+    }
+    let value = match &node.value {
+        NodeValue::Scalar(v) => v,
+        _ => return None,
+    };
+    // An empty value's mark may sit on the next line: `KEY:` with nothing.
+    let nulls = ["~", "null", "Null", "NULL", ""];
+    if matches!(value, PyValue::None) && !nulls.contains(&written) {
+        return Some(String::new());
+    }
+    Some(written.to_string())
+}
+
+impl Loader<'_> {
+    /// Records a scalar YAML typed as something other than a string when
+    /// `str()` of it is not the text written (or the text is unknown).
+    fn note_typed(
+        &self,
+        node: &Node,
+        (field, line): (String, Option<usize>),
+        is_key: bool,
+        notes: &mut Vec<TypedScalar>,
+    ) {
+        let NodeValue::Scalar(value) = &node.value else {
+            return;
+        };
+        if matches!(value, PyValue::Str(_)) {
+            return;
+        }
+        let written = self.text.and_then(|t| written_at(t, node, is_key));
+        if written.as_deref() == Some(value.py_str().as_str()) {
+            return;
+        }
+        notes.push(TypedScalar {
+            field,
+            line,
+            is_key,
+            written,
+            value: value.clone(),
+        });
+    }
 }
 
 impl Loader<'_> {
@@ -406,6 +477,7 @@ impl Loader<'_> {
             if let Some(l) = line(key) {
                 spec.field_lines.insert(field.to_string(), l);
             }
+            item_lines(&mut spec, field, value);
         }
         spec.recorded_tag = recorded;
         spec.normalized().map_err(|e| e.at_line(line(root)))
@@ -451,10 +523,10 @@ impl Loader<'_> {
                 spec.name = want_str(v, field)?
                     .ok_or_else(|| err(v, field, "name must be a string, not None"))?
             }
-            "python_version" => spec.python_version = self.python_version(v)?,
+            "python_version" => spec.python_version = self.python_version(v, &mut spec.typed_scalars)?,
             "builder" => spec.builder = want_str(v, field)?,
             "source_root" => spec.source_root = want_str(v, field)?,
-            "env" => spec.env = want_env(v)?,
+            "env" => spec.env = self.want_env(v, &mut spec.typed_scalars)?,
             "registry" => spec.registry = want_str(v, field)?,
             "packages" => spec.packages = want_str_list(v, field)?,
             "conda_packages" => spec.conda_packages = want_str_list(v, field)?,
@@ -518,33 +590,87 @@ impl Loader<'_> {
     }
 
     /// Any value, as flytekit takes any: it is hashed with `repr()` and
-    /// written with `str()`. A float and other non-strings are warned about.
-    fn python_version(&self, v: &Node) -> Result<Option<PyValue>, SpecError> {
+    /// written with `str()`. A scalar YAML typed as something other than a
+    /// string whose `str()` is not what was written (the float `3.10` is
+    /// `3.1`) is recorded for the lints; so is a JSON number (its text is
+    /// not kept).
+    fn python_version(
+        &self,
+        v: &Node,
+        notes: &mut Vec<TypedScalar>,
+    ) -> Result<Option<PyValue>, SpecError> {
         match &v.value {
             NodeValue::Scalar(PyValue::None) => Ok(None),
-            NodeValue::Scalar(p @ (PyValue::Str(_) | PyValue::Int(_))) => Ok(Some(p.clone())),
-            NodeValue::Scalar(p @ PyValue::Float(_)) => {
-                tracing::warn!(
-                    "python_version (line {}): YAML reads this unquoted number as the float {}, and flytekit \
-                     uses it as such (python={}); quote it (\"3.10\") to mean the string",
-                    v.mark.line,
-                    p.repr(),
-                    p.py_str()
-                );
+            NodeValue::Scalar(p) => {
+                if v.plain || self.text.is_none() {
+                    self.note_typed(v, ("python_version".into(), line(v)), false, notes);
+                }
                 Ok(Some(p.clone()))
             }
+            _ => Ok(Some(plain_value(v, "python_version")?)),
+        }
+    }
+
+    fn want_env(
+        &self,
+        v: &Node,
+        notes: &mut Vec<TypedScalar>,
+    ) -> Result<Option<PyDict>, SpecError> {
+        let entries = match &v.value {
+            NodeValue::Scalar(PyValue::None) => return Ok(None),
+            NodeValue::Map(entries) => entries,
             _ => {
-                let value = plain_value(v, "python_version")?;
-                tracing::warn!(
-                    "python_version (line {}): {} is no version; flytekit hashes it as it is and writes \
-                     python={} into its Dockerfile. Write it as a string such as \"3.12\"",
-                    v.mark.line,
-                    kind(v),
-                    value.py_str()
-                );
-                Ok(Some(value))
+                return Err(err(
+                    v,
+                    "env",
+                    format!("must be a mapping of names to values, not {}", kind(v)),
+                ))
+            }
+        };
+        let mut out = PyDict::new();
+        for (k, val) in entries {
+            let NodeValue::Scalar(key) = &k.value else {
+                return Err(err(
+                    k,
+                    &format!("env.{}", k.to_py().py_str()),
+                    format!("environment names must be single values, not {}", kind(k)),
+                ));
+            };
+            // flytekit writes any value with str(); a list's `[1, 2]` is kept
+            // as that text (and quoted in the ENV line, where flytekit's breaks).
+            let field = format!("env.{}", key.py_str());
+            let value = plain_value(val, &field)?;
+            for (node, is_key) in [(k, true), (val, false)] {
+                // The key's line: an empty value's mark is on the next line.
+                if node.plain {
+                    self.note_typed(node, (field.clone(), line(k)), is_key, notes);
+                }
+            }
+            out.push((key.clone(), value));
+        }
+        Ok(Some(out))
+    }
+}
+
+/// Records the line of each list item and mapping key of a field.
+fn item_lines(spec: &mut ImageSpec, field: &str, value: &Node) {
+    match &value.value {
+        NodeValue::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if let Some(l) = line(item) {
+                    spec.item_lines.insert(format!("{field}[{i}]"), l);
+                }
             }
         }
+        NodeValue::Map(entries) if field != "base_image" => {
+            for (k, _) in entries {
+                if let Some(l) = line(k) {
+                    spec.item_lines
+                        .insert(format!("{field}.{}", k.to_py().py_str()), l);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -629,50 +755,6 @@ fn want_dict(v: &Node, field: &str) -> Result<Option<PyDict>, SpecError> {
             format!("{field} must be a dictionary or None (got {})", kind(v)),
         )),
     }
-}
-
-fn want_env(v: &Node) -> Result<Option<PyDict>, SpecError> {
-    let entries = match &v.value {
-        NodeValue::Scalar(PyValue::None) => return Ok(None),
-        NodeValue::Map(entries) => entries,
-        _ => {
-            return Err(err(
-                v,
-                "env",
-                format!("must be a mapping of names to values, not {}", kind(v)),
-            ))
-        }
-    };
-    let mut out = PyDict::new();
-    for (k, val) in entries {
-        let NodeValue::Scalar(key) = &k.value else {
-            return Err(err(
-                k,
-                &format!("env.{}", k.to_py().py_str()),
-                format!("environment names must be single values, not {}", kind(k)),
-            ));
-        };
-        // flytekit writes any value with str(); a list's `[1, 2]` is kept
-        // as that text (and quoted in the ENV line, where flytekit's breaks).
-        let value = plain_value(val, &format!("env.{}", key.py_str()))?;
-        for (node, what) in [(k, "name"), (val, "value")] {
-            if let (true, NodeValue::Scalar(p)) = (node.plain, &node.value) {
-                if !matches!(p, PyValue::Str(_)) {
-                    tracing::warn!(
-                        "env.{} (line {}): YAML 1.1, as pyflyte reads it, turns this unquoted {what} into the {} {}, \
-                         and the image gets `{}`; quote it if you meant the text as written",
-                        crate::safety::printable(&key.py_str()),
-                        node.mark.line,
-                        p.type_name(),
-                        p.repr(),
-                        p.py_str()
-                    );
-                }
-            }
-        }
-        out.push((key.clone(), value));
-    }
-    Ok(Some(out))
 }
 
 fn want_secret_mounts(v: &Node) -> Result<Option<Vec<SecretMount>>, SpecError> {

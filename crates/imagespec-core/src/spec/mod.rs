@@ -132,6 +132,25 @@ pub struct SecretMount {
     pub dst: String,
 }
 
+/// A plain YAML scalar that YAML 1.1 (PyYAML's `safe_load`, as pyflyte reads
+/// a spec) typed as something other than a string, where what flytekit
+/// writes (`str()` of the value) is not the text written: `yes` is `True`,
+/// `0755` is 493, `3.10` is 3.1, `~` is `None`. The loader records them (in
+/// `env` names and values, and `python_version`); [`crate::lint`] reports them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypedScalar {
+    /// The field: `python_version`, `env.FLAG` (the name as Python's `str()` writes it).
+    pub field: String,
+    /// Its line in the spec file, when known.
+    pub line: Option<usize>,
+    /// A mapping key (an env name) rather than a value.
+    pub is_key: bool,
+    /// The text as written, when the loader could tell (not for JSON).
+    pub written: Option<String>,
+    /// What YAML made of it.
+    pub value: PyValue,
+}
+
 /// `base_image`: an image reference, or a spec that is built first.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BaseImage {
@@ -197,6 +216,10 @@ pub struct ImageSpec {
     pub(crate) options: std::sync::Arc<LoadOptions>,
     /// The line each top-level field was written on, for error messages.
     pub(crate) field_lines: std::collections::BTreeMap<String, usize>,
+    /// The line of each list item (`packages[2]`) and mapping key (`env.FLAG`).
+    pub(crate) item_lines: std::collections::BTreeMap<String, usize>,
+    /// The plain scalars YAML typed into something else than was written.
+    pub(crate) typed_scalars: Vec<TypedScalar>,
 }
 
 impl Default for ImageSpec {
@@ -239,6 +262,8 @@ impl Default for ImageSpec {
             recorded_tag: None,
             options: Default::default(),
             field_lines: Default::default(),
+            item_lines: Default::default(),
+            typed_scalars: Vec::new(),
         }
     }
 }
@@ -497,6 +522,20 @@ impl ImageSpec {
     pub fn line_of(&self, field_path: &str) -> Option<usize> {
         let top = field_path.split(['.', '[']).next().unwrap_or(field_path);
         self.field_lines.get(top).copied()
+    }
+
+    /// The line of a list item (`packages[2]`) or mapping key (`env.FLAG`,
+    /// named as `str()` writes it), else of its field ([`ImageSpec::line_of`]).
+    pub fn item_line(&self, path: &str) -> Option<usize> {
+        self.item_lines
+            .get(path)
+            .copied()
+            .or_else(|| self.line_of(path))
+    }
+    /// The plain scalars YAML 1.1 typed into a value whose `str()` is not
+    /// what was written (see [`TypedScalar`]), in the file's order.
+    pub fn typed_scalars(&self) -> &[TypedScalar] {
+        &self.typed_scalars
     }
 
     /// Resolves a path from the spec against the spec's folder.
