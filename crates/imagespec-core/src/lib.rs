@@ -40,6 +40,7 @@ pub mod inputs;
 pub mod installer;
 pub mod job;
 pub mod knobs;
+pub mod lint;
 mod parallel;
 pub mod plan;
 mod plugin;

@@ -1,13 +1,27 @@
-//! flytekit's traps: places where a spec means something else to flytekit
-//! (and so to imagespec, which computes flytekit's tag) than its author most
-//! likely meant. Each is a warning with the field, what flytekit does, and
-//! what to write instead; `--fix-flytekit-quirks` removes most of them at the
-//! price of flytekit's tags.
+//! flytekit's traps, as the CLI has warned about them: the [`crate::lint`]
+//! lints of the spec itself that flytekit's reading of plain YAML causes
+//! (YAML 1.1 scalars, `source_copy_mode` strings, loaded modules, ignore
+//! files under a relative source_root), each as one message. A thin view
+//! kept for the CLI until it reports lints itself.
 
 use serde::Serialize;
 
-use crate::spec::{BaseImage, CopyMode, ImageSpec};
-use imagespec_pycompat::PyValue;
+use crate::lint::lint_spec;
+use crate::spec::ImageSpec;
+
+/// The lint codes that are flytekit's traps (and were warnings before lints).
+pub const TRAP_CODES: [&str; 10] = [
+    "python-version-float",
+    "python-version-type",
+    "yaml11-bool",
+    "yaml11-octal",
+    "yaml11-other",
+    "source-copy-mode-string",
+    "source-copy-mode-value",
+    "loaded-modules-copies-nothing",
+    "loaded-modules-relative-root",
+    "relative-source-root-ignores",
+];
 
 /// One trap a spec falls into.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -22,120 +36,22 @@ pub struct Trap {
 
 /// The traps `spec` and its nested bases fall into.
 pub fn flytekit_traps(spec: &ImageSpec) -> Vec<Trap> {
-    let mut out = Vec::new();
-    collect(spec, "", &mut out);
-    out
-}
-
-fn collect(spec: &ImageSpec, prefix: &str, out: &mut Vec<Trap>) {
-    let mut push = |field: &str, message: String| {
-        out.push(Trap {
-            field: format!("{prefix}{field}"),
-            line: spec.line_of(field),
-            message,
-        })
-    };
-    let fix = spec.load_options().fix_flytekit_quirks;
-    let mode = spec.source_copy_mode();
-    if let Some(PyValue::Str(s)) = spec.source_copy_mode_raw() {
-        let meant = CopyMode::parse(s);
-        let message = match meant {
-            Some(CopyMode::All) => format!(
-                "`{s}` stays the string '{s}' when pyflyte reads YAML; flytekit copies every file for any string, \
-                 so the files are the same, but the tag hashes the string, not CopyFileDetection.ALL: a Python \
-                 ImageSpec(source_copy_mode=CopyFileDetection.ALL) gets another tag"
-            ),
-            Some(other) => format!(
-                "`{s}` stays the string '{s}' when pyflyte reads YAML, and no string equals a CopyFileDetection \
-                 member, so flytekit copies EVERY file under source_root (not {}); imagespec does the same to keep \
-                 flytekit's tag. Remove source_root (or the field) to copy nothing, or pass --fix-flytekit-quirks \
-                 to read it as the mode (the tag then differs from flytekit's)",
-                match other {
-                    CopyMode::NoCopy => "no files",
-                    _ => "the loaded modules",
-                }
-            ),
-            None => format!(
-                "`{s}` is no copy mode; flytekit copies every file under source_root for any string. \
-                 Write `all` (or remove the field)"
-            ),
-        };
-        push("source_copy_mode", message);
-    } else if let Some(v) = spec
-        .source_copy_mode_raw()
-        .filter(|v| CopyMode::from_py(v).is_none())
-    {
-        push(
-            "source_copy_mode",
-            format!(
-                "`{}` is no copy mode; flytekit copies every file under source_root for it. Write `all`",
-                v.repr()
-            ),
-        );
-    }
-    if let Some(root) = spec.source_root() {
-        let relative = !root.starts_with('/');
-        match mode {
-            Some(CopyMode::LoadedModules) => match &spec.load_options().loaded_modules {
-                None => push(
-                    "source_root",
-                    format!(
-                        "source_root `{root}` without source_copy_mode means loaded_modules: flytekit copies the \
-                         modules the process has imported from under it, and pyflyte reads the spec before it \
-                         imports your workflow, so NOTHING is copied (src/ stays empty). Write \
-                         `source_copy_mode: all` to copy the folder"
-                    ),
-                ),
-                Some(_) if relative && !fix => push(
-                    "source_root",
-                    format!(
-                        "with a relative source_root (`{root}`), flytekit's loaded_modules matches no module \
-                         (os.path.commonpath cannot compare an absolute module path with a relative folder), so \
-                         nothing is copied. Give source_root as an absolute path"
-                    ),
-                ),
-                Some(_) => {}
-            },
-            Some(CopyMode::All) if relative && !fix => {
-                let dir = spec.resolve(root);
-                let mut ignores = Vec::new();
-                if dir.join(".dockerignore").is_file() {
-                    ignores.push(".dockerignore patterns are matched against paths that keep the `{root}/` prefix, so root-anchored patterns (`docs/`, `*.log`) match nothing, while `**/...` patterns still do");
-                }
-                if in_git_work_tree(&dir) {
-                    ignores.push(".gitignore rules are not applied at all");
-                }
-                if !ignores.is_empty() {
-                    push(
-                        "source_root",
-                        format!(
-                            "with a relative source_root (`{root}`) flytekit 1.16 does not apply ignore files as \
-                             intended: {}. imagespec copies what flytekit copies. Give source_root as an absolute \
-                             path, or pass --fix-flytekit-quirks (the tag then differs from flytekit's)",
-                            ignores.join("; ").replace("{root}", root)
-                        ),
-                    );
-                }
+    lint_spec(spec)
+        .into_iter()
+        .filter(|l| TRAP_CODES.contains(&l.code))
+        .map(|l| {
+            let mut fix = l.fix.chars();
+            let fix = match fix.next() {
+                Some(first) => first.to_uppercase().chain(fix).collect::<String>(),
+                None => String::new(),
+            };
+            Trap {
+                field: l.field,
+                line: l.line,
+                message: format!("{}. {fix}", l.message),
             }
-            _ => {}
-        }
-    }
-    if let Some(BaseImage::Spec(base)) = spec.base_image() {
-        collect(base, &format!("{prefix}base_image."), out);
-    }
-}
-
-fn in_git_work_tree(dir: &std::path::Path) -> bool {
-    if !crate::inputs::maybe_in_git(dir) {
-        return false;
-    }
-    std::process::Command::new("git")
-        .args(["rev-parse", "--is-inside-work-tree"])
-        .current_dir(dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -154,8 +70,8 @@ mod tests {
     #[test]
     fn a_mode_string_copies_everything() {
         let t = traps("name: a\nsource_root: src\nsource_copy_mode: no_copy\n");
+        let t: Vec<&Trap> = t.iter().filter(|t| t.field == "source_copy_mode").collect();
         assert!(t[0].message.contains("EVERY file"), "{t:?}");
-        assert_eq!(t[0].field, "source_copy_mode");
         assert_eq!(t[0].line, Some(3));
     }
 
@@ -173,6 +89,14 @@ mod tests {
             t.iter().any(|t| t.message.contains("`src/` prefix")),
             "{t:?}"
         );
+    }
+
+    #[test]
+    fn yaml_scalars_are_traps_too() {
+        let t = traps("name: a\npython_version: 3.10\nenv:\n  FLAG: yes\n  PORT: 8080\n");
+        let fields: Vec<&str> = t.iter().map(|t| t.field.as_str()).collect();
+        assert_eq!(fields, ["python_version", "env.FLAG"], "{t:?}");
+        assert_eq!(t[1].line, Some(4));
     }
 
     #[test]
