@@ -148,6 +148,8 @@ const E2E_TESTS: &[&str] = &[
     "--test",
     "registry_checks",
     "--test",
+    "e2e_explain",
+    "--test",
     "registry_harness_selftest",
 ];
 

@@ -112,6 +112,8 @@ pub enum Command {
     Exists(ExistsArgs),
     /// List the builders, installers and registry checkers built in.
     Plugins(PluginsArgs),
+    /// Tell which inputs changed the tag, against another spec, a git revision or a pushed image.
+    Explain(crate::commands::explain::ExplainArgs),
 }
 
 #[derive(Debug, Args)]

@@ -149,6 +149,21 @@ pub fn decide(image: &str, existence: &Existence, policy: Policy) -> Result<Deci
 pub trait ExistenceChecker: Plugin {
     /// Whether `image` (with a registry) exists with every one of `platforms`.
     async fn check(&self, image: &str, platforms: &[String]) -> Existence;
+
+    /// The labels of `image` (its config's `config.Labels`), for `platform`
+    /// (`os/arch[/variant]`) when the image is an index. A checker that
+    /// cannot read them says so.
+    async fn labels(
+        &self,
+        image: &str,
+        platform: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        let _ = platform;
+        Err(Error::Other(format!(
+            "the registry checker `{}` cannot read the labels of `{image}`",
+            self.name()
+        )))
+    }
 }
 
 /// A checker's entry in the registry.

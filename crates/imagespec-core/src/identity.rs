@@ -62,6 +62,39 @@ struct Overrides {
     drop_registry_config: bool,
 }
 
+impl Overrides {
+    /// What the tag's dict replaces.
+    fn of_tag(inputs: &TagInputs) -> Overrides {
+        Overrides {
+            base_image: inputs.base_image.clone(),
+            source_root: inputs.source_digest.clone(),
+            copy: inputs.copy_digest.clone(),
+            requirements: inputs.requirements_sha1.clone(),
+            drop_registry_config: true,
+        }
+    }
+}
+
+/// The entries of the dict the tag hashes, in its order: each field's name
+/// and its entry as `tag_text` spells it (`'env': {'A': '1'}`), so that
+/// `{` + the entries joined with `, ` + `}` is `tag_text`. `inputs`: the
+/// identity's (for the digests and the base name).
+pub fn tag_entries(spec: &ImageSpec, inputs: &TagInputs) -> Vec<(String, String)> {
+    let PyValue::Dict(entries) = hash_dict(spec, &Overrides::of_tag(inputs)) else {
+        unreachable!("hash_dict makes a dict");
+    };
+    entries
+        .into_iter()
+        .map(|(k, v)| {
+            let name = match &k {
+                PyValue::Str(name) => name.clone(),
+                other => other.repr(),
+            };
+            (name, format!("{}: {}", k.repr(), v.repr()))
+        })
+        .collect()
+}
+
 fn s(v: &str) -> PyValue {
     PyValue::Str(v.to_string())
 }
@@ -162,23 +195,13 @@ impl Identity {
         .repr();
         let id = md5_b64(&id_text);
         let inputs = TagInputs {
-            base_image: base_name.clone(),
+            base_image: base_name,
             source_digest: inputs.source.as_ref().map(|s| s.digest.clone()),
             copy_digest: inputs.copy.as_ref().map(|c| c.digest.clone()),
             requirements_sha1: inputs.requirements.as_ref().map(|r| r.sha1.clone()),
             ..TagInputs::default()
         };
-        let tag_text = hash_dict(
-            spec,
-            &Overrides {
-                base_image: base_name,
-                source_root: inputs.source_digest.clone(),
-                copy: inputs.copy_digest.clone(),
-                requirements: inputs.requirements_sha1.clone(),
-                drop_registry_config: true,
-            },
-        )
-        .repr();
+        let tag_text = hash_dict(spec, &Overrides::of_tag(&inputs)).repr();
         let spec_hash = md5_b64(&tag_text).replace('-', "_");
         let tag = match spec.tag_format() {
             Some(format) => format_tag(format, &spec_hash)?,

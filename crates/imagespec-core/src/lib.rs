@@ -35,6 +35,7 @@ pub mod context;
 pub mod engine;
 pub mod error;
 pub mod existence;
+pub mod explain;
 pub mod identity;
 pub mod inputs;
 pub mod installer;

@@ -17,6 +17,8 @@ pub struct BuildCommand<'a> {
     pub mode: BuildMode,
     pub image_name: &'a str,
     pub platform: &'a str,
+    /// `--label` key and value of each label (imagespec's inputs label).
+    pub labels: &'a [(String, String)],
     /// The build's secrets: each id and the file holding it.
     pub secrets: &'a [(String, PathBuf)],
     pub push: bool,
@@ -47,6 +49,9 @@ impl BuildCommand<'_> {
         args.extend(["--progress".to_string(), "plain".to_string()]);
         args.extend(["--tag".to_string(), self.image_name.to_string()]);
         args.extend(["--platform".to_string(), self.platform.to_string()]);
+        for (key, value) in self.labels {
+            args.extend(["--label".to_string(), format!("{key}={value}")]);
+        }
         if let Some(network) = self.network {
             args.extend(["--network".to_string(), network.to_string()]);
         }
@@ -107,6 +112,7 @@ mod tests {
             mode: BuildMode::Builtin,
             image_name: "localhost:5000/x:t",
             platform: "linux/amd64",
+            labels: &[("dev.imagespec.inputs".to_string(), "v1.abc".to_string())],
             secrets: &secrets,
             push: true,
             builder: None,
@@ -118,7 +124,7 @@ mod tests {
         assert_eq!(
             args.join(" "),
             "build --progress plain --tag localhost:5000/x:t --platform linux/amd64 \
-             --network host --secret id=secret_0,src=/s/netrc --secret id=imagespec_index_0,src=/t/index /tmp/ctx"
+             --label dev.imagespec.inputs=v1.abc --network host --secret id=secret_0,src=/s/netrc --secret id=imagespec_index_0,src=/t/index /tmp/ctx"
         );
         assert_eq!(env, [("DOCKER_BUILDKIT", "1")]);
     }
@@ -129,6 +135,7 @@ mod tests {
             mode: BuildMode::Buildx,
             image_name: "r/x:t",
             platform: "linux/amd64,linux/arm64",
+            labels: &[],
             secrets: &[],
             push: true,
             builder: Some("multi"),

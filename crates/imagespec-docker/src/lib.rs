@@ -279,6 +279,20 @@ pub async fn build_with(
     job.inputs.secret_files()?;
     let caps = preflight::check(settings, spec).await?;
     let plan = imagespec_core::plan::plan(job, &options.defaults)?;
+    // What the tag hashed, for `imagespec explain --against image:REF`
+    // (hashes only; no field value). Taken before the context links the
+    // files, which changes their ctimes.
+    let labels = match imagespec_core::explain::TagRecord::of(job).and_then(|r| r.to_label()) {
+        Ok(label) => vec![(imagespec_core::explain::INPUTS_LABEL.to_string(), label)],
+        Err(e) => {
+            tracing::warn!(
+                "{}: built without the {} label: {e}",
+                job.identity.image_name,
+                imagespec_core::explain::INPUTS_LABEL
+            );
+            Vec::new()
+        }
+    };
 
     // imagespec's own secrets (index URLs with credentials) go to files that
     // only this user can read, outside the context, removed afterwards.
@@ -382,6 +396,7 @@ pub async fn build_with(
         mode: caps.mode,
         image_name: &image_name,
         platform: &platform,
+        labels: &labels,
         secrets: &secrets,
         push,
         builder: settings.buildx_builder.as_deref(),

@@ -40,16 +40,23 @@
 //! and [`CheckConfig::from_env`] return an [`Error`] naming the variable, its
 //! value and what it accepts. An unset or empty variable keeps its default.
 //!
+//! The checker also reads an image's labels
+//! ([`ExistenceChecker::labels`], for `imagespec explain --against
+//! image:REF`), with oci-client, the same credentials, plain-HTTP rule and
+//! bounds.
+//!
 //! The modules: `config` (the knobs), `credentials` (docker's config and
 //! helpers), `transport` (the HTTP client, capped reads, `Retry-After`, what
 //! a status means), `auth` (challenges and tokens), `manifest` (reading
-//! manifests and indexes, digests), `check` (the retries and the check).
+//! manifests and indexes, digests), `check` (the retries and the check),
+//! `labels` (an image's labels, through oci-client).
 
 mod auth;
 mod check;
 mod config;
 mod credentials;
 mod error;
+mod labels;
 mod manifest;
 mod transport;
 
@@ -98,6 +105,18 @@ impl ExistenceChecker for OciChecker {
                 reason: e.to_string(),
             },
         }
+    }
+
+    async fn labels(
+        &self,
+        image: &str,
+        platform: &str,
+    ) -> imagespec_core::Result<std::collections::BTreeMap<String, String>> {
+        let config =
+            CheckConfig::from_env().map_err(|e| imagespec_core::Error::Other(e.to_string()))?;
+        labels::read_labels(&config, image, platform)
+            .await
+            .map_err(imagespec_core::Error::Other)
     }
 }
 

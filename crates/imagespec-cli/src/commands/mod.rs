@@ -3,6 +3,7 @@
 mod build;
 mod context;
 mod exists;
+pub(crate) mod explain;
 mod plugins;
 mod tag;
 
@@ -24,6 +25,7 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Build(args) => build::run(args, &options, printer),
         Command::Exists(args) => exists::run(args, &options, printer),
         Command::Plugins(args) => plugins::run(args, printer),
+        Command::Explain(args) => explain::run(args, &options, printer),
     }
 }
 

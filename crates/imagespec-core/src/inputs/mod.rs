@@ -11,6 +11,7 @@
 
 mod copy;
 mod digest;
+mod file_hashes;
 mod files;
 mod source;
 mod stat_cache;
@@ -25,6 +26,7 @@ use crate::spec::{CopyMode, ImageSpec};
 
 pub use copy::{copy_entry_rel, CopyContext, CopyEntry};
 pub use digest::digest;
+pub use file_hashes::{short_hash, SHORT_HASH_HEX};
 pub(crate) use files::maybe_in_git;
 pub use files::{pathlib_posix, SourceFile};
 pub use source::walks as source_walks;
@@ -87,6 +89,21 @@ fn digest_of(
     match &spec.load_options().digest_cache {
         Some(dir) => stat_cache::StatCache::new(dir.clone()).digest(files, stats, digest::digest),
         None => digest::digest(files),
+    }
+}
+
+/// Each file's short content hash ([`short_hash`] of its bytes), in the
+/// list's order: the per-file detail behind a digest, which the tag does
+/// not use (`explain` and the inputs label do). `kind` names the list
+/// (`source`, `copy`); with the spec's cache folder, files whose stats are
+/// unchanged are not read again.
+pub fn file_hashes(spec: &ImageSpec, kind: &str, files: &[SourceFile]) -> Result<Vec<String>> {
+    match &spec.load_options().digest_cache {
+        Some(dir) => {
+            let owner = spec.file().unwrap_or(spec.base_dir());
+            file_hashes::FileHashCache::new(dir.clone(), owner, kind).hashes(files)
+        }
+        None => file_hashes::hash_files(&files.iter().collect::<Vec<_>>()),
     }
 }
 

@@ -58,6 +58,38 @@ fn stat(path: &Path) -> Option<Stat> {
 }
 
 impl Stat {
+    /// A path's stat (a link's target's); `None` when it cannot be taken.
+    pub(crate) fn of_path(path: &Path) -> Option<Stat> {
+        stat(path)
+    }
+
+    /// Size, mtime_ns, ctime_ns, inode and device, as stored.
+    pub(crate) fn parts(&self) -> [i128; 5] {
+        [
+            self.size as i128,
+            self.mtime_ns,
+            self.ctime_ns,
+            self.ino as i128,
+            self.dev as i128,
+        ]
+    }
+
+    /// The stat [`Stat::parts`] gave.
+    pub(crate) fn from_parts([size, mtime_ns, ctime_ns, ino, dev]: [i128; 5]) -> Option<Stat> {
+        Some(Stat {
+            size: size.try_into().ok()?,
+            mtime_ns,
+            ctime_ns,
+            ino: ino.try_into().ok()?,
+            dev: dev.try_into().ok()?,
+        })
+    }
+
+    /// Modified (or its inode changed) within `window` of `stamp`.
+    pub(crate) fn is_racy(&self, stamp: i128, window: i128) -> bool {
+        self.mtime_ns >= stamp - window || self.ctime_ns >= stamp - window
+    }
+
     fn of(m: &std::fs::Metadata) -> Stat {
         Stat {
             size: m.size(),
@@ -149,9 +181,7 @@ impl StatCache {
         let Some(stats) = before else {
             return Ok(digest);
         };
-        let racy = stats
-            .iter()
-            .any(|s| s.mtime_ns >= stamp - RACY_NS || s.ctime_ns >= stamp - RACY_NS);
+        let racy = stats.iter().any(|s| s.is_racy(stamp, RACY_NS));
         if racy {
             tracing::debug!("stat cache: a file changed moments ago; not stored");
             return Ok(digest);

@@ -1,0 +1,253 @@
+//! `imagespec explain SPEC --against OTHER`: which of the tag's inputs
+//! differ from another spec file's, the same spec file's at a git revision,
+//! or a pushed image's (read from its `dev.imagespec.inputs` label).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context as _};
+use imagespec_core::explain::{explain, TagRecord, INPUTS_LABEL, SCHEMA_VERSION};
+use imagespec_core::spec::LoadOptions;
+
+use super::prepare;
+use crate::printer::Printer;
+use crate::status::ExitStatus;
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The spec file.
+    pub spec: PathBuf,
+    /// What to compare with: a spec file; `git:REV`, this spec file (and its
+    /// files) at git revision REV; or `image:REF`, a pushed image built by
+    /// imagespec (a reference with a tag or digest that is no file works too).
+    #[arg(long, value_name = "OTHER")]
+    pub against: String,
+    /// Print JSON: schema_version, spec, against, tag {old, new}, changed,
+    /// changes [{kind, ...}].
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `--against` names.
+#[derive(Debug, PartialEq, Eq)]
+enum Against {
+    File(PathBuf),
+    Git(String),
+    Image(String),
+}
+
+/// `git:REV`, `image:REF`, an existing file, else an image reference with
+/// a tag or digest, else a (missing) spec file.
+fn parse_against(text: &str) -> Against {
+    if let Some(rev) = text.strip_prefix("git:") {
+        return Against::Git(rev.to_string());
+    }
+    if let Some(image) = text.strip_prefix("image:") {
+        return Against::Image(image.to_string());
+    }
+    let path = Path::new(text);
+    if path.exists() || !looks_like_image(text) {
+        return Against::File(path.to_path_buf());
+    }
+    Against::Image(text.to_string())
+}
+
+/// `[host[:port]/]path:tag` or `...@sha256:...`, in the characters image
+/// references use, and not named like a spec file.
+fn looks_like_image(text: &str) -> bool {
+    let spec_like = [".yaml", ".yml", ".json"]
+        .iter()
+        .any(|ext| text.to_ascii_lowercase().ends_with(ext));
+    let chars_ok = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c));
+    let last = text.rsplit('/').next().unwrap_or(text);
+    let tagged = text.contains('@')
+        || last
+            .split_once(':')
+            .is_some_and(|(name, tag)| !name.is_empty() && !tag.is_empty());
+    !spec_like && chars_ok && tagged
+}
+
+pub(crate) fn run(
+    args: ExplainArgs,
+    options: &LoadOptions,
+    printer: Printer,
+) -> anyhow::Result<ExitStatus> {
+    let job = prepare(&args.spec, options)?;
+    let new = TagRecord::of(&job)?;
+    let old = match parse_against(&args.against) {
+        Against::File(path) => TagRecord::of(&prepare(&path, options)?)?,
+        Against::Git(rev) => git_record(&args.spec, &rev, options)?,
+        Against::Image(image) => {
+            let platform = job
+                .spec
+                .platforms()
+                .first()
+                .copied()
+                .unwrap_or("linux/amd64")
+                .to_string();
+            image_record(&image, &platform)?
+        }
+    };
+    let explanation = explain(&new, &old);
+    if args.json {
+        printer.stdout_json(&serde_json::json!({
+            "schema_version": SCHEMA_VERSION,
+            "spec": args.spec,
+            "against": args.against,
+            "tag": explanation.tag,
+            "changed": explanation.changed,
+            "changes": explanation.changes,
+        }))?;
+    } else {
+        printer.stdout_line(explanation.render().trim_end())?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The record in a pushed image's label.
+fn image_record(image: &str, platform: &str) -> anyhow::Result<TagRecord> {
+    #[cfg(feature = "registry")]
+    imagespec_registry::validate_env()?;
+    let Some(checker) = imagespec_core::existence::checker()? else {
+        return Err(imagespec_core::Error::MissingPlugin {
+            kind: imagespec_core::PluginKind::Checker,
+            needed_for: format!("reading the labels of `{image}`"),
+        }
+        .into());
+    };
+    let labels = super::runtime()?.block_on(checker.labels(image, platform))?;
+    let Some(label) = labels.get(INPUTS_LABEL) else {
+        bail!("`{image}`: this image was not built by imagespec (no {INPUTS_LABEL} label)");
+    };
+    TagRecord::from_label(label).with_context(|| format!("`{image}`"))
+}
+
+/// Runs git in `dir`; its stdout, trimmed.
+fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .context("cannot run git")?;
+    if !out.status.success() {
+        bail!(
+            "git {} failed in `{}`: {}",
+            args.join(" "),
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The record of the spec file at git revision `rev`: the repository's
+/// tree at `rev` is exported into a temporary folder (removed after) and
+/// the spec read from the same place in it, with its files.
+fn git_record(spec: &Path, rev: &str, options: &LoadOptions) -> anyhow::Result<TagRecord> {
+    let spec_abs = spec
+        .canonicalize()
+        .with_context(|| format!("cannot find `{}`", spec.display()))?;
+    let dir = spec_abs.parent().unwrap_or(Path::new("/"));
+    let top = PathBuf::from(
+        git(dir, &["rev-parse", "--show-toplevel"])
+            .with_context(|| format!("`{}` is not in a git work tree", spec.display()))?,
+    )
+    .canonicalize()?;
+    let rel = spec_abs
+        .strip_prefix(&top)
+        .context("the spec file is not under its git work tree")?
+        .to_path_buf();
+    let commit = git(
+        &top,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )
+    .map_err(|_| {
+        anyhow::anyhow!(
+            "`{rev}` is not a commit of the repository at `{}`",
+            top.display()
+        )
+    })?;
+    let tmp = tempfile::Builder::new()
+        .prefix("imagespec-explain-")
+        .tempdir()
+        .context("cannot create a temporary folder")?;
+    let _in_progress = imagespec_core::cleanup::register(tmp.path());
+    let archive = tmp.path().join("tree.tar");
+    let tree = tmp.path().join("tree");
+    std::fs::create_dir(&tree)?;
+    git(
+        &top,
+        &[
+            "archive",
+            "--format=tar",
+            "-o",
+            &archive.to_string_lossy(),
+            &commit,
+        ],
+    )?;
+    let untar = Command::new("tar")
+        .arg("-xf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&tree)
+        .output()
+        .context("cannot run tar")?;
+    if !untar.status.success() {
+        bail!(
+            "cannot extract the tree of `{rev}`: {}",
+            String::from_utf8_lossy(&untar.stderr).trim()
+        );
+    }
+    let old_spec = tree.join(&rel);
+    if !old_spec.is_file() {
+        bail!("`{}` does not exist at `{rev}`", rel.display());
+    }
+    // Its files live in a folder that is removed: nothing to remember.
+    let options = LoadOptions {
+        digest_cache: None,
+        ..options.clone()
+    };
+    // Loaded without the trap warnings: they are about a past version.
+    let job = imagespec_core::spec::load_file_with(&old_spec, &options)
+        .map_err(anyhow::Error::from)
+        .and_then(|spec| {
+            imagespec_core::builder::prepare(&spec)
+                .map_err(|e| super::locate(e, &spec, &old_spec).into())
+        })
+        .with_context(|| format!("the spec at `{rev}`"))?;
+    Ok(TagRecord::of(&job)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn against_forms() {
+        assert_eq!(parse_against("git:HEAD~1"), Against::Git("HEAD~1".into()));
+        assert_eq!(
+            parse_against("image:localhost:5000/x:abc"),
+            Against::Image("localhost:5000/x:abc".into())
+        );
+        assert_eq!(
+            parse_against("localhost:5000/x:abc"),
+            Against::Image("localhost:5000/x:abc".into())
+        );
+        assert_eq!(
+            parse_against("ghcr.io/o/x@sha256:0123"),
+            Against::Image("ghcr.io/o/x@sha256:0123".into())
+        );
+        for file in ["old.yaml", "specs/old.yml", "x.json", "plain", "a b:c"] {
+            assert_eq!(parse_against(file), Against::File(file.into()), "{file}");
+        }
+    }
+}

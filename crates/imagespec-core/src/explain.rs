@@ -1,0 +1,995 @@
+//! "Why did my tag change?": a [`TagRecord`] of what a tag hashed, and
+//! [`explain`], which compares two of them.
+//!
+//! A record holds, for one [`BuildJob`]: a short hash of each entry of the
+//! dict flytekit's tag hashes (so "field X changed" is exactly "its part of
+//! `tag_text` changed"), the requirement lines, a short content hash of each
+//! source and `copy` file, and the nested base's record. It holds hashes of
+//! field values, never the values, which may be secrets.
+//!
+//! Images built by imagespec carry a record in the [`INPUTS_LABEL`] label
+//! ([`TagRecord::to_label`]): JSON, deflated, base64url, after a version
+//! prefix. A label keeps a hash per requirement line (not the line), and a
+//! file list too long for a label ([`MAX_LISTED_FILES`] files, or an
+//! encoding over [`MAX_LABEL_BYTES`]) becomes per-folder roots; `explain`
+//! then says which folders changed. `docs/explain.md` documents the format.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::io::{Read as _, Write as _};
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::error::{Error, Result};
+use crate::inputs::{file_hashes, short_hash, SourceFile};
+use crate::job::BuildJob;
+use crate::spec::ImageSpec;
+
+/// The image label that holds a [`TagRecord`].
+pub const INPUTS_LABEL: &str = "dev.imagespec.inputs";
+/// The record's schema version (`v` in the record, `v1.` before a label).
+pub const SCHEMA_VERSION: u32 = 1;
+/// What a label's value starts with.
+const LABEL_PREFIX: &str = "v1.";
+/// The largest encoded label: file lists are folded into folder roots below it.
+pub const MAX_LABEL_BYTES: usize = 48 * 1024;
+/// The most files a label lists one by one, per list (source, copy).
+pub const MAX_LISTED_FILES: usize = 2_000;
+/// The most folder roots a folded list keeps, where its depth allows.
+const MAX_FOLDERS: usize = 512;
+/// The most a label may inflate to (a bound against a hostile image).
+const MAX_DECODED_BYTES: u64 = 16 * 1024 * 1024;
+
+/// What one tag hashed, for comparing with another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagRecord {
+    /// [`SCHEMA_VERSION`].
+    pub v: u32,
+    /// flytekit's `id`.
+    pub id: String,
+    /// The tag.
+    pub tag: String,
+    /// `[registry/]name:tag`.
+    pub image_name: String,
+    /// Each entry of the tag's hashed dict, in its order: the field's name
+    /// and the [`short_hash`] of its entry (`'env': {...}`).
+    pub fields: Vec<(String, String)>,
+    /// The requirements file's lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirements: Option<RequirementLines>,
+    /// The source files (paths relative to source_root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<FileList>,
+    /// The files of `copy` (paths relative to the spec's folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<FileList>,
+    /// The nested base spec's record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Box<TagRecord>>,
+}
+
+/// The non-blank lines of a requirements file (trimmed), in its order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequirementLines {
+    /// The lines: kept by a local record, never written into a label.
+    #[serde(skip)]
+    pub lines: Option<Vec<String>>,
+    /// Each line's [`short_hash`]; empty when a label had no room for them.
+    #[serde(default, rename = "h")]
+    pub hashes: Vec<String>,
+}
+
+/// A list of files with their content hashes, or, folded to fit a label,
+/// per-folder roots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileList {
+    /// Each file's path and [`short_hash`].
+    Files(BTreeMap<String, String>),
+    /// Files grouped by the first `depth` parts of their folder.
+    Folders {
+        /// How many folder parts name a group.
+        depth: usize,
+        /// Each group (`a/b/`, `` for the top) and its root.
+        roots: BTreeMap<String, FolderRoot>,
+    },
+}
+
+/// A folder's root: one hash over the paths and hashes of its files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderRoot {
+    /// [`short_hash`] of `path\0hash\n` of each file, sorted by path.
+    pub root: String,
+    /// How many files.
+    pub files: usize,
+}
+
+impl FileList {
+    fn len(&self) -> usize {
+        match self {
+            FileList::Files(f) => f.len(),
+            FileList::Folders { roots, .. } => roots.values().map(|r| r.files).sum(),
+        }
+    }
+
+    /// The deepest folder below the top, in parts.
+    fn max_depth(&self) -> usize {
+        match self {
+            FileList::Files(f) => f.keys().map(|p| p.matches('/').count()).max().unwrap_or(0),
+            FileList::Folders { depth, .. } => *depth,
+        }
+    }
+
+    /// The list folded at `depth` (a folded list stays as it is).
+    pub fn folded(&self, depth: usize) -> FileList {
+        let FileList::Files(files) = self else {
+            return self.clone();
+        };
+        let mut groups: BTreeMap<String, Vec<(&str, &str)>> = BTreeMap::new();
+        for (path, hash) in files {
+            groups
+                .entry(folder_of(path, depth))
+                .or_default()
+                .push((path, hash));
+        }
+        let roots = groups
+            .into_iter()
+            .map(|(folder, files)| {
+                let mut h = Sha256::new();
+                for (path, hash) in &files {
+                    h.update(path.as_bytes());
+                    h.update([0]);
+                    h.update(hash.as_bytes());
+                    h.update(b"\n");
+                }
+                let mut root = hex::encode(h.finalize());
+                root.truncate(crate::inputs::SHORT_HASH_HEX);
+                (
+                    folder,
+                    FolderRoot {
+                        root,
+                        files: files.len(),
+                    },
+                )
+            })
+            .collect();
+        FileList::Folders { depth, roots }
+    }
+
+    /// Folded at the deepest depth that gives at most [`MAX_FOLDERS`] folders.
+    fn folded_to_fit(&self) -> FileList {
+        for depth in (0..=self.max_depth()).rev() {
+            let f = self.folded(depth);
+            if matches!(&f, FileList::Folders { roots, .. } if roots.len() <= MAX_FOLDERS) {
+                return f;
+            }
+        }
+        self.folded(0)
+    }
+}
+
+/// The group of `path` at `depth`: the first `depth` parts of its folder,
+/// each followed by `/` (`` for a file at the top).
+fn folder_of(path: &str, depth: usize) -> String {
+    let parts: Vec<&str> = path.split('/').collect();
+    let dir = &parts[..parts.len() - 1];
+    let mut out = String::new();
+    for part in dir.iter().take(depth) {
+        out.push_str(part);
+        out.push('/');
+    }
+    out
+}
+
+fn file_list(
+    spec: &ImageSpec,
+    kind: &str,
+    files: &[SourceFile],
+    path: impl Fn(&SourceFile) -> String,
+) -> Result<FileList> {
+    let hashes = file_hashes(spec, kind, files)?;
+    Ok(FileList::Files(
+        files.iter().map(&path).zip(hashes).collect(),
+    ))
+}
+
+/// A `copy` file's path relative to the spec's folder (as the entry reached it).
+fn copy_path(spec: &ImageSpec, f: &SourceFile) -> String {
+    f.path
+        .strip_prefix(spec.base_dir())
+        .ok()
+        .and_then(|p| p.to_str())
+        .map_or_else(|| f.rel.clone(), str::to_string)
+}
+
+impl TagRecord {
+    /// The record of a job (and its nested bases). Reads each source and
+    /// `copy` file for its hash, through the cache folder when the spec has
+    /// one (unchanged files are not read again).
+    pub fn of(job: &BuildJob) -> Result<TagRecord> {
+        let spec = &job.spec;
+        let identity = &job.identity;
+        let fields = crate::identity::tag_entries(spec, &identity.inputs)
+            .into_iter()
+            .map(|(name, entry)| (name, short_hash(entry.as_bytes())))
+            .collect();
+        let requirements = job.inputs.requirements.as_ref().map(|r| {
+            let lines: Vec<String> = String::from_utf8_lossy(&r.bytes)
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect();
+            RequirementLines {
+                hashes: lines.iter().map(|l| short_hash(l.as_bytes())).collect(),
+                lines: Some(lines),
+            }
+        });
+        let source = match &job.inputs.source {
+            Some(s) => Some(file_list(spec, "source", &s.files, |f| f.rel.clone())?),
+            None => None,
+        };
+        let copy = match &job.inputs.copy {
+            Some(c) => Some(file_list(spec, "copy", &c.digested, |f| {
+                copy_path(spec, f)
+            })?),
+            None => None,
+        };
+        let base = match &job.base {
+            Some(b) => Some(Box::new(TagRecord::of(b)?)),
+            None => None,
+        };
+        Ok(TagRecord {
+            v: SCHEMA_VERSION,
+            id: identity.id.clone(),
+            tag: identity.tag.clone(),
+            image_name: identity.image_name.clone(),
+            fields,
+            requirements,
+            source,
+            copy,
+            base,
+        })
+    }
+
+    /// The label value: `v1.` + base64url (no padding) of the deflated JSON
+    /// record, with lists folded until it is at most [`MAX_LABEL_BYTES`].
+    pub fn to_label(&self) -> Result<String> {
+        let mut r = self.clone();
+        fold_lists(&mut r, &|l| match l.len() > MAX_LISTED_FILES {
+            true => l.folded_to_fit(),
+            false => l.clone(),
+        });
+        let label = encode(&r)?;
+        if label.len() <= MAX_LABEL_BYTES {
+            return Ok(label);
+        }
+        let mut depth = max_list_depth(&r);
+        loop {
+            let mut folded = r.clone();
+            fold_lists(&mut folded, &|l| l.folded(depth.min(l.max_depth())));
+            let label = encode(&folded)?;
+            if label.len() <= MAX_LABEL_BYTES {
+                return Ok(label);
+            }
+            if depth == 0 {
+                // Last: no line hashes (the field hash still says whether the file changed).
+                drop_line_hashes(&mut folded);
+                let label = encode(&folded)?;
+                if label.len() <= MAX_LABEL_BYTES {
+                    return Ok(label);
+                }
+                return Err(Error::Other(format!(
+                    "the tag's inputs do not fit in the `{INPUTS_LABEL}` label ({} bytes, at most {MAX_LABEL_BYTES})",
+                    label.len()
+                )));
+            }
+            depth -= 1;
+        }
+    }
+
+    /// Reads a label value written by [`TagRecord::to_label`].
+    pub fn from_label(label: &str) -> Result<TagRecord> {
+        let bad = |why: String| Error::Other(format!("the `{INPUTS_LABEL}` label {why}"));
+        let Some(payload) = label.trim().strip_prefix(LABEL_PREFIX) else {
+            let version = label.split('.').next().unwrap_or_default();
+            return Err(bad(format!(
+                "has a format this imagespec does not read (`{}.`; it reads `{LABEL_PREFIX}`): upgrade imagespec",
+                crate::safety::printable(&version.chars().take(16).collect::<String>())
+            )));
+        };
+        let deflated = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|e| bad(format!("is not base64url: {e}")))?;
+        let mut json = Vec::new();
+        flate2::read::DeflateDecoder::new(deflated.as_slice())
+            .take(MAX_DECODED_BYTES + 1)
+            .read_to_end(&mut json)
+            .map_err(|e| bad(format!("is not deflated data: {e}")))?;
+        if json.len() as u64 > MAX_DECODED_BYTES {
+            return Err(bad(format!(
+                "inflates to more than {MAX_DECODED_BYTES} bytes"
+            )));
+        }
+        let record: TagRecord =
+            serde_json::from_slice(&json).map_err(|e| bad(format!("is not a record: {e}")))?;
+        if record.v != SCHEMA_VERSION {
+            return Err(bad(format!(
+                "has schema version {}; this imagespec reads {SCHEMA_VERSION}",
+                record.v
+            )));
+        }
+        Ok(record)
+    }
+}
+
+fn encode(r: &TagRecord) -> Result<String> {
+    let json = serde_json::to_vec(r).map_err(|e| Error::Other(format!("record: {e}")))?;
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&json)
+        .and_then(|()| enc.finish())
+        .map(|deflated| {
+            format!(
+                "{LABEL_PREFIX}{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(deflated)
+            )
+        })
+        .map_err(|e| Error::Other(format!("deflate the record: {e}")))
+}
+
+/// Applies `fold` to each file list of `r` and of its bases.
+fn fold_lists(r: &mut TagRecord, fold: &dyn Fn(&FileList) -> FileList) {
+    for list in [&mut r.source, &mut r.copy].into_iter().flatten() {
+        *list = fold(list);
+    }
+    if let Some(b) = &mut r.base {
+        fold_lists(b, fold);
+    }
+}
+
+fn max_list_depth(r: &TagRecord) -> usize {
+    let here = [&r.source, &r.copy]
+        .into_iter()
+        .flatten()
+        .map(FileList::max_depth)
+        .max()
+        .unwrap_or(0);
+    here.max(r.base.as_deref().map_or(0, max_list_depth))
+}
+
+fn drop_line_hashes(r: &mut TagRecord) {
+    if let Some(req) = &mut r.requirements {
+        req.hashes.clear();
+    }
+    if let Some(b) = &mut r.base {
+        drop_line_hashes(b);
+    }
+}
+
+/// Which list a file is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListKind {
+    /// Under source_root.
+    Source,
+    /// Named by `copy`.
+    Copy,
+}
+
+impl ListKind {
+    fn name(self) -> &'static str {
+        match self {
+            ListKind::Source => "source",
+            ListKind::Copy => "copy",
+        }
+    }
+}
+
+/// One input that differs between two records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    /// A field's entry in the hashed dict changed.
+    FieldChanged { field: String },
+    /// A field is set now and was not.
+    FieldAdded { field: String },
+    /// A field was set and is not now.
+    FieldRemoved { field: String },
+    /// A requirement line is new.
+    RequirementAdded { line: String },
+    /// A requirement line is gone.
+    RequirementRemoved { line: String },
+    /// Requirement lines are new whose text the new record does not keep.
+    RequirementsAdded { count: usize },
+    /// Requirement lines are gone whose text the old record does not keep
+    /// (an image's label keeps hashes only).
+    RequirementsRemoved { count: usize },
+    /// A file is new.
+    FileAdded { list: ListKind, path: String },
+    /// A file is gone.
+    FileRemoved { list: ListKind, path: String },
+    /// A file's content changed.
+    FileChanged { list: ListKind, path: String },
+    /// Files under a folder changed (the old record kept folder roots only).
+    FolderChanged { list: ListKind, folder: String },
+    /// A folder has files now and had none.
+    FolderAdded { list: ListKind, folder: String },
+    /// A folder had files and has none now.
+    FolderRemoved { list: ListKind, folder: String },
+    /// The files differ, but the records were folded differently.
+    ListChanged { list: ListKind },
+    /// The nested base spec's image changed, and why.
+    BaseChanged {
+        old: String,
+        new: String,
+        changes: Vec<Change>,
+    },
+}
+
+/// The tag before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagPair {
+    /// The other record's.
+    pub old: String,
+    /// This spec's.
+    pub new: String,
+}
+
+/// Why two records' tags differ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    /// The tags.
+    pub tag: TagPair,
+    /// Whether the tags differ.
+    pub changed: bool,
+    /// What differs: fields, requirements, source, copy, base, in that order.
+    pub changes: Vec<Change>,
+}
+
+/// What changed from `old` to `new`.
+pub fn explain(new: &TagRecord, old: &TagRecord) -> Explanation {
+    Explanation {
+        tag: TagPair {
+            old: old.tag.clone(),
+            new: new.tag.clone(),
+        },
+        changed: new.tag != old.tag,
+        changes: changes(new, old),
+    }
+}
+
+fn changes(new: &TagRecord, old: &TagRecord) -> Vec<Change> {
+    let mut out = Vec::new();
+    let old_fields: HashMap<&str, &str> = old
+        .fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let new_fields: HashMap<&str, &str> = new
+        .fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    for (field, hash) in &new.fields {
+        match old_fields.get(field.as_str()) {
+            None => out.push(Change::FieldAdded {
+                field: field.clone(),
+            }),
+            Some(h) if h != hash => out.push(Change::FieldChanged {
+                field: field.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (field, _) in &old.fields {
+        if !new_fields.contains_key(field.as_str()) {
+            out.push(Change::FieldRemoved {
+                field: field.clone(),
+            });
+        }
+    }
+    requirement_changes(
+        new.requirements.as_ref(),
+        old.requirements.as_ref(),
+        &mut out,
+    );
+    for (kind, n, o) in [
+        (ListKind::Source, &new.source, &old.source),
+        (ListKind::Copy, &new.copy, &old.copy),
+    ] {
+        let empty = FileList::Files(BTreeMap::new());
+        list_changes(
+            kind,
+            n.as_ref().unwrap_or(&empty),
+            o.as_ref().unwrap_or(&empty),
+            &mut out,
+        );
+    }
+    if let (Some(n), Some(o)) = (&new.base, &old.base) {
+        if n.image_name != o.image_name {
+            out.push(Change::BaseChanged {
+                old: o.image_name.clone(),
+                new: n.image_name.clone(),
+                changes: changes(n, o),
+            });
+        }
+    }
+    out
+}
+
+fn requirement_changes(
+    new: Option<&RequirementLines>,
+    old: Option<&RequirementLines>,
+    out: &mut Vec<Change>,
+) {
+    let none = RequirementLines {
+        lines: Some(Vec::new()),
+        hashes: Vec::new(),
+    };
+    let (n, o) = (new.unwrap_or(&none), old.unwrap_or(&none));
+    // A label with no room for line hashes: only the field says.
+    if (n.hashes.is_empty() && new.is_some()) || (o.hashes.is_empty() && old.is_some()) {
+        return;
+    }
+    let mut left: HashMap<&str, usize> = HashMap::new();
+    for h in &o.hashes {
+        *left.entry(h).or_default() += 1;
+    }
+    let mut added_unknown = 0;
+    for (i, h) in n.hashes.iter().enumerate() {
+        match left.get_mut(h.as_str()) {
+            Some(c) if *c > 0 => *c -= 1,
+            _ => match n.lines.as_ref().and_then(|l| l.get(i)) {
+                Some(line) => out.push(Change::RequirementAdded { line: line.clone() }),
+                None => added_unknown += 1,
+            },
+        }
+    }
+    if added_unknown > 0 {
+        out.push(Change::RequirementsAdded {
+            count: added_unknown,
+        });
+    }
+    let mut removed_unknown = 0;
+    for (i, h) in o.hashes.iter().enumerate() {
+        let Some(c) = left.get_mut(h.as_str()).filter(|c| **c > 0) else {
+            continue;
+        };
+        *c -= 1;
+        match o.lines.as_ref().and_then(|l| l.get(i)) {
+            Some(line) => out.push(Change::RequirementRemoved { line: line.clone() }),
+            None => removed_unknown += 1,
+        }
+    }
+    if removed_unknown > 0 {
+        out.push(Change::RequirementsRemoved {
+            count: removed_unknown,
+        });
+    }
+}
+
+fn list_changes(kind: ListKind, new: &FileList, old: &FileList, out: &mut Vec<Change>) {
+    let (new, old) = match (new, old) {
+        (FileList::Files(_), FileList::Folders { depth, .. }) => (new.folded(*depth), old.clone()),
+        (FileList::Folders { depth, .. }, FileList::Files(_)) => (new.clone(), old.folded(*depth)),
+        _ => (new.clone(), old.clone()),
+    };
+    match (&new, &old) {
+        (FileList::Files(n), FileList::Files(o)) => {
+            for (path, hash) in n {
+                match o.get(path) {
+                    None => out.push(Change::FileAdded {
+                        list: kind,
+                        path: path.clone(),
+                    }),
+                    Some(h) if h != hash => out.push(Change::FileChanged {
+                        list: kind,
+                        path: path.clone(),
+                    }),
+                    Some(_) => {}
+                }
+            }
+            for path in o.keys().filter(|p| !n.contains_key(*p)) {
+                out.push(Change::FileRemoved {
+                    list: kind,
+                    path: path.clone(),
+                });
+            }
+        }
+        (
+            FileList::Folders {
+                depth: dn,
+                roots: n,
+            },
+            FileList::Folders {
+                depth: d_o,
+                roots: o,
+            },
+        ) => {
+            if dn != d_o {
+                if n != o {
+                    out.push(Change::ListChanged { list: kind });
+                }
+                return;
+            }
+            for (folder, root) in n {
+                match o.get(folder) {
+                    None => out.push(Change::FolderAdded {
+                        list: kind,
+                        folder: folder.clone(),
+                    }),
+                    Some(r) if r != root => out.push(Change::FolderChanged {
+                        list: kind,
+                        folder: folder.clone(),
+                    }),
+                    Some(_) => {}
+                }
+            }
+            for folder in o.keys().filter(|f| !n.contains_key(*f)) {
+                out.push(Change::FolderRemoved {
+                    list: kind,
+                    folder: folder.clone(),
+                });
+            }
+        }
+        _ => unreachable!("both lists are files or both are folded"),
+    }
+}
+
+/// What a field's entry stands for, where the tag replaces its value.
+fn field_gloss(field: &str) -> &'static str {
+    match field {
+        "source_root" => " (the source files' digest)",
+        "copy" => " (the copied files' digest)",
+        "requirements" => " (the requirements file's content)",
+        "base_image" => " (the base image)",
+        _ => "",
+    }
+}
+
+/// How many lines a group prints before it says how many more there are.
+const MAX_LINES_PER_GROUP: usize = 50;
+
+impl Explanation {
+    /// For people: a headline, then one line per change under its group.
+    /// Field values are never shown, only names; requirement lines are
+    /// masked where they hold a known secret.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        match self.changed {
+            true => {
+                let _ = writeln!(out, "tag changed: {} -> {}", self.tag.old, self.tag.new);
+            }
+            false => {
+                let _ = writeln!(out, "tag unchanged: {}", self.tag.new);
+            }
+        }
+        render_changes(&self.changes, "", &mut out);
+        if self.changed && self.changes.is_empty() {
+            out.push_str("no recorded input differs\n");
+        }
+        out
+    }
+}
+
+fn folder_name(folder: &str) -> &str {
+    if folder.is_empty() {
+        "./"
+    } else {
+        folder
+    }
+}
+
+fn render_changes(changes: &[Change], indent: &str, out: &mut String) {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    let mut put = |group: &str, line: String| match groups.iter_mut().find(|(g, _)| g == group) {
+        Some((_, lines)) => lines.push(line),
+        None => groups.push((group.to_string(), vec![line])),
+    };
+    let mut bases = Vec::new();
+    for c in changes {
+        match c {
+            Change::FieldChanged { field } => {
+                put("fields", format!("~ {field} changed{}", field_gloss(field)))
+            }
+            Change::FieldAdded { field } => put("fields", format!("+ {field} set")),
+            Change::FieldRemoved { field } => put("fields", format!("- {field} unset")),
+            Change::RequirementAdded { line } => put(
+                "requirements",
+                format!(
+                    "+ {}",
+                    crate::safety::printable(&crate::redact::redact(line))
+                ),
+            ),
+            Change::RequirementRemoved { line } => put(
+                "requirements",
+                format!(
+                    "- {}",
+                    crate::safety::printable(&crate::redact::redact(line))
+                ),
+            ),
+            Change::RequirementsAdded { count } => {
+                put("requirements", format!("+ {count} line(s) not recorded"))
+            }
+            Change::RequirementsRemoved { count } => put(
+                "requirements",
+                format!("- {count} line(s) no longer there (the image keeps only their hashes)"),
+            ),
+            Change::FileAdded { list, path } => put(list.name(), format!("+ {}", printable(path))),
+            Change::FileRemoved { list, path } => {
+                put(list.name(), format!("- {}", printable(path)))
+            }
+            Change::FileChanged { list, path } => {
+                put(list.name(), format!("~ {}", printable(path)))
+            }
+            Change::FolderChanged { list, folder } => put(
+                list.name(),
+                format!("~ changed under {}", printable(folder_name(folder))),
+            ),
+            Change::FolderAdded { list, folder } => put(
+                list.name(),
+                format!("+ new files under {}", printable(folder_name(folder))),
+            ),
+            Change::FolderRemoved { list, folder } => put(
+                list.name(),
+                format!("- no files left under {}", printable(folder_name(folder))),
+            ),
+            Change::ListChanged { list } => put(list.name(), "~ some files changed".to_string()),
+            Change::BaseChanged { .. } => bases.push(c),
+        }
+    }
+    for (group, lines) in &groups {
+        let _ = writeln!(out, "{indent}{group}:");
+        for line in lines.iter().take(MAX_LINES_PER_GROUP) {
+            let _ = writeln!(out, "{indent}  {line}");
+        }
+        if lines.len() > MAX_LINES_PER_GROUP {
+            let _ = writeln!(
+                out,
+                "{indent}  ... and {} more (--json lists them all)",
+                lines.len() - MAX_LINES_PER_GROUP
+            );
+        }
+    }
+    for b in bases {
+        if let Change::BaseChanged { old, new, changes } = b {
+            let _ = writeln!(out, "{indent}base: {old} -> {new}");
+            render_changes(changes, &format!("{indent}  "), out);
+        }
+    }
+}
+
+fn printable(text: &str) -> String {
+    crate::safety::printable(text).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::Preparer;
+    use crate::spec::{load_str_with, LoadOptions, SpecFormat};
+
+    fn job(dir: &std::path::Path, yaml: &str) -> BuildJob {
+        let spec =
+            load_str_with(yaml, SpecFormat::Yaml, None, dir, &LoadOptions::default()).unwrap();
+        BuildJob::prepare(
+            &spec,
+            &Preparer {
+                side_files: &|_| Vec::new(),
+                real_name: &|_| Ok(None),
+            },
+        )
+        .unwrap()
+    }
+
+    fn write(dir: &std::path::Path, rel: &str, body: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+
+    const SPEC: &str = "name: x\npython_version: '3.12'\nregistry: localhost:5000\n\
+        pip_index: https://alice:s3cr3t-t0ken@pypi.example/simple\n\
+        env: {PASSWORD: hunter2-hunter2}\nrequirements: req.txt\n\
+        source_root: src\nsource_copy_mode: all\ncopy: [data]\n";
+
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "req.txt",
+            "numpy==2.0\npkg @ https://bob:t0psecret-pw@host/pkg.whl\n",
+        );
+        write(dir.path(), "src/pkg/a.py", "a = 1\n");
+        write(dir.path(), "src/main.py", "main\n");
+        write(dir.path(), "data/x.csv", "1,2\n");
+        dir
+    }
+
+    #[test]
+    fn the_fields_entries_are_the_tags_text() {
+        let dir = tree();
+        let j = job(dir.path(), SPEC);
+        let entries = crate::identity::tag_entries(&j.spec, &j.identity.inputs);
+        let joined: Vec<&str> = entries.iter().map(|(_, e)| e.as_str()).collect();
+        assert_eq!(
+            format!("{{{}}}", joined.join(", ")),
+            j.identity.inputs.tag_text
+        );
+    }
+
+    #[test]
+    fn a_label_round_trips_without_requirement_lines() {
+        let dir = tree();
+        let record = TagRecord::of(&job(dir.path(), SPEC)).unwrap();
+        let label = record.to_label().unwrap();
+        assert!(label.starts_with("v1."), "{label}");
+        let back = TagRecord::from_label(&label).unwrap();
+        assert_eq!(back.requirements.as_ref().unwrap().lines, None);
+        let mut expected = record.clone();
+        expected.requirements.as_mut().unwrap().lines = None;
+        assert_eq!(back, expected);
+        let e = explain(&record, &back);
+        assert!(!e.changed && e.changes.is_empty(), "{e:?}");
+        let Some(FileList::Files(source)) = &back.source else {
+            panic!("{back:?}")
+        };
+        assert_eq!(source.keys().collect::<Vec<_>>(), ["main.py", "pkg/a.py"],);
+        let Some(FileList::Files(copy)) = &back.copy else {
+            panic!("{back:?}")
+        };
+        assert_eq!(copy.keys().collect::<Vec<_>>(), ["data/x.csv"]);
+    }
+
+    #[test]
+    fn the_label_holds_no_secret() {
+        let dir = tree();
+        let record = TagRecord::of(&job(dir.path(), SPEC)).unwrap();
+        let label = record.to_label().unwrap();
+        let payload = label.strip_prefix("v1.").unwrap();
+        let deflated = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        let mut json = String::new();
+        flate2::read::DeflateDecoder::new(deflated.as_slice())
+            .read_to_string(&mut json)
+            .unwrap();
+        for secret in [
+            "s3cr3t-t0ken",
+            "alice",
+            "hunter2",
+            "t0psecret-pw",
+            "numpy",
+            "pypi.example",
+            "PASSWORD",
+        ] {
+            assert!(!json.contains(secret), "{secret} in {json}");
+            assert!(!label.contains(secret), "{secret} in {label}");
+        }
+    }
+
+    #[test]
+    fn changes_are_named_by_field_line_and_file() {
+        let dir = tree();
+        let old = TagRecord::of(&job(dir.path(), SPEC)).unwrap();
+        write(
+            dir.path(),
+            "req.txt",
+            "numpy==2.1\npkg @ https://bob:t0psecret-pw@host/pkg.whl\n",
+        );
+        write(dir.path(), "src/pkg/a.py", "a = 2\n");
+        write(dir.path(), "src/pkg/b.py", "b\n");
+        std::fs::remove_file(dir.path().join("src/main.py")).unwrap();
+        let new_spec = SPEC.replace("hunter2-hunter2", "other-value");
+        let new = TagRecord::of(&job(dir.path(), &new_spec)).unwrap();
+        let e = explain(&new, &old);
+        assert!(e.changed);
+        let s = |f: &str| f.to_string();
+        assert_eq!(
+            e.changes,
+            vec![
+                Change::FieldChanged {
+                    field: s("source_root")
+                },
+                Change::FieldChanged { field: s("env") },
+                Change::FieldChanged {
+                    field: s("requirements")
+                },
+                Change::RequirementAdded {
+                    line: s("numpy==2.1")
+                },
+                Change::RequirementRemoved {
+                    line: s("numpy==2.0")
+                },
+                Change::FileChanged {
+                    list: ListKind::Source,
+                    path: s("pkg/a.py")
+                },
+                Change::FileAdded {
+                    list: ListKind::Source,
+                    path: s("pkg/b.py")
+                },
+                Change::FileRemoved {
+                    list: ListKind::Source,
+                    path: s("main.py")
+                },
+            ]
+        );
+        // Against an image: the removed line is counted, not shown.
+        let label = TagRecord::from_label(&old.to_label().unwrap()).unwrap();
+        let e = explain(&new, &label);
+        assert!(e
+            .changes
+            .contains(&Change::RequirementsRemoved { count: 1 }));
+        assert!(e.changes.contains(&Change::RequirementAdded {
+            line: s("numpy==2.1")
+        }));
+    }
+
+    #[test]
+    fn long_lists_fold_into_folder_roots_within_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in 0..30 {
+            for f in 0..100 {
+                write(
+                    dir.path(),
+                    &format!("src/d{d}/sub/f{f}.py"),
+                    &format!("{d} {f}\n"),
+                );
+            }
+        }
+        write(dir.path(), "src/top.py", "top\n");
+        let yaml = "name: big\nsource_root: src\nsource_copy_mode: all\n";
+        let old = TagRecord::of(&job(dir.path(), yaml)).unwrap();
+        let label = old.to_label().unwrap();
+        assert!(label.len() <= MAX_LABEL_BYTES, "{}", label.len());
+        let back = TagRecord::from_label(&label).unwrap();
+        let Some(FileList::Folders { depth, roots }) = &back.source else {
+            panic!("3,001 files are folded: {back:?}");
+        };
+        assert_eq!(
+            *depth, 2,
+            "as deep as the folders go within {MAX_FOLDERS} roots"
+        );
+        assert_eq!(roots.len(), 31);
+        assert_eq!(roots["d7/sub/"].files, 100);
+        assert_eq!(roots[""].files, 1);
+
+        write(dir.path(), "src/d7/sub/f3.py", "changed\n");
+        write(dir.path(), "src/d9/new/x.py", "new\n");
+        let new = TagRecord::of(&job(dir.path(), yaml)).unwrap();
+        let e = explain(&new, &back);
+        let s = |f: &str| f.to_string();
+        assert_eq!(
+            e.changes,
+            vec![
+                Change::FieldChanged {
+                    field: s("source_root")
+                },
+                Change::FolderChanged {
+                    list: ListKind::Source,
+                    folder: s("d7/sub/")
+                },
+                Change::FolderAdded {
+                    list: ListKind::Source,
+                    folder: s("d9/new/")
+                },
+            ]
+        );
+        assert!(
+            e.render().contains("~ changed under d7/sub/"),
+            "{}",
+            e.render()
+        );
+    }
+
+    #[test]
+    fn a_label_of_another_format_is_refused_by_name() {
+        let e = TagRecord::from_label("v9.abc").unwrap_err().to_string();
+        assert!(e.contains("`v9.`") && e.contains(INPUTS_LABEL), "{e}");
+        let e = TagRecord::from_label("v1.!!").unwrap_err().to_string();
+        assert!(e.contains("base64url"), "{e}");
+    }
+}
