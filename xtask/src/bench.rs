@@ -408,7 +408,7 @@ fn p2(b: &Bench, notes: &mut Vec<String>) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     let (ours, theirs) = alternate(
         b.runs,
-        || measure(b.ours().args(["--no-cache", "tag"]).arg(&spec), false),
+        || measure(b.ours().args(["tag", "--no-cache"]).arg(&spec), false),
         || measure(b.theirs("name").arg(&spec), false),
     )?;
     let (ours_cold, theirs_cold) = (ours.clone(), theirs.clone());
@@ -467,7 +467,7 @@ fn p2(b: &Bench, notes: &mut Vec<String>) -> Result<Vec<Row>> {
         let runs = if files >= 100_000 { 3 } else { b.runs };
         let (ours, theirs) = alternate(
             runs,
-            || measure(b.ours().args(["--no-cache", "tag"]).arg(&spec), false),
+            || measure(b.ours().args(["tag", "--no-cache"]).arg(&spec), false),
             || measure(b.theirs("name").arg(&spec), false),
         )?;
         rows.push(Row {

@@ -1,14 +1,18 @@
 //! `cargo xtask`: the project's own automation.
 //!
-//! - `cargo xtask ci`: everything CI runs: formatting, lints, the e2e
-//!   environment, every test suite (e2e included), then the environment down.
+//! - `cargo xtask ci`: everything CI runs: formatting, the generated docs,
+//!   lints, the e2e environment, every test suite (e2e included), then the
+//!   environment down if `ci` brought it up.
 //! - `cargo xtask test`: the suites that need no engine (with the live
 //!   comparison against real flytekit, whose venv it makes first).
 //! - `cargo xtask e2e up|down|test`: the end-to-end environment (idempotent).
 //! - `cargo xtask bench`: timings of the release binary on generated inputs.
 //! - `cargo xtask flytekit`: the venv with real flytekit for the differential test.
+//! - `cargo xtask docs [--check]`: the generated docs (CLI, schema, spec
+//!   reference); `cargo xtask man`: the man pages.
 
 mod bench;
+mod docs;
 mod e2e;
 mod flytekit;
 
@@ -35,6 +39,18 @@ enum Cmd {
     Bench,
     /// Make target/flytekit-venv with flytekit 1.16.31 (idempotent); prints its python.
     Flytekit,
+    /// Write the generated docs (docs/cli.md, docs/spec.schema.json, the field
+    /// section of docs/spec-reference.md) and the man pages (target/man).
+    Docs {
+        /// Write nothing; fail when a committed copy is stale.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Write the man pages into DIR (default: target/man).
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// The end-to-end environment.
     E2e {
         #[command(subcommand)]
@@ -66,6 +82,8 @@ fn main() -> Result<()> {
         Cmd::Ci => {
             cargo(&root, &["fmt", "--all", "--check"], &[])
                 .context("run `cargo fmt --all` and commit the result")?;
+            eprintln!("xtask: docs --check");
+            docs::run(&root, true)?;
             machete(&root)?;
             cargo(
                 &root,
@@ -109,15 +127,23 @@ fn main() -> Result<()> {
                 ],
                 &[],
             )?;
+            // Left as found: an environment that was up stays up.
+            let was_up = e2e::is_up(&root);
             if let Err(e) = e2e::up(&root) {
-                let _ = e2e::down(&root);
+                if !was_up {
+                    let _ = e2e::down(&root);
+                }
                 return Err(e);
             }
             let result = test(&root, true);
-            e2e::down(&root)?;
+            if !was_up {
+                e2e::down(&root)?;
+            }
             result
         }
         Cmd::Test => test(&root, false),
+        Cmd::Docs { check } => docs::run(&root, check),
+        Cmd::Man { out } => docs::man(&out.unwrap_or_else(|| root.join("target/man"))),
         Cmd::Bench => bench::run(&root),
         Cmd::Flytekit => flytekit::run(&root),
         Cmd::E2e { action } => match action {
@@ -149,6 +175,8 @@ const E2E_TESTS: &[&str] = &[
     "registry_checks",
     "--test",
     "e2e_explain",
+    "--test",
+    "e2e_quickstart",
     "--test",
     "registry_harness_selftest",
 ];

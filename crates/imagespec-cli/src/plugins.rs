@@ -47,3 +47,38 @@ pub fn feature_hint(err: &imagespec_core::Error) -> Option<String> {
          `cargo install imagespec-cli --features {feature}` (or the default features)"
     ))
 }
+
+/// `--version`'s long form: the version, then the plugins compiled in.
+pub fn long_version() -> String {
+    let mut out = env!("CARGO_PKG_VERSION").to_string();
+    out.push_str(&format!(
+        " (computes flytekit {}'s image names)",
+        imagespec_core::knobs::FLYTEKIT_VERSION
+    ));
+    let names = |r: imagespec_core::Result<Vec<String>>| match r {
+        Ok(names) if names.is_empty() => "none".to_string(),
+        Ok(names) => names.join(", "),
+        Err(e) => format!("(cannot list: {e})"),
+    };
+    let builders = imagespec_core::builder::registry().map(|r| {
+        r.all()
+            .iter()
+            .map(|b| b.plugin.name().to_string())
+            .collect()
+    });
+    let installers = imagespec_core::installer::registry().map(|r| {
+        r.all()
+            .iter()
+            .map(|i| {
+                let role = serde_json::to_value(i.plugin.role()).unwrap_or_default();
+                format!("{} ({})", i.plugin.name(), role.as_str().unwrap_or("?"))
+            })
+            .collect()
+    });
+    let checkers = imagespec_core::existence::registry()
+        .map(|r| r.names().into_iter().map(str::to_string).collect());
+    out.push_str(&format!("\nbuilders: {}", names(builders)));
+    out.push_str(&format!("\ninstallers: {}", names(installers)));
+    out.push_str(&format!("\ncheckers: {}", names(checkers)));
+    out
+}

@@ -1,38 +1,60 @@
-//! Everything the program prints, governed by `-q` / `-v`.
+//! Everything the program prints, governed by `-q` / `-v` / `--color`.
 //!
 //! stdout carries only what a command was asked for (a name, a path, a JSON
-//! document); it is written whatever the verbosity. Human output on stderr
-//! (the build summary, a builder's streamed output) follows `-q`: quiet
-//! prints errors only. Logs go through `tracing`, whose level the same flags
-//! set ([`init_logging`]).
+//! document); it is written whatever the verbosity, and a closed stdout
+//! (`| head`) ends the output quietly, not the command. Human output on
+//! stderr (the build summary, a builder's streamed output) follows `-q`:
+//! quiet prints errors only. Logs go through `tracing`, whose level the same
+//! flags set ([`Printer::init_logging`]); colours follow `--color` and
+//! `NO_COLOR`, log lines included.
+//!
+//! JSON documents share one envelope: `schema_version`, `command`, `ok` (true
+//! exactly when the exit code is 0), then the command's fields; a failure
+//! adds an `error` object (see `docs/json.md`).
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use serde_json::{json, Value};
 use tracing_subscriber::EnvFilter;
+
+use crate::status::ExitStatus;
 
 /// Environment variable with a tracing filter, e.g. `debug` or `imagespec_core=trace`.
 pub const ENV_LOG: &str = "IMAGESPEC_LOG";
 
-/// How much to say.
+/// The version of every JSON document's shape.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// Set once stdout is found closed: nothing more is written to it.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// How much to say, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Printer {
     /// `-q`: errors only.
     pub quiet: bool,
     /// `-v` count.
     pub verbose: u8,
+    /// Colours on stderr.
+    pub color: bool,
+    /// `--json`: errors are JSON objects on stdout too.
+    pub json: bool,
+    /// The command, for the JSON envelope.
+    pub command: &'static str,
 }
 
 impl Printer {
     /// Writes what the user asked for to stdout.
     pub fn stdout_line(&self, text: &str) -> anyhow::Result<()> {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", imagespec_core::redact::redact(text))?;
-        Ok(())
+        write_stdout(&format!("{}\n", imagespec_core::redact::redact(text)))
     }
 
-    /// Writes a JSON document to stdout.
-    pub fn stdout_json(&self, value: &impl serde::Serialize) -> anyhow::Result<()> {
-        self.stdout_line(&serde_json::to_string_pretty(value)?)
+    /// Writes a JSON document in the common envelope to stdout: `ok` and the
+    /// command's own fields (`body` must be an object).
+    pub fn stdout_json(&self, ok: bool, body: Value) -> anyhow::Result<()> {
+        let doc = envelope(self.command, ok, body);
+        self.stdout_line(&serde_json::to_string_pretty(&doc)?)
     }
 
     /// Human output on stderr, unless quiet.
@@ -50,12 +72,34 @@ impl Printer {
     pub fn error(&self, text: &str) {
         let text = imagespec_core::redact::redact(text);
         let text = imagespec_core::safety::printable(&text);
-        let _ = writeln!(std::io::stderr().lock(), "error: {text}");
+        let prefix = match self.color {
+            true => "\x1b[1;31merror\x1b[0m",
+            false => "error",
+        };
+        let _ = writeln!(std::io::stderr().lock(), "{prefix}: {text}");
+    }
+
+    /// A warning on stderr, unless quiet.
+    pub fn warning(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        let text = imagespec_core::redact::redact(text);
+        let text = imagespec_core::safety::printable(&text);
+        let prefix = match self.color {
+            true => "\x1b[1;33mwarning\x1b[0m",
+            false => "warning",
+        };
+        let _ = writeln!(std::io::stderr().lock(), "{prefix}: {text}");
     }
 
     /// Sends logs to stderr; the level comes from `-v`/`-q`, else
-    /// `IMAGESPEC_LOG`, else `warn`.
+    /// `IMAGESPEC_LOG`, else `warn`. On a terminal (and not quiet), long
+    /// steps (spans) show progress, and log lines print above it.
     pub fn init_logging(&self) {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        use tracing_subscriber::Layer;
         let default = match (self.quiet, self.verbose) {
             (true, _) => "error",
             (false, 0) => "warn",
@@ -68,30 +112,167 @@ impl Printer {
         } else {
             EnvFilter::new(default)
         };
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            // Every secret the spec holds is masked in the logs.
-            .with_writer(|| imagespec_core::redact::RedactingWriter(std::io::stderr()))
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_target(false)
-            .without_time()
-            .init();
+        let progress = !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let color = self.color;
+        if progress {
+            let indicatif = crate::progress::layer();
+            let writer = indicatif.get_stderr_writer();
+            let fmt = tracing_subscriber::fmt::layer()
+                // Every secret the spec holds is masked in the logs.
+                .with_writer(move || imagespec_core::redact::RedactingWriter(writer.clone()))
+                .with_ansi(color)
+                .with_target(false)
+                .without_time()
+                .with_filter(filter);
+            tracing_subscriber::registry()
+                .with(fmt)
+                .with(indicatif.with_filter(crate::progress::filter()))
+                .init();
+        } else {
+            let fmt = tracing_subscriber::fmt::layer()
+                .with_writer(|| imagespec_core::redact::RedactingWriter(std::io::stderr()))
+                .with_ansi(color)
+                .with_target(false)
+                .without_time()
+                .with_filter(filter);
+            tracing_subscriber::registry().with(fmt).init();
+        }
     }
 
-    /// Prints an error with its causes and, where a cargo feature would have
-    /// provided what is missing, a hint naming it.
-    pub fn report(&self, err: &anyhow::Error) {
-        let mut text = err.to_string();
-        for cause in err.chain().skip(1) {
-            text.push_str(&format!("\n  caused by: {cause}"));
-        }
-        if let Some(hint) = err
+    /// Prints an error once: with its causes and, where a cargo feature
+    /// would have provided what is missing, a hint naming it; a spec error
+    /// with a line shows that line of the file. With `--json`, the error
+    /// object goes to stdout as well.
+    pub fn report(&self, err: &anyhow::Error, status: ExitStatus) {
+        let spec_error = spec_error(err);
+        let feature_hint = err
             .chain()
             .find_map(|c| c.downcast_ref::<imagespec_core::Error>())
-            .and_then(crate::plugins::feature_hint)
-        {
-            text.push_str(&format!("\n  hint: {hint}"));
+            .and_then(crate::plugins::feature_hint);
+        match spec_error.and_then(|se| crate::diagnostic::render(se, self.color)) {
+            Some(rendered) => {
+                let _ = write!(
+                    std::io::stderr().lock(),
+                    "{}",
+                    imagespec_core::redact::redact(&rendered)
+                );
+            }
+            None => {
+                let mut text = err.to_string();
+                for cause in err.chain().skip(1) {
+                    text.push_str(&format!("\n  caused by: {cause}"));
+                }
+                if let Some(hint) = &feature_hint {
+                    text.push_str(&format!("\n  hint: {hint}"));
+                }
+                self.error(&text);
+            }
         }
-        self.error(&text);
+        if self.json {
+            let doc = envelope(
+                self.command,
+                false,
+                json!({ "error": error_object(err, status, feature_hint.as_deref()) }),
+            );
+            if let Ok(text) = serde_json::to_string_pretty(&doc) {
+                let _ = self.stdout_line(&text);
+            }
+        }
+    }
+}
+
+/// The spec error an error is, or was caused by.
+pub fn spec_error(err: &anyhow::Error) -> Option<&imagespec_core::SpecError> {
+    err.chain().find_map(|c| {
+        c.downcast_ref::<imagespec_core::SpecError>().or_else(|| {
+            match c.downcast_ref::<imagespec_core::Error>() {
+                Some(imagespec_core::Error::Spec(se)) => Some(se),
+                _ => None,
+            }
+        })
+    })
+}
+
+/// `{schema_version, command, ok, ...body}`.
+pub fn envelope(command: &str, ok: bool, body: Value) -> Value {
+    let mut doc = serde_json::Map::new();
+    doc.insert("schema_version".into(), json!(JSON_SCHEMA_VERSION));
+    doc.insert("command".into(), json!(command));
+    doc.insert("ok".into(), json!(ok));
+    if let Value::Object(fields) = body {
+        doc.extend(fields);
+    }
+    Value::Object(doc)
+}
+
+/// The JSON error object: kind, exit code, message, causes and, for a spec
+/// error, file, field, line and hint.
+pub fn error_object(err: &anyhow::Error, status: ExitStatus, hint: Option<&str>) -> Value {
+    let redact = |s: String| imagespec_core::redact::redact(&s).into_owned();
+    let mut obj = json!({
+        "kind": status.kind(),
+        "exit_code": status.code(),
+        "message": redact(err.to_string()),
+        "causes": err.chain().skip(1).map(|c| redact(c.to_string())).collect::<Vec<_>>(),
+        "file": null,
+        "field": null,
+        "line": null,
+        "hint": hint,
+    });
+    if let Some(se) = spec_error(err) {
+        let mut message = se.location.to_string();
+        if !se.location.field.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&se.message);
+        obj["message"] = json!(redact(
+            imagespec_core::safety::printable(&message).into_owned()
+        ));
+        obj["file"] = json!(se.location.file);
+        obj["field"] = json!(se.location.field);
+        obj["line"] = json!(se.location.line);
+        if let Some(h) = &se.hint {
+            obj["hint"] = json!(redact(h.clone()));
+        }
+    }
+    obj
+}
+
+/// A usage error's JSON object (before any command ran).
+pub fn print_usage_error_json(command: &str, message: &str) {
+    let doc = json!({
+        "schema_version": JSON_SCHEMA_VERSION,
+        "command": command,
+        "ok": false,
+        "error": {
+            "kind": ExitStatus::Usage.kind(),
+            "exit_code": ExitStatus::Usage.code(),
+            "message": message,
+            "causes": [],
+            "file": null,
+            "field": null,
+            "line": null,
+            "hint": "see `imagespec --help`",
+        },
+    });
+    if let Ok(text) = serde_json::to_string_pretty(&doc) {
+        let _ = write_stdout(&format!("{text}\n"));
+    }
+}
+
+/// Writes to stdout; a closed stdout is remembered and ends the output
+/// quietly (the command still does, and ends with, what it was asked for).
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) => Err(anyhow::anyhow!("cannot write to stdout: {e}")),
     }
 }

@@ -15,23 +15,53 @@ pub enum ExitStatus {
     Missing,
     /// 4 (`exists`): whether an image exists could not be told.
     Unknown,
+    /// 5: lint findings (`lint`, or `--strict`).
+    LintFindings,
+    /// 64 (EX_USAGE): the command line is wrong.
+    Usage,
 }
 
-impl From<ExitStatus> for ExitCode {
-    fn from(status: ExitStatus) -> ExitCode {
-        ExitCode::from(match status {
+impl ExitStatus {
+    /// The exit code.
+    pub fn code(self) -> u8 {
+        match self {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
             ExitStatus::InvalidSpec => 2,
             ExitStatus::Missing => 3,
             ExitStatus::Unknown => 4,
-        })
+            ExitStatus::LintFindings => 5,
+            ExitStatus::Usage => 64,
+        }
     }
-}
 
-impl ExitStatus {
+    /// How the JSON error object names it.
+    pub fn kind(self) -> &'static str {
+        match self {
+            ExitStatus::Success => "success",
+            ExitStatus::Failure => "failure",
+            ExitStatus::InvalidSpec => "invalid_spec",
+            ExitStatus::Missing => "missing",
+            ExitStatus::Unknown => "unknown",
+            ExitStatus::LintFindings => "lint_findings",
+            ExitStatus::Usage => "usage",
+        }
+    }
+
     /// The status an error ends the program with.
     pub fn of_error(err: &anyhow::Error) -> ExitStatus {
+        if err
+            .chain()
+            .any(|c| c.downcast_ref::<LintFailure>().is_some())
+        {
+            return ExitStatus::LintFindings;
+        }
+        if err
+            .chain()
+            .any(|c| c.downcast_ref::<UsageError>().is_some())
+        {
+            return ExitStatus::Usage;
+        }
         let invalid = err.chain().any(|c| {
             matches!(c.downcast_ref::<imagespec_core::Error>(), Some(e) if e.is_invalid_spec())
                 || c.downcast_ref::<imagespec_core::SpecError>().is_some()
@@ -43,3 +73,24 @@ impl ExitStatus {
         }
     }
 }
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        ExitCode::from(status.code())
+    }
+}
+
+/// `--strict` met lint findings (exit 5).
+#[derive(Debug, thiserror::Error)]
+#[error("{count} lint finding(s) in `{file}` and --strict is on: fix them (see the warnings above or `imagespec lint {file}`), or drop --strict")]
+pub struct LintFailure {
+    /// The spec file.
+    pub file: String,
+    /// How many.
+    pub count: usize,
+}
+
+/// A command line clap accepted but the command cannot take (exit 64).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);

@@ -284,7 +284,7 @@ fn links_out_of_the_tree_are_refused_unless_allowed() {
             );
         }
         let out = imagespec()
-            .args(["--allow-outside-links", "tag"])
+            .args(["tag", "--allow-outside-links"])
             .arg(dir.path().join("spec.yaml"))
             .output()
             .unwrap();

@@ -36,9 +36,14 @@ fn tag_json_matches_flytekit_and_errors_exit_2() {
                 Some(2),
                 "{name}: expected exit 2, stderr: {stderr}"
             );
+            // With --json, stdout holds the error object, and nothing else.
+            let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{name}: stdout is no JSON error object: {e}"));
+            assert_eq!(doc["ok"], false, "{name}: {doc}");
+            assert_eq!(doc["error"]["exit_code"], 2, "{name}: {doc}");
             assert!(
-                out.stdout.is_empty(),
-                "{name}: nothing on stdout for an error"
+                doc.get("image_name").is_none(),
+                "{name}: no name on an error"
             );
             assert!(
                 stderr.contains("spec.yaml"),

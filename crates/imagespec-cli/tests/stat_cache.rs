@@ -52,14 +52,11 @@ impl Tree {
         let mut cmd = common::imagespec();
         cmd.env("IMAGESPEC_CACHE_DIR", self.cache.path())
             .env("IMAGESPEC_LOG", "imagespec_core=debug");
+        cmd.arg("tag");
         if !cache {
             cmd.arg("--no-cache");
         }
-        let out = cmd
-            .arg("tag")
-            .arg(self.dir.path().join("spec.yaml"))
-            .output()
-            .unwrap();
+        let out = cmd.arg(self.dir.path().join("spec.yaml")).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stderr}");
         (

@@ -146,6 +146,18 @@ pub trait ImageBuilder: Plugin {
         decide(image, &existence, policy)
     }
 
+    /// The commands [`ImageBuilder::build_image`] would run for this job, as
+    /// shell lines, for `build --dry-run --show command` (a secret's source
+    /// is named, never its content). The default: none (a builder that runs
+    /// no command, as noop).
+    async fn planned_commands(
+        &self,
+        _job: &BuildJob,
+        _options: &BuildOptions,
+    ) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
     /// Builds (and pushes, when asked) the image of a checked job whose
     /// nested base, if any, was built already.
     async fn build_image(&self, job: &BuildJob, options: &BuildOptions) -> Result<BuildOutcome>;

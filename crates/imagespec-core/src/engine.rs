@@ -88,6 +88,18 @@ pub struct Entry {
     pub error: Option<Failure>,
 }
 
+impl Entry {
+    /// What the summary says happened: the action, with `+pushed` (or
+    /// `+push` for a dry run) when the image went (or would go) to its registry.
+    pub fn summary(&self) -> String {
+        match (self.action, self.pushed) {
+            (Action::Built, true) => "built+pushed".to_string(),
+            (Action::WouldBuild, true) => "would build+push".to_string(),
+            (action, _) => action.label().to_string(),
+        }
+    }
+}
+
 /// A failed image's error, shared by the report's copies.
 #[derive(Debug, Clone)]
 pub struct Failure(pub Arc<Error>);
@@ -131,12 +143,12 @@ impl Report {
             .max()
             .unwrap_or(5)
             .max(5);
-        let mut out = format!("{:<width$}  {:<13}  {:>7}\n", "IMAGE", "ACTION", "TIME");
+        let mut out = format!("{:<width$}  {:<17}  {:>7}\n", "IMAGE", "ACTION", "TIME");
         for e in &self.entries {
             out.push_str(&format!(
-                "{:<width$}  {:<13}  {:>6.1}s\n",
+                "{:<width$}  {:<17}  {:>6.1}s\n",
                 e.image_name,
-                e.action.label(),
+                e.summary(),
                 e.time.as_secs_f64()
             ));
         }
@@ -229,12 +241,17 @@ impl Engine {
                 .map(|b| (nodes[b].key.clone(), receivers[b].clone()));
             let engine = self.clone();
             let semaphore = semaphore.clone();
-            tasks.spawn(async move {
-                let entry = engine
-                    .run_node(node, base_rx, semaphore, dry_run, &tx)
-                    .await;
-                (index, entry)
-            });
+            // A `progress` span: the command line shows it as a spinner on a terminal.
+            let span = tracing::info_span!("image", progress = true, name = %node.key);
+            tasks.spawn(tracing::Instrument::instrument(
+                async move {
+                    let entry = engine
+                        .run_node(node, base_rx, semaphore, dry_run, &tx)
+                        .await;
+                    (index, entry)
+                },
+                span,
+            ));
         }
         let mut entries: Vec<Option<Entry>> = vec![None; nodes.len()];
         while let Some(joined) = tasks.join_next().await {

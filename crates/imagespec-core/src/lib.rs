@@ -49,7 +49,6 @@ pub mod redact;
 pub mod render;
 pub mod safety;
 pub mod spec;
-pub mod traps;
 
 /// Python values, as `yaml.safe_load` builds them (from imagespec-pycompat).
 pub use imagespec_pycompat::value as pyvalue;

@@ -49,25 +49,42 @@ pub const PRIORITY: i32 = 1;
 /// hands them to [`configure`] at start-up.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct DockerArgs {
-    /// The docker client to run.
-    #[arg(long, env = ENV_DOCKER, value_name = "PATH")]
-    pub docker: Option<String>,
+    #[command(flatten)]
+    pub client: DockerClientArgs,
     /// The buildx builder (`docker buildx build --builder`).
     #[arg(long, env = ENV_BUILDX_BUILDER, value_name = "NAME")]
     pub buildx_builder: Option<String>,
     /// `auto` (buildx when present), `buildx`, or `builtin` (the engine's BuildKit).
     #[arg(long, env = ENV_BUILDKIT_MODE, value_name = "MODE")]
     pub buildkit: Option<String>,
+    /// The network of the build's RUN steps: `default`, `host` (an index on
+    /// the build machine's loopback, say) or `none` (`docker build --network`).
+    #[arg(long, env = ENV_BUILD_NETWORK, value_name = "MODE")]
+    pub build_network: Option<String>,
+}
+
+/// Which docker client and engine to talk to: what a command that only asks
+/// the engine (whether an image exists locally) needs.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DockerClientArgs {
+    /// The docker client to run.
+    #[arg(long, env = ENV_DOCKER, value_name = "PATH")]
+    pub docker: Option<String>,
     /// The engine to talk to (sets DOCKER_HOST for docker).
     #[arg(long, env = "DOCKER_HOST", value_name = "URL")]
     pub docker_host: Option<String>,
     /// The docker context to use.
     #[arg(long, env = "DOCKER_CONTEXT", value_name = "NAME")]
     pub docker_context: Option<String>,
-    /// The network of the build's RUN steps: `default`, `host` (an index on
-    /// the build machine's loopback, say) or `none` (`docker build --network`).
-    #[arg(long, env = ENV_BUILD_NETWORK, value_name = "MODE")]
-    pub build_network: Option<String>,
+}
+
+impl From<DockerClientArgs> for DockerArgs {
+    fn from(client: DockerClientArgs) -> Self {
+        DockerArgs {
+            client,
+            ..DockerArgs::default()
+        }
+    }
 }
 
 /// Where and how docker runs.
@@ -124,12 +141,12 @@ impl DockerSettings {
         };
         Ok(DockerSettings {
             network,
-            docker: set(&args.docker)
+            docker: set(&args.client.docker)
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("docker")),
             buildx_builder: set(&args.buildx_builder),
-            host: set(&args.docker_host),
-            context: set(&args.docker_context),
+            host: set(&args.client.docker_host),
+            context: set(&args.client.docker_context),
             mode,
         })
     }
@@ -139,11 +156,13 @@ impl DockerSettings {
     pub fn from_env() -> std::result::Result<Self, DockerError> {
         let var = |k: &str| std::env::var(k).ok();
         DockerSettings::from_args(&DockerArgs {
-            docker: var(ENV_DOCKER),
+            client: DockerClientArgs {
+                docker: var(ENV_DOCKER),
+                docker_host: var("DOCKER_HOST"),
+                docker_context: var("DOCKER_CONTEXT"),
+            },
             buildx_builder: var(ENV_BUILDX_BUILDER),
             buildkit: var(ENV_BUILDKIT_MODE),
-            docker_host: var("DOCKER_HOST"),
-            docker_context: var("DOCKER_CONTEXT"),
             build_network: var(ENV_BUILD_NETWORK),
         })
     }
@@ -200,6 +219,14 @@ impl ImageBuilder for DockerBuilder {
             );
         }
         build_with(&settings()?, job, options).await
+    }
+
+    async fn planned_commands(
+        &self,
+        job: &BuildJob,
+        options: &BuildOptions,
+    ) -> Result<Vec<String>> {
+        planned_commands(&settings()?, job, options).await
     }
 
     /// With a registry: the registry check. Without one: the local engine's
@@ -428,6 +455,97 @@ pub async fn build_with(
         digest,
         context: options.keep_context.clone(),
     })
+}
+
+/// What [`build_with`] would run, as shell lines: the build (its context
+/// folder shown as `<context>`), and the push when the engine's built-in
+/// BuildKit is used. Asks docker which BuildKit it has only when the mode
+/// is `auto`; when docker cannot be asked, says so and shows buildx's form.
+pub async fn planned_commands(
+    settings: &DockerSettings,
+    job: &BuildJob,
+    options: &BuildOptions,
+) -> Result<Vec<String>> {
+    let spec = &job.spec;
+    let image_name = &job.identity.image_name;
+    let push = options.push && spec.registry().is_some();
+    let plan = imagespec_core::plan::plan(job, &options.defaults)?;
+    let mut lines = Vec::new();
+    let mode = match settings.mode {
+        ModeChoice::Buildx => BuildMode::Buildx,
+        ModeChoice::Builtin => BuildMode::Builtin,
+        ModeChoice::Auto => match preflight::check(settings, spec).await {
+            Ok(caps) => caps.mode,
+            Err(e) => {
+                lines.push(format!(
+                    "# docker could not be asked which BuildKit it has ({}); with buildx:",
+                    imagespec_core::safety::printable(&e.to_string()).replace('\n', " ")
+                ));
+                BuildMode::Buildx
+            }
+        },
+    };
+    let secrets: Vec<(String, PathBuf)> = plan
+        .secrets
+        .iter()
+        .map(|s| {
+            let src = match &s.source {
+                SecretSource::File(path) => path.clone(),
+                SecretSource::Text(_) => PathBuf::from("<a private file holding the secret>"),
+            };
+            (s.id.clone(), src)
+        })
+        .collect();
+    let platform: String = spec
+        .platform()
+        .split(',')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(",");
+    let context = PathBuf::from("<context>");
+    let metadata = PathBuf::from("<context>.metadata.json");
+    // The record itself is made at build time (it hashes every file).
+    let labels = vec![(
+        imagespec_core::explain::INPUTS_LABEL.to_string(),
+        "<the tag's inputs record>".to_string(),
+    )];
+    let command = command::BuildCommand {
+        labels: &labels,
+        mode,
+        image_name,
+        platform: &platform,
+        secrets: &secrets,
+        push,
+        builder: settings.buildx_builder.as_deref(),
+        network: settings.network.as_deref(),
+        context_dir: &context,
+        metadata_file: &metadata,
+    };
+    let (args, env) = command.args();
+    let docker = settings.docker.display().to_string();
+    let mut words: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    words.push(docker.clone());
+    words.extend(args);
+    let mut prefix = Vec::new();
+    if let Some(host) = &settings.host {
+        prefix.push(format!("DOCKER_HOST={host}"));
+    }
+    if let Some(context) = &settings.context {
+        prefix.push(format!("DOCKER_CONTEXT={context}"));
+    }
+    let line = |words: Vec<String>| {
+        prefix
+            .iter()
+            .chain(&words)
+            .map(|w| imagespec_core::render::shell_quote(w))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    lines.push(line(words));
+    if push && mode == BuildMode::Builtin {
+        lines.push(line(vec![docker, "push".into(), image_name.clone()]));
+    }
+    Ok(lines)
 }
 
 /// Writes a file that only its owner can read.

@@ -2,25 +2,32 @@
 //! image once, bases first, up to `-j N` at once.
 
 use imagespec_core::builder::BuildOptions;
-use imagespec_core::engine::{Action, Engine};
+use imagespec_core::engine::{Action, Engine, Report};
 use imagespec_core::existence::{env_flag, ENV_FAST_FAIL, ENV_FORCE_PUSH};
-use imagespec_core::spec::LoadOptions;
+use imagespec_core::BuildJob;
 
-use super::{locate, prepare_all, runtime};
-use crate::cli::BuildArgs;
+use super::{locate, prepare_all, runtime, Lints};
+use crate::cli::{BuildArgs, Show};
 use crate::printer::Printer;
-use crate::status::ExitStatus;
+use crate::status::{ExitStatus, UsageError};
 
-pub(crate) fn run(
-    args: BuildArgs,
-    options: &LoadOptions,
-    printer: Printer,
-) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+    if (args.context_only || args.keep_context.is_some()) && args.specs.len() != 1 {
+        return Err(
+            UsageError("--context-only and --keep-context take exactly one spec".into()).into(),
+        );
+    }
+    let options = args.read.load_options()?;
     #[cfg(feature = "registry")]
     imagespec_registry::validate_env()?;
     #[cfg(feature = "docker")]
     super::configure_docker(&args.docker)?;
-    let jobs = prepare_all(&args.specs, options)?;
+    let jobs = prepare_all(
+        &args.specs,
+        &options,
+        printer,
+        Lints::strict(args.strict.strict),
+    )?;
     // Every spec (and nested base) must name a builder this program has, and
     // pass its checks, before anything is built.
     for (job, path) in jobs.iter().zip(&args.specs) {
@@ -29,38 +36,10 @@ pub(crate) fn run(
         }
         imagespec_core::builder::check_chain(job).map_err(|e| locate(e, &job.spec, path))?;
     }
-    if (args.context_only || args.keep_context.is_some()) && jobs.len() != 1 {
-        anyhow::bail!("--context-only and --keep-context take exactly one spec");
-    }
     let defaults = args.python.resolve()?;
 
     if args.context_only {
-        // The `context` command, into a kept folder.
-        let job = &jobs[0];
-        let dir = match &args.keep_context {
-            Some(dir) => dir.clone(),
-            None => tempfile::Builder::new()
-                .prefix("imagespec-context-")
-                .tempdir()?
-                .keep()
-                .join(&job.identity.tag),
-        };
-        let written = super::context::write(
-            job,
-            &defaults,
-            &dir,
-            &args.specs[0],
-            imagespec_core::context::Materialize::Copy,
-        )?;
-        if args.json {
-            printer.stdout_json(&serde_json::json!({
-                "image_name": job.identity.image_name,
-                "context": written.dir,
-            }))?;
-        } else {
-            printer.stdout_line(&written.dir.display().to_string())?;
-        }
-        return Ok(ExitStatus::Success);
+        return context_only(&args, &jobs[0], &defaults, printer);
     }
 
     let build_options = BuildOptions {
@@ -78,21 +57,15 @@ pub(crate) fn run(
     let parallel = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let engine = Engine::registered(build_options, parallel)?;
-    let report = runtime()?.block_on(engine.run(&jobs, args.dry_run))?;
+    let engine = Engine::registered(build_options.clone(), parallel)?;
+    let runtime = runtime()?;
+    let report = runtime.block_on(engine.run(&jobs, args.dry_run))?;
     printer.stderr(&format!("\n{}", report.table()));
-    if args.json {
-        printer.stdout_json(&serde_json::json!({"ok": report.ok(), "images": report.entries}))?;
-    } else {
-        for e in report.requested() {
-            let name = e.real_name.as_deref().unwrap_or(&e.image_name);
-            if args.dry_run {
-                printer.stdout_line(&format!("{name}\t{}\t{}", e.action.label(), e.reason))?;
-            } else if !matches!(e.action, Action::Failed | Action::NotAttempted) {
-                printer.stdout_line(name)?;
-            }
-        }
-    }
+    let shown = match args.show.is_empty() {
+        true => None,
+        false => Some(runtime.block_on(show(&args.show, &jobs, &report, &build_options))?),
+    };
+    // Each failure once, on stderr (the JSON document holds them too).
     for e in report
         .entries
         .iter()
@@ -110,11 +83,169 @@ pub(crate) fn run(
         .entries
         .iter()
         .any(|e| e.error.as_ref().is_some_and(|f| f.0.is_invalid_spec()));
-    Ok(if report.ok() {
+    let status = if report.ok() {
         ExitStatus::Success
     } else if invalid_spec {
         ExitStatus::InvalidSpec
     } else {
         ExitStatus::Failure
-    })
+    };
+    if args.json {
+        let mut images = serde_json::to_value(&report.entries)?;
+        if let (Some(shown), Some(list)) = (&shown, images.as_array_mut()) {
+            for (entry, extra) in list.iter_mut().zip(shown) {
+                entry["dockerfile"] = serde_json::json!(extra.dockerfile);
+                entry["commands"] = serde_json::json!(extra.commands);
+            }
+        }
+        let mut body = serde_json::json!({"dry_run": args.dry_run, "images": images});
+        if status != ExitStatus::Success {
+            let failed = report
+                .entries
+                .iter()
+                .filter(|e| matches!(e.action, Action::Failed | Action::NotAttempted))
+                .count();
+            body["error"] = serde_json::json!({
+                "kind": status.kind(),
+                "exit_code": status.code(),
+                "message": format!("{failed} of {} image(s) failed or were not attempted", report.entries.len()),
+                "causes": [],
+                "file": null, "field": null, "line": null, "hint": null,
+            });
+        }
+        printer.stdout_json(status == ExitStatus::Success, body)?;
+    } else {
+        print_plain(&args, &report, shown.as_deref(), printer)?;
+    }
+    Ok(status)
+}
+
+/// `--context-only`: the `context` command, into a kept folder, in the build shape.
+fn context_only(
+    args: &BuildArgs,
+    job: &BuildJob,
+    defaults: &imagespec_core::knobs::PythonDefaults,
+    printer: Printer,
+) -> anyhow::Result<ExitStatus> {
+    let dir = match &args.keep_context {
+        Some(dir) => dir.clone(),
+        None => tempfile::Builder::new()
+            .prefix("imagespec-context-")
+            .tempdir()?
+            .keep()
+            .join(&job.identity.tag),
+    };
+    let written = super::context::write(
+        job,
+        defaults,
+        &dir,
+        &args.specs[0],
+        imagespec_core::context::Materialize::Copy,
+    )?;
+    if args.json {
+        printer.stdout_json(
+            true,
+            serde_json::json!({
+                "dry_run": false,
+                "images": [{
+                    "image_name": job.identity.image_name,
+                    "requested": true,
+                    "action": "context_only",
+                    "reason": "--context-only: the context was written and kept; nothing was built",
+                    "builder": null,
+                    "pushed": false,
+                    "context": written.dir,
+                    "time": 0.0,
+                }],
+            }),
+        )?;
+    } else {
+        printer.stdout_line(&written.dir.display().to_string())?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// What `--show` adds for one image.
+pub(crate) struct Shown {
+    dockerfile: Option<String>,
+    commands: Option<Vec<String>>,
+}
+
+/// The Dockerfile and builder commands of every image of the report, in its order.
+async fn show(
+    what: &[Show],
+    jobs: &[BuildJob],
+    report: &Report,
+    options: &BuildOptions,
+) -> anyhow::Result<Vec<Shown>> {
+    let all: Vec<&BuildJob> = jobs.iter().flat_map(|j| j.chain()).collect();
+    let mut out = Vec::new();
+    for entry in &report.entries {
+        let Some(job) = all
+            .iter()
+            .find(|j| j.identity.image_name == entry.image_name)
+        else {
+            out.push(Shown {
+                dockerfile: None,
+                commands: None,
+            });
+            continue;
+        };
+        let builder = imagespec_core::builder::for_spec(&job.spec)?;
+        let dockerfile = match what.contains(&Show::Dockerfile) && builder.name() != "noop" {
+            true => Some(imagespec_core::render::render(
+                &imagespec_core::plan::plan(job, &options.defaults)?,
+            )?),
+            false => None,
+        };
+        let commands = match what.contains(&Show::Command) {
+            true => Some(builder.planned_commands(job, options).await?),
+            false => None,
+        };
+        out.push(Shown {
+            dockerfile,
+            commands,
+        });
+    }
+    Ok(out)
+}
+
+/// stdout without `--json`: the names (dry run: every image, nested bases
+/// too, with its action and reason), and what `--show` asked for.
+fn print_plain(
+    args: &BuildArgs,
+    report: &Report,
+    shown: Option<&[Shown]>,
+    printer: Printer,
+) -> anyhow::Result<()> {
+    if !args.dry_run {
+        for e in report.requested() {
+            let name = e.real_name.as_deref().unwrap_or(&e.image_name);
+            if !matches!(e.action, Action::Failed | Action::NotAttempted) {
+                printer.stdout_line(name)?;
+            }
+        }
+        return Ok(());
+    }
+    for (i, e) in report.entries.iter().enumerate() {
+        let name = e.real_name.as_deref().unwrap_or(&e.image_name);
+        let role = match e.requested {
+            true => "",
+            false => " (nested base)",
+        };
+        printer.stdout_line(&format!("{name}\t{}\t{}{role}", e.summary(), e.reason))?;
+        if let Some(extra) = shown.and_then(|s| s.get(i)) {
+            if let Some(dockerfile) = &extra.dockerfile {
+                printer.stdout_line(&format!("--- Dockerfile of {name}"))?;
+                printer.stdout_line(dockerfile.trim_end())?;
+            }
+            if let Some(commands) = &extra.commands {
+                printer.stdout_line(&format!("--- commands for {name}"))?;
+                for c in commands {
+                    printer.stdout_line(c)?;
+                }
+            }
+        }
+    }
+    Ok(())
 }

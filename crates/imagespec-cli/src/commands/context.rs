@@ -4,20 +4,21 @@ use std::path::Path;
 
 use imagespec_core::context::{Materialize, WrittenContext};
 use imagespec_core::knobs::PythonDefaults;
-use imagespec_core::spec::LoadOptions;
 use imagespec_core::BuildJob;
 
-use super::{locate, prepare};
+use super::{locate, prepare, Lints};
 use crate::cli::ContextArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
-pub(crate) fn run(
-    args: ContextArgs,
-    options: &LoadOptions,
-    printer: Printer,
-) -> anyhow::Result<ExitStatus> {
-    let job = prepare(&args.spec, options)?;
+pub(crate) fn run(args: ContextArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+    let options = args.read.load_options()?;
+    let job = prepare(
+        &args.spec,
+        &options,
+        printer,
+        Lints::strict(args.strict.strict),
+    )?;
     let defaults = args.python.resolve()?;
     let how = match args.copy {
         true => Materialize::Copy,
@@ -25,14 +26,18 @@ pub(crate) fn run(
     };
     let written = write(&job, &defaults, &args.output, &args.spec, how)?;
     if args.json {
-        printer.stdout_json(&serde_json::json!({
-            "id": written.identity.id,
-            "tag": written.identity.tag,
-            "image_name": written.identity.image_name,
-            "context": written.dir,
-            "files": written.files,
-            "warnings": written.warnings,
-        }))?;
+        printer.stdout_json(
+            true,
+            serde_json::json!({
+                "spec": args.spec,
+                "id": written.identity.id,
+                "tag": written.identity.tag,
+                "image_name": written.identity.image_name,
+                "context": written.dir,
+                "files": written.files,
+                "warnings": written.warnings,
+            }),
+        )?;
     } else {
         printer.stdout_line(&written.dir.display().to_string())?;
     }

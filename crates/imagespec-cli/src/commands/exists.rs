@@ -1,36 +1,46 @@
 //! `imagespec exists`: whether each spec's image exists, asked concurrently.
 
 use imagespec_core::existence::Existence;
-use imagespec_core::spec::LoadOptions;
 
-use super::{locate, prepare_all, runtime};
+use super::{locate, prepare_all, runtime, Lints};
 use crate::cli::ExistsArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
-pub(crate) fn run(
-    args: ExistsArgs,
-    options: &LoadOptions,
-    printer: Printer,
-) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: ExistsArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+    let options = args.read.load_options()?;
     #[cfg(feature = "registry")]
     imagespec_registry::validate_env()?;
     #[cfg(feature = "docker")]
-    super::configure_docker(&args.docker)?;
-    let jobs = args
-        .specs
-        .iter()
-        .cloned()
-        .zip(prepare_all(&args.specs, options)?);
+    super::configure_docker(&imagespec_docker::DockerArgs::from(args.docker.clone()))?;
+    let jobs =
+        args.specs
+            .iter()
+            .cloned()
+            .zip(prepare_all(&args.specs, &options, printer, Lints::Quiet)?);
     let results = runtime()?.block_on(async {
         let mut set = tokio::task::JoinSet::new();
         for (index, (path, job)) in jobs.enumerate() {
-            set.spawn(async move {
-                let builder = imagespec_core::builder::for_spec(&job.spec)
-                    .map_err(|e| locate(e, &job.spec, &path))?;
-                let existence = builder.existence(&job).await?;
-                Ok::<_, imagespec_core::Error>((index, path, job.identity.image_name, existence))
-            });
+            use tracing::Instrument;
+            let span = tracing::info_span!(
+                "checking",
+                progress = true,
+                image = %job.identity.image_name
+            );
+            set.spawn(
+                async move {
+                    let builder = imagespec_core::builder::for_spec(&job.spec)
+                        .map_err(|e| locate(e, &job.spec, &path))?;
+                    let existence = builder.existence(&job).await?;
+                    Ok::<_, imagespec_core::Error>((
+                        index,
+                        path,
+                        job.identity.image_name,
+                        existence,
+                    ))
+                }
+                .instrument(span),
+            );
         }
         let mut out = Vec::new();
         while let Some(joined) = set.join_next().await {
@@ -69,14 +79,18 @@ pub(crate) fn run(
             printer.stdout_line(&format!("{image}\t{}\t{detail}", existence.status()))?;
         }
     }
-    if args.json {
-        printer.stdout_json(&rows)?;
-    }
-    Ok(if any_unknown {
+    let status = if any_unknown {
         ExitStatus::Unknown
     } else if any_missing {
         ExitStatus::Missing
     } else {
         ExitStatus::Success
-    })
+    };
+    if args.json {
+        printer.stdout_json(
+            status == ExitStatus::Success,
+            serde_json::json!({"images": rows}),
+        )?;
+    }
+    Ok(status)
 }

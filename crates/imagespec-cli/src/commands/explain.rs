@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context as _};
-use imagespec_core::explain::{explain, TagRecord, INPUTS_LABEL, SCHEMA_VERSION};
+use imagespec_core::explain::{explain, TagRecord, INPUTS_LABEL};
 use imagespec_core::spec::LoadOptions;
 
-use super::prepare;
+use super::{prepare, Lints};
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
@@ -22,10 +22,11 @@ pub struct ExplainArgs {
     /// imagespec (a reference with a tag or digest that is no file works too).
     #[arg(long, value_name = "OTHER")]
     pub against: String,
-    /// Print JSON: schema_version, spec, against, tag {old, new}, changed,
-    /// changes [{kind, ...}].
+    /// Print JSON: spec, against, tag {old, new}, changed, changes [{kind, ...}].
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub read: crate::cli::SpecReadArgs,
 }
 
 /// What `--against` names.
@@ -70,15 +71,12 @@ fn looks_like_image(text: &str) -> bool {
     !spec_like && chars_ok && tagged
 }
 
-pub(crate) fn run(
-    args: ExplainArgs,
-    options: &LoadOptions,
-    printer: Printer,
-) -> anyhow::Result<ExitStatus> {
-    let job = prepare(&args.spec, options)?;
+pub(crate) fn run(args: ExplainArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+    let options = &args.read.load_options()?;
+    let job = prepare(&args.spec, options, printer, Lints::Quiet)?;
     let new = TagRecord::of(&job)?;
     let old = match parse_against(&args.against) {
-        Against::File(path) => TagRecord::of(&prepare(&path, options)?)?,
+        Against::File(path) => TagRecord::of(&prepare(&path, options, printer, Lints::Quiet)?)?,
         Against::Git(rev) => git_record(&args.spec, &rev, options)?,
         Against::Image(image) => {
             let platform = job
@@ -93,14 +91,16 @@ pub(crate) fn run(
     };
     let explanation = explain(&new, &old);
     if args.json {
-        printer.stdout_json(&serde_json::json!({
-            "schema_version": SCHEMA_VERSION,
-            "spec": args.spec,
-            "against": args.against,
-            "tag": explanation.tag,
-            "changed": explanation.changed,
-            "changes": explanation.changes,
-        }))?;
+        printer.stdout_json(
+            true,
+            serde_json::json!({
+                "spec": args.spec,
+                "against": args.against,
+                "tag": explanation.tag,
+                "changed": explanation.changed,
+                "changes": explanation.changes,
+            }),
+        )?;
     } else {
         printer.stdout_line(explanation.render().trim_end())?;
     }

@@ -1,64 +1,115 @@
 //! One module per command; each returns the [`ExitStatus`] it ends with.
 
 mod build;
+mod completions;
 mod context;
 mod exists;
 pub(crate) mod explain;
+mod lint;
 mod plugins;
+mod schema;
 mod tag;
 
 use std::path::Path;
 
+use imagespec_core::lint::Lint;
 use imagespec_core::spec::LoadOptions;
 use imagespec_core::{BuildJob, ImageSpec};
 
 use crate::cli::{Cli, Command};
 use crate::printer::Printer;
-use crate::status::ExitStatus;
+use crate::status::{ExitStatus, LintFailure};
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
-    let options = cli.load_options()?;
     match cli.command {
-        Command::Tag(args) => tag::run(args, &options, printer),
-        Command::Context(args) => context::run(args, &options, printer),
-        Command::Build(args) => build::run(args, &options, printer),
-        Command::Exists(args) => exists::run(args, &options, printer),
+        Command::Tag(args) => tag::run(args, printer),
+        Command::Context(args) => context::run(args, printer),
+        Command::Build(args) => build::run(args, printer),
+        Command::Exists(args) => exists::run(args, printer),
+        Command::Explain(args) => explain::run(args, printer),
+        Command::Lint(args) => lint::run(args, printer),
+        Command::Schema(_) => schema::run(printer),
         Command::Plugins(args) => plugins::run(args, printer),
-        Command::Explain(args) => explain::run(args, &options, printer),
+        Command::Completions(args) => completions::run(args, printer),
     }
 }
 
-/// Loads a spec and warns about the flytekit traps it falls into.
-pub(crate) fn load(path: &Path, options: &LoadOptions) -> anyhow::Result<ImageSpec> {
-    let spec = imagespec_core::spec::load_file_with(path, options)?;
-    for trap in imagespec_core::traps::flytekit_traps(&spec) {
-        let at = match trap.line {
-            Some(line) => format!("{}:{line}", path.display()),
-            None => path.display().to_string(),
-        };
-        tracing::warn!(
-            "{at}: field `{}`: {}",
-            imagespec_core::safety::printable(&trap.field),
-            imagespec_core::safety::printable(&trap.message)
-        );
+/// What to do with lint findings while preparing a spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lints {
+    /// Print them as warnings.
+    Warn,
+    /// Print them as warnings, then fail (exit 5) if there are any.
+    Strict,
+    /// Say nothing (the caller reports them).
+    Quiet,
+}
+
+impl Lints {
+    pub(crate) fn strict(strict: bool) -> Lints {
+        match strict {
+            true => Lints::Strict,
+            false => Lints::Warn,
+        }
     }
-    Ok(spec)
 }
 
 /// Loads and prepares a spec (its inputs read and its identity computed,
-/// nested bases first), errors located in its file.
-pub(crate) fn prepare(path: &Path, options: &LoadOptions) -> anyhow::Result<BuildJob> {
-    let spec = load(path, options)?;
-    Ok(imagespec_core::builder::prepare(&spec).map_err(|e| locate(e, &spec, path))?)
+/// nested bases first), errors located in its file, lint findings handled
+/// as `lints` says.
+pub(crate) fn prepare(
+    path: &Path,
+    options: &LoadOptions,
+    printer: Printer,
+    lints: Lints,
+) -> anyhow::Result<BuildJob> {
+    let job = {
+        // Listing and hashing a big tree takes a while: a spinner on a terminal.
+        let _reading =
+            tracing::info_span!("reading", progress = true, spec = %path.display()).entered();
+        let spec = imagespec_core::spec::load_file_with(path, options)?;
+        imagespec_core::builder::prepare(&spec).map_err(|e| locate(e, &spec, path))?
+    };
+    if lints != Lints::Quiet {
+        let found = imagespec_core::lint::lint(&job);
+        for lint in &found {
+            printer.warning(&lint_line(path, lint));
+        }
+        if lints == Lints::Strict && !found.is_empty() {
+            return Err(LintFailure {
+                file: path.display().to_string(),
+                count: found.len(),
+            }
+            .into());
+        }
+    }
+    Ok(job)
 }
 
 /// [`prepare`] for every spec file, in order.
 pub(crate) fn prepare_all(
     paths: &[std::path::PathBuf],
     options: &LoadOptions,
+    printer: Printer,
+    lints: Lints,
 ) -> anyhow::Result<Vec<BuildJob>> {
-    paths.iter().map(|p| prepare(p, options)).collect()
+    paths
+        .iter()
+        .map(|p| prepare(p, options, printer, lints))
+        .collect()
+}
+
+/// One finding: `file:line: field `x` [code]: message`, then `  instead: fix`.
+pub(crate) fn lint_line(path: &Path, lint: &Lint) -> String {
+    let at = match lint.line {
+        Some(line) => format!("{}:{line}", path.display()),
+        None => path.display().to_string(),
+    };
+    format!(
+        "{at}: field `{}` [{}]: {}\n  instead: {}",
+        lint.field, lint.code, lint.message, lint.fix
+    )
 }
 
 /// Adds the spec file and the field's line to a spec error.

@@ -19,11 +19,14 @@ pub(crate) fn run(args: PluginsArgs, printer: Printer) -> anyhow::Result<ExitSta
         .collect();
     let checkers: Vec<&str> = imagespec_core::existence::registry()?.names();
     if args.json {
-        printer.stdout_json(&serde_json::json!({
-            "builders": builders,
-            "installers": installers,
-            "checkers": checkers,
-        }))?;
+        printer.stdout_json(
+            true,
+            serde_json::json!({
+                "builders": builders,
+                "installers": installers,
+                "checkers": checkers,
+            }),
+        )?;
     } else {
         for b in &builders {
             printer.stdout_line(&format!(

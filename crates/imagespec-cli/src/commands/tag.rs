@@ -1,18 +1,18 @@
 //! `imagespec tag`: the image name flytekit computes.
 
-use imagespec_core::spec::LoadOptions;
-
-use super::{locate, prepare};
+use super::{locate, prepare, Lints};
 use crate::cli::TagArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
-pub(crate) fn run(
-    args: TagArgs,
-    options: &LoadOptions,
-    printer: Printer,
-) -> anyhow::Result<ExitStatus> {
-    let job = prepare(&args.spec, options)?;
+pub(crate) fn run(args: TagArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+    let options = args.read.load_options()?;
+    let job = prepare(
+        &args.spec,
+        &options,
+        printer,
+        Lints::strict(args.strict.strict),
+    )?;
     imagespec_core::builder::check_chain(&job).map_err(|e| locate(e, &job.spec, &args.spec))?;
     let identity = &job.identity;
     // flytekit's image_name() after its engine ran: the name the spec's
@@ -21,16 +21,17 @@ pub(crate) fn run(
         .map_err(|e| locate(e, &job.spec, &args.spec))?;
     if args.json {
         let mut doc = serde_json::json!({
+            "spec": args.spec,
             "id": identity.id,
             "tag": identity.tag,
             "image_name": identity.image_name,
-            "spec": args.spec,
+            "real_name": null,
             "inputs": identity.inputs,
         });
         if real_name != identity.image_name {
             doc["real_name"] = serde_json::Value::String(real_name);
         }
-        printer.stdout_json(&doc)?;
+        printer.stdout_json(true, doc)?;
     } else {
         printer.stdout_line(&real_name)?;
     }
