@@ -338,13 +338,14 @@ fn uv_lock_and_poetry_lock_projects_build_and_run() {
         // Without a registry, existence is the local engine's answer.
         let (code, stdout, stderr) = imagespec(&["exists", "--json"], &spec);
         assert_eq!(code, 0, "{stderr}");
-        let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let rows = &doc["images"];
         assert_eq!(rows[0]["status"], "exists", "{rows}");
         e.docker_ok(&["rmi", image]);
         let (code, stdout, _) = imagespec(&["exists", "--json"], &spec);
         assert_eq!(code, 3);
-        let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        assert_eq!(rows[0]["reason"], "not in the local engine");
+        let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(doc["images"][0]["reason"], "not in the local engine");
     }
 }
 

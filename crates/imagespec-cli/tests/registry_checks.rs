@@ -78,12 +78,13 @@ struct Checked {
 fn exists_with(mut c: Command, specs: &[&Path]) -> Checked {
     let out = c.args(["exists", "--json"]).args(specs).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let rows = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "JSON on stdout ({e}): {}\n{stderr}",
             String::from_utf8_lossy(&out.stdout)
         )
     });
+    let rows = serde_json::from_value(doc["images"].clone()).expect("an images array");
     Checked {
         code: out.status.code().unwrap_or(-1),
         rows,
@@ -494,13 +495,14 @@ fn run_within(mut c: Command, limit: Duration) -> Ran {
 fn exists_within(mut c: Command, specs: &[&Path], limit: Duration) -> (Checked, Duration) {
     c.args(["exists", "--json"]).args(specs);
     let ran = run_within(c, limit);
-    let rows = serde_json::from_slice(&ran.stdout).unwrap_or_else(|e| {
+    let doc: serde_json::Value = serde_json::from_slice(&ran.stdout).unwrap_or_else(|e| {
         panic!(
             "JSON on stdout ({e}): {}\n{}",
             String::from_utf8_lossy(&ran.stdout),
             ran.stderr
         )
     });
+    let rows = serde_json::from_value(doc["images"].clone()).expect("an images array");
     let checked = Checked {
         code: ran.code,
         rows,

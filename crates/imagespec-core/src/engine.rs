@@ -328,7 +328,8 @@ impl Engine {
                 entry
             }
             Err(e) => {
-                tracing::error!("[{}] {e}", entry.image_name);
+                // The report carries it; the caller prints it (once).
+                tracing::debug!("[{}] failed: {e}", entry.image_name);
                 fail(entry, e, done)
             }
         }
