@@ -19,7 +19,7 @@ struct Generated {
 }
 
 fn generated(root: &Path) -> Result<Vec<Generated>> {
-    let schema = serde_json::to_string_pretty(&imagespec_core::spec::fields::json_schema())? + "\n";
+    let schema = serde_json::to_string_pretty(&imagespec_cli::fields::json_schema())? + "\n";
     let reference_path = root.join("docs/spec-reference.md");
     let reference = fs::read_to_string(&reference_path)
         .with_context(|| format!("cannot read {}", reference_path.display()))?;
@@ -32,7 +32,7 @@ fn generated(root: &Path) -> Result<Vec<Generated>> {
     let reference = format!(
         "{}{FIELDS_BEGIN}\n\n{}{}",
         &reference[..begin],
-        imagespec_core::spec::fields::reference_markdown(),
+        imagespec_cli::fields::reference_markdown(),
         &reference[end..]
     );
     Ok(vec![

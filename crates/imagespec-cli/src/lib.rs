@@ -16,6 +16,7 @@
 mod cli;
 mod commands;
 mod diagnostic;
+pub mod fields;
 mod plugins;
 pub mod printer;
 mod progress;

@@ -507,7 +507,7 @@ pub async fn planned_commands(
     // The record itself is made at build time (it hashes every file).
     let labels = vec![(
         imagespec_core::explain::INPUTS_LABEL.to_string(),
-        "<the tag's inputs record>".to_string(),
+        "<record of the tag inputs>".to_string(),
     )];
     let command = command::BuildCommand {
         labels: &labels,

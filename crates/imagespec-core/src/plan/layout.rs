@@ -249,7 +249,8 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
             .iter()
             .any(|t| !crate::redact::urls_with_credentials(t).is_empty())
         {
-            b.warn(format!(
+            // The lint `credentials-in-url` says it to the user.
+            b.note(format!(
                 "{field} holds a URL with credentials: they are written into the Dockerfile \
                  and stay in the image's history; put the index in pip_index or \
                  pip_extra_index_url (imagespec passes those credentials as a build secret), \

@@ -293,6 +293,15 @@ impl<'a> PlanBuilder<'a> {
         tracing::warn!("{message}");
         self.warnings.push(message);
     }
+
+    /// Records a warning that a lint reports too (so a program that lints,
+    /// as the command line does, says it once): kept in `warnings`, logged
+    /// at debug level only.
+    pub fn note(&mut self, message: impl Into<String>) {
+        let message = message.into();
+        tracing::debug!("{message}");
+        self.warnings.push(message);
+    }
 }
 
 // ---- helpers for installers ------------------------------------------------

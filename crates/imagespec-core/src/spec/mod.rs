@@ -6,7 +6,6 @@
 //! flytekit's tag. Change one with the builder-style `with_*` methods, which
 //! return a new spec, as flytekit's do.
 
-pub mod fields;
 mod load;
 mod validate;
 

@@ -2,7 +2,10 @@
 //! hashes it, what flytekit does with it and what imagespec adds. One table,
 //! from which the JSON Schema (`imagespec schema`, `docs/spec.schema.json`)
 //! and the field section of `docs/spec-reference.md` are generated; a test
-//! checks that it covers exactly [`FIELDS`](super::FIELDS).
+//! checks that it covers exactly the core's
+//! [`FIELDS`](imagespec_core::spec::FIELDS). It lives here, not in the core,
+//! because what flytekit does with a field names the tools it uses (uv,
+//! micromamba), and the core names no plugin.
 
 use serde_json::{json, Value};
 
@@ -389,14 +392,14 @@ mod tests {
     #[test]
     fn the_table_covers_exactly_the_fields_in_order() {
         let names: Vec<&str> = FIELD_DOCS.iter().map(|f| f.name).collect();
-        assert_eq!(names, super::super::FIELDS);
+        assert_eq!(names, imagespec_core::spec::FIELDS);
     }
 
     #[test]
     fn the_schema_lists_every_field_and_no_other() {
         let schema = json_schema();
         let props = schema["properties"].as_object().unwrap();
-        assert_eq!(props.len(), super::super::FIELDS.len());
+        assert_eq!(props.len(), imagespec_core::spec::FIELDS.len());
         assert_eq!(schema["additionalProperties"], false);
         assert!(props.values().all(|p| p["description"].is_string()));
     }
