@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 pub const FLYTEKIT_VERSION: &str = "1.16.31";
 
 /// The interpreter the venv is made from (`python3` on PATH unless set).
-const BASE_PYTHON_ENV: &str = "IMAGESPEC_FLYTEKIT_BASE_PYTHON";
+pub const BASE_PYTHON_ENV: &str = "IMAGESPEC_FLYTEKIT_BASE_PYTHON";
 
 fn log(msg: &str) {
     eprintln!("xtask flytekit: {msg}");
@@ -59,7 +59,7 @@ fn is_ready(venv: &Path) -> bool {
 }
 
 /// Runs `cmd`, its output sent to our stderr (stdout carries only the result).
-fn run_logged(cmd: &mut Command, what: &str) -> Result<()> {
+pub fn run_logged(cmd: &mut Command, what: &str) -> Result<()> {
     log(what);
     let status = cmd
         .stdin(Stdio::null())

@@ -8,6 +8,7 @@
 //! - `cargo xtask e2e up|down|test`: the end-to-end environment (idempotent).
 //! - `cargo xtask bench`: timings of the release binary on generated inputs.
 //! - `cargo xtask flytekit`: the venv with real flytekit for the differential test.
+//! - `cargo xtask plugin`: the flytekit plugin's wheel (maturin).
 //! - `cargo xtask docs [--check]`: the generated docs (CLI, schema, spec
 //!   reference); `cargo xtask man`: the man pages.
 
@@ -15,6 +16,7 @@ mod bench;
 mod docs;
 mod e2e;
 mod flytekit;
+mod plugin;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,6 +41,8 @@ enum Cmd {
     Bench,
     /// Make target/flytekit-venv with flytekit 1.16.31 (idempotent); prints its python.
     Flytekit,
+    /// Build the flytekit plugin's wheel (maturin) into target/wheels; prints its path.
+    Plugin,
     /// Write the generated docs (docs/cli.md, docs/spec.schema.json, the field
     /// section of docs/spec-reference.md) and the man pages (target/man).
     Docs {
@@ -146,6 +150,7 @@ fn main() -> Result<()> {
         Cmd::Man { out } => docs::man(&out.unwrap_or_else(|| root.join("target/man"))),
         Cmd::Bench => bench::run(&root),
         Cmd::Flytekit => flytekit::run(&root),
+        Cmd::Plugin => plugin::run(&root),
         Cmd::E2e { action } => match action {
             E2eAction::Up => e2e::up(&root),
             E2eAction::Down => e2e::down(&root),
@@ -178,6 +183,8 @@ const E2E_TESTS: &[&str] = &[
     "--test",
     "e2e_quickstart",
     "--test",
+    "e2e_flytekit_plugin",
+    "--test",
     "registry_harness_selftest",
 ];
 
@@ -188,6 +195,12 @@ fn e2e_env(root: &Path) -> Result<Vec<(String, String)>> {
     env.push((
         "IMAGESPEC_FLYTEKIT_PYTHON".into(),
         python.display().to_string(),
+    ));
+    // The flytekit plugin's wheel, in a fresh venv with flytekit.
+    let plugin_python = plugin::fresh_venv(root)?;
+    env.push((
+        "IMAGESPEC_PLUGIN_PYTHON".into(),
+        plugin_python.display().to_string(),
     ));
     // The e2e suites fail, not skip, when this is set and the engine is missing.
     env.push(("IMAGESPEC_E2E".into(), "1".into()));
@@ -245,6 +258,20 @@ fn test(root: &Path, with_e2e: bool) -> Result<()> {
             ("IMAGESPEC_FLYTEKIT_PYTHON", &python),
             ("IMAGESPEC_PROPTEST_CASES", PROPTEST_CASES),
         ],
+    )?;
+    // The flytekit plugin's typed hand-over, with real flytekit.
+    cargo(
+        root,
+        &[
+            "test",
+            "-p",
+            "imagespec-cli",
+            "--features",
+            "flytekit",
+            "--test",
+            "flytekit_plugin_handover",
+        ],
+        &[("IMAGESPEC_FLYTEKIT_PYTHON", &python)],
     )?;
     if with_e2e {
         let env = e2e_env(root)?;
