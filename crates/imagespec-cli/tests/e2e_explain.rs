@@ -7,59 +7,10 @@
 //! they never skip.
 
 use std::path::Path;
-use std::process::Command;
 
 mod common;
 
-/// The environment `cargo xtask e2e up` describes in `target/e2e/env`.
-struct E2e {
-    docker: String,
-    registry: String,
-    python_image: String,
-    uv_image: String,
-}
-
-fn e2e() -> E2e {
-    let var = |k: &str| {
-        std::env::var(k).unwrap_or_else(|_| {
-            panic!(
-                "{k} is not set: run these tests with `cargo xtask e2e test` (or `cargo xtask ci`)"
-            )
-        })
-    };
-    let env = E2e {
-        docker: var("IMAGESPEC_DOCKER"),
-        registry: var("IMAGESPEC_E2E_REGISTRY"),
-        python_image: var("IMAGESPEC_E2E_PYTHON_IMAGE"),
-        uv_image: var("IMAGESPEC_E2E_UV_IMAGE"),
-    };
-    let info = Command::new(&env.docker)
-        .arg("info")
-        .output()
-        .expect("the docker client runs");
-    assert!(
-        info.status.success(),
-        "no Docker engine answers ({}): {}",
-        env.docker,
-        String::from_utf8_lossy(&info.stderr)
-    );
-    env
-}
-
-impl E2e {
-    fn docker_ok(&self, args: &[&str]) -> String {
-        let out = Command::new(&self.docker)
-            .args(args)
-            .output()
-            .expect("docker runs");
-        assert!(
-            out.status.success(),
-            "docker {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
+use common::{e2e, E2e};
 
 fn write(root: &Path, rel: &str, body: &str) {
     let p = root.join(rel);

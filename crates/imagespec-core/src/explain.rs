@@ -570,6 +570,27 @@ fn requirement_changes(
     }
 }
 
+/// The keys added to, changed in and removed from `old` in `new`, as changes.
+fn diff_maps<V: PartialEq>(
+    new: &BTreeMap<String, V>,
+    old: &BTreeMap<String, V>,
+    out: &mut Vec<Change>,
+    added: impl Fn(String) -> Change,
+    changed: impl Fn(String) -> Change,
+    removed: impl Fn(String) -> Change,
+) {
+    for (key, value) in new {
+        match old.get(key) {
+            None => out.push(added(key.clone())),
+            Some(v) if v != value => out.push(changed(key.clone())),
+            Some(_) => {}
+        }
+    }
+    for key in old.keys().filter(|k| !new.contains_key(*k)) {
+        out.push(removed(key.clone()));
+    }
+}
+
 fn list_changes(kind: ListKind, new: &FileList, old: &FileList, out: &mut Vec<Change>) {
     let (new, old) = match (new, old) {
         (FileList::Files(_), FileList::Folders { depth, .. }) => (new.folded(*depth), old.clone()),
@@ -577,27 +598,14 @@ fn list_changes(kind: ListKind, new: &FileList, old: &FileList, out: &mut Vec<Ch
         _ => (new.clone(), old.clone()),
     };
     match (&new, &old) {
-        (FileList::Files(n), FileList::Files(o)) => {
-            for (path, hash) in n {
-                match o.get(path) {
-                    None => out.push(Change::FileAdded {
-                        list: kind,
-                        path: path.clone(),
-                    }),
-                    Some(h) if h != hash => out.push(Change::FileChanged {
-                        list: kind,
-                        path: path.clone(),
-                    }),
-                    Some(_) => {}
-                }
-            }
-            for path in o.keys().filter(|p| !n.contains_key(*p)) {
-                out.push(Change::FileRemoved {
-                    list: kind,
-                    path: path.clone(),
-                });
-            }
-        }
+        (FileList::Files(n), FileList::Files(o)) => diff_maps(
+            n,
+            o,
+            out,
+            |path| Change::FileAdded { list: kind, path },
+            |path| Change::FileChanged { list: kind, path },
+            |path| Change::FileRemoved { list: kind, path },
+        ),
         (
             FileList::Folders {
                 depth: dn,
@@ -614,25 +622,14 @@ fn list_changes(kind: ListKind, new: &FileList, old: &FileList, out: &mut Vec<Ch
                 }
                 return;
             }
-            for (folder, root) in n {
-                match o.get(folder) {
-                    None => out.push(Change::FolderAdded {
-                        list: kind,
-                        folder: folder.clone(),
-                    }),
-                    Some(r) if r != root => out.push(Change::FolderChanged {
-                        list: kind,
-                        folder: folder.clone(),
-                    }),
-                    Some(_) => {}
-                }
-            }
-            for folder in o.keys().filter(|f| !n.contains_key(*f)) {
-                out.push(Change::FolderRemoved {
-                    list: kind,
-                    folder: folder.clone(),
-                });
-            }
+            diff_maps(
+                n,
+                o,
+                out,
+                |folder| Change::FolderAdded { list: kind, folder },
+                |folder| Change::FolderChanged { list: kind, folder },
+                |folder| Change::FolderRemoved { list: kind, folder },
+            );
         }
         _ => unreachable!("both lists are files or both are folded"),
     }

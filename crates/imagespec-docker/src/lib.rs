@@ -412,13 +412,7 @@ pub async fn build_with(
     ));
     // A kept folder may hold the last build's.
     let _ = std::fs::remove_file(&metadata);
-    // As check() reads it: each platform trimmed (the hash keeps the text).
-    let platform: String = spec
-        .platform()
-        .split(',')
-        .map(str::trim)
-        .collect::<Vec<_>>()
-        .join(",");
+    let platform = build_platforms(spec);
     let plan = command::BuildCommand {
         mode: caps.mode,
         image_name: &image_name,
@@ -455,6 +449,16 @@ pub async fn build_with(
         digest,
         context: options.keep_context.clone(),
     })
+}
+
+/// `--platform` of the build, as check() reads the field: each platform
+/// trimmed (the hash keeps the text as written).
+fn build_platforms(spec: &imagespec_core::ImageSpec) -> String {
+    spec.platform()
+        .split(',')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// What [`build_with`] would run, as shell lines: the build (its context
@@ -496,12 +500,7 @@ pub async fn planned_commands(
             (s.id.clone(), src)
         })
         .collect();
-    let platform: String = spec
-        .platform()
-        .split(',')
-        .map(str::trim)
-        .collect::<Vec<_>>()
-        .join(",");
+    let platform = build_platforms(spec);
     let context = PathBuf::from("<context>");
     let metadata = PathBuf::from("<context>.metadata.json");
     // The record itself is made at build time (it hashes every file).
