@@ -234,7 +234,7 @@ pub enum Command {
     Exists(ExistsArgs),
     /// Say which inputs changed the tag: fields, requirement lines, source and copy files.
     #[command(after_help = EXPLAIN_HELP)]
-    Explain(crate::commands::explain::ExplainArgs),
+    Explain(ExplainArgs),
     /// Find the YAML and flytekit traps a spec falls into, and say what to write instead.
     #[command(after_help = LINT_HELP)]
     Lint(LintArgs),
@@ -377,6 +377,22 @@ pub struct SchemaArgs {}
 pub struct CompletionsArgs {
     /// The shell.
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The spec file.
+    pub spec: PathBuf,
+    /// What to compare with: a spec file; `git:REV`, this spec file (and its
+    /// files) at git revision REV; or `image:REF`, a pushed image built by
+    /// imagespec (a reference with a tag or digest that is no file works too).
+    #[arg(long, value_name = "OTHER")]
+    pub against: String,
+    /// Print JSON: spec, against, tag {old, new}, changed, changes [{kind, ...}].
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub read: SpecReadArgs,
 }
 
 #[derive(Debug, Args)]

@@ -10,24 +10,9 @@ use imagespec_core::explain::{explain, TagRecord, INPUTS_LABEL};
 use imagespec_core::spec::LoadOptions;
 
 use super::{prepare, Lints};
+use crate::cli::ExplainArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
-
-#[derive(Debug, clap::Args)]
-pub struct ExplainArgs {
-    /// The spec file.
-    pub spec: PathBuf,
-    /// What to compare with: a spec file; `git:REV`, this spec file (and its
-    /// files) at git revision REV; or `image:REF`, a pushed image built by
-    /// imagespec (a reference with a tag or digest that is no file works too).
-    #[arg(long, value_name = "OTHER")]
-    pub against: String,
-    /// Print JSON: spec, against, tag {old, new}, changed, changes [{kind, ...}].
-    #[arg(long)]
-    pub json: bool,
-    #[command(flatten)]
-    pub read: crate::cli::SpecReadArgs,
-}
 
 /// What `--against` names.
 #[derive(Debug, PartialEq, Eq)]

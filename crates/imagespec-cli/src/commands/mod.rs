@@ -4,7 +4,7 @@ mod build;
 mod completions;
 mod context;
 mod exists;
-pub(crate) mod explain;
+mod explain;
 mod lint;
 mod plugins;
 mod schema;
