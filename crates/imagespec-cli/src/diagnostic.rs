@@ -70,9 +70,6 @@ pub fn render(se: &imagespec_core::SpecError, color: bool) -> Option<String> {
             .trim_start(),
         None => out.trim_start(),
     };
-    let prefix = match color {
-        true => "\x1b[1;31merror\x1b[0m",
-        false => "error",
-    };
+    let prefix = crate::printer::label(crate::printer::Label::Error, color);
     Some(format!("{prefix}: {body}"))
 }

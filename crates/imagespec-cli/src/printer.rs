@@ -72,11 +72,11 @@ impl Printer {
     pub fn error(&self, text: &str) {
         let text = imagespec_core::redact::redact(text);
         let text = imagespec_core::safety::printable(&text);
-        let prefix = match self.color {
-            true => "\x1b[1;31merror\x1b[0m",
-            false => "error",
-        };
-        let _ = writeln!(std::io::stderr().lock(), "{prefix}: {text}");
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}: {text}",
+            label(Label::Error, self.color)
+        );
     }
 
     /// A warning on stderr, unless quiet.
@@ -86,17 +86,18 @@ impl Printer {
         }
         let text = imagespec_core::redact::redact(text);
         let text = imagespec_core::safety::printable(&text);
-        let prefix = match self.color {
-            true => "\x1b[1;33mwarning\x1b[0m",
-            false => "warning",
-        };
-        let _ = writeln!(std::io::stderr().lock(), "{prefix}: {text}");
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}: {text}",
+            label(Label::Warning, self.color)
+        );
     }
 
     /// Sends logs to stderr; the level comes from `-v`/`-q`, else
     /// `IMAGESPEC_LOG`, else `warn`. On a terminal (and not quiet), long
     /// steps (spans) show progress, and log lines print above it.
     pub fn init_logging(&self) {
+        use tracing_subscriber::fmt::writer::BoxMakeWriter;
         use tracing_subscriber::layer::SubscriberExt;
         use tracing_subscriber::util::SubscriberInitExt;
         use tracing_subscriber::Layer;
@@ -113,30 +114,29 @@ impl Printer {
             EnvFilter::new(default)
         };
         let progress = !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
-        let color = self.color;
-        if progress {
-            let indicatif = crate::progress::layer();
-            let writer = indicatif.get_stderr_writer();
-            let fmt = tracing_subscriber::fmt::layer()
-                // Every secret the spec holds is masked in the logs.
-                .with_writer(move || imagespec_core::redact::RedactingWriter(writer.clone()))
-                .with_ansi(color)
-                .with_target(false)
-                .without_time()
-                .with_filter(filter);
-            tracing_subscriber::registry()
-                .with(fmt)
-                .with(indicatif.with_filter(crate::progress::filter()))
-                .init();
-        } else {
-            let fmt = tracing_subscriber::fmt::layer()
-                .with_writer(|| imagespec_core::redact::RedactingWriter(std::io::stderr()))
-                .with_ansi(color)
-                .with_target(false)
-                .without_time()
-                .with_filter(filter);
-            tracing_subscriber::registry().with(fmt).init();
-        }
+        // On a terminal, log lines go through the spinners' writer, which
+        // prints them above the spinners.
+        let indicatif = progress.then(crate::progress::layer);
+        let writer = match &indicatif {
+            Some(layer) => {
+                let w = layer.get_stderr_writer();
+                BoxMakeWriter::new(move || imagespec_core::redact::RedactingWriter(w.clone()))
+            }
+            None => {
+                BoxMakeWriter::new(|| imagespec_core::redact::RedactingWriter(std::io::stderr()))
+            }
+        };
+        let fmt = tracing_subscriber::fmt::layer()
+            // Every secret the spec holds is masked in the logs.
+            .with_writer(writer)
+            .with_ansi(self.color)
+            .with_target(false)
+            .without_time()
+            .with_filter(filter);
+        tracing_subscriber::registry()
+            .with(fmt)
+            .with(indicatif.map(|l| l.with_filter(crate::progress::filter())))
+            .init();
     }
 
     /// Prints an error once: with its causes and, where a cargo feature
@@ -181,6 +181,23 @@ impl Printer {
     }
 }
 
+/// What a line on stderr is.
+#[derive(Debug, Clone, Copy)]
+pub enum Label {
+    Error,
+    Warning,
+}
+
+/// `error` / `warning`, bold red / yellow when colouring.
+pub fn label(kind: Label, color: bool) -> &'static str {
+    match (kind, color) {
+        (Label::Error, true) => "\x1b[1;31merror\x1b[0m",
+        (Label::Error, false) => "error",
+        (Label::Warning, true) => "\x1b[1;33mwarning\x1b[0m",
+        (Label::Warning, false) => "warning",
+    }
+}
+
 /// The spec error an error is, or was caused by.
 pub fn spec_error(err: &anyhow::Error) -> Option<&imagespec_core::SpecError> {
     err.chain().find_map(|c| {
@@ -205,20 +222,32 @@ pub fn envelope(command: &str, ok: bool, body: Value) -> Value {
     Value::Object(doc)
 }
 
-/// The JSON error object: kind, exit code, message, causes and, for a spec
-/// error, file, field, line and hint.
-pub fn error_object(err: &anyhow::Error, status: ExitStatus, hint: Option<&str>) -> Value {
-    let redact = |s: String| imagespec_core::redact::redact(&s).into_owned();
-    let mut obj = json!({
+/// The JSON error object: kind, exit code, message, causes, and where
+/// (file, field, line) and what to do (hint) when known.
+pub fn error_json(
+    status: ExitStatus,
+    message: &str,
+    causes: Vec<String>,
+    hint: Option<&str>,
+) -> Value {
+    json!({
         "kind": status.kind(),
         "exit_code": status.code(),
-        "message": redact(err.to_string()),
-        "causes": err.chain().skip(1).map(|c| redact(c.to_string())).collect::<Vec<_>>(),
+        "message": message,
+        "causes": causes,
         "file": null,
         "field": null,
         "line": null,
         "hint": hint,
-    });
+    })
+}
+
+/// [`error_json`] of an error: its chain as the causes and, for a spec
+/// error, its file, field, line and hint.
+pub fn error_object(err: &anyhow::Error, status: ExitStatus, hint: Option<&str>) -> Value {
+    let redact = |s: String| imagespec_core::redact::redact(&s).into_owned();
+    let causes = err.chain().skip(1).map(|c| redact(c.to_string())).collect();
+    let mut obj = error_json(status, &redact(err.to_string()), causes, hint);
     if let Some(se) = spec_error(err) {
         let mut message = se.location.to_string();
         if !se.location.field.is_empty() {
@@ -238,23 +267,15 @@ pub fn error_object(err: &anyhow::Error, status: ExitStatus, hint: Option<&str>)
     obj
 }
 
-/// A usage error's JSON object (before any command ran).
+/// A usage error's JSON document (before any command ran).
 pub fn print_usage_error_json(command: &str, message: &str) {
-    let doc = json!({
-        "schema_version": JSON_SCHEMA_VERSION,
-        "command": command,
-        "ok": false,
-        "error": {
-            "kind": ExitStatus::Usage.kind(),
-            "exit_code": ExitStatus::Usage.code(),
-            "message": message,
-            "causes": [],
-            "file": null,
-            "field": null,
-            "line": null,
-            "hint": "see `imagespec --help`",
-        },
-    });
+    let error = error_json(
+        ExitStatus::Usage,
+        message,
+        Vec::new(),
+        Some("see `imagespec --help`"),
+    );
+    let doc = envelope(command, false, json!({ "error": error }));
     if let Ok(text) = serde_json::to_string_pretty(&doc) {
         let _ = write_stdout(&format!("{text}\n"));
     }

@@ -105,13 +105,15 @@ pub(crate) fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitStatu
                 .iter()
                 .filter(|e| matches!(e.action, Action::Failed | Action::NotAttempted))
                 .count();
-            body["error"] = serde_json::json!({
-                "kind": status.kind(),
-                "exit_code": status.code(),
-                "message": format!("{failed} of {} image(s) failed or were not attempted", report.entries.len()),
-                "causes": [],
-                "file": null, "field": null, "line": null, "hint": null,
-            });
+            body["error"] = crate::printer::error_json(
+                status,
+                &format!(
+                    "{failed} of {} image(s) failed or were not attempted",
+                    report.entries.len()
+                ),
+                Vec::new(),
+                None,
+            );
         }
         printer.stdout_json(status == ExitStatus::Success, body)?;
     } else {
