@@ -139,28 +139,28 @@ fn render_step(out: &mut String, step: &Step) -> Result<(), RenderError> {
             let _ = writeln!(out, "USER {}", clean("a user", name)?);
         }
         Step::Run { mounts, script } => {
-            // The script stays on the last mount's line, as in flytekit's
-            // template: a value starting with `#` is then a shell comment,
-            // not a Dockerfile comment line that would end the instruction
-            // early and let it swallow the next one.
+            // One physical line, as flytekit's templates render (their
+            // `\` line ends are Python's, so the text has none): a value
+            // starting with `#` is then a shell comment, not a Dockerfile
+            // comment line that would end the instruction early and let it
+            // swallow the next one; and a reader's `RUN.+mkdir` finds it.
             out.push_str("RUN");
             for m in mounts {
-                let _ = write!(out, " \\\n    --mount={}", mount(m)?);
+                let _ = write!(out, " --mount={}", mount(m)?);
             }
             let words = script.iter().map(word).collect::<Result<Vec<_>, _>>()?;
             let _ = writeln!(out, " {}", words.join(" "));
         }
         Step::Env { vars } => {
             out.push_str("ENV");
-            for (i, v) in vars.iter().enumerate() {
+            for v in vars {
                 let name = clean("an ENV name", &v.name)?;
                 if let Some(why) = safety::env_name_problem(name) {
                     return Err(refuse("an ENV name", name, why));
                 }
-                let sep = if i == 0 { " " } else { " \\\n    " };
                 let _ = write!(
                     out,
-                    "{sep}{name}={}",
+                    " {name}={}",
                     env_value(clean("an ENV value", &v.value)?)
                 );
             }
