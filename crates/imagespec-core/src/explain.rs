@@ -68,6 +68,16 @@ pub struct TagRecord {
     /// The nested base spec's record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<Box<TagRecord>>,
+    /// For the fields that are dicts (`env`, `builder_options`,
+    /// `builder_config`): each key, as Python's `str()` writes it, with the
+    /// [`short_hash`] of its entry (`'KEY': value`), in the dict's order. So
+    /// an explanation names the key that changed, not only the field.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub keys: BTreeMap<String, Vec<(String, String)>>,
+    /// The values of those keys (`str()`): kept by a local record, never
+    /// written into a label; shown when they are no secret.
+    #[serde(skip)]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// The non-blank lines of a requirements file (trimmed), in its order.
@@ -241,6 +251,29 @@ impl TagRecord {
             Some(b) => Some(Box::new(TagRecord::of(b)?)),
             None => None,
         };
+        let mut keys = BTreeMap::new();
+        let mut values = BTreeMap::new();
+        for (field, dict) in [
+            ("env", spec.env()),
+            ("builder_options", spec.builder_options()),
+            ("builder_config", spec.builder_config()),
+        ] {
+            if dict.is_empty() {
+                continue;
+            }
+            let hashed: Vec<(String, String)> = dict
+                .iter()
+                .map(|(k, v)| {
+                    let entry = format!("{}: {}", k.repr(), v.repr());
+                    (k.py_str(), short_hash(entry.as_bytes()))
+                })
+                .collect();
+            keys.insert(field.to_string(), hashed);
+            values.insert(
+                field.to_string(),
+                dict.iter().map(|(k, v)| (k.py_str(), v.py_str())).collect(),
+            );
+        }
         Ok(TagRecord {
             v: SCHEMA_VERSION,
             id: identity.id.clone(),
@@ -251,6 +284,8 @@ impl TagRecord {
             source,
             copy,
             base,
+            keys,
+            values,
         })
     }
 
@@ -420,6 +455,33 @@ pub enum Change {
     FolderRemoved { list: ListKind, folder: String },
     /// The files differ, but the records were folded differently.
     ListChanged { list: ListKind },
+    /// A key of a dict field (`env`, `builder_options`, `builder_config`) is new.
+    KeyAdded {
+        field: String,
+        key: String,
+        /// Its value, when both sides are specs and it is no secret.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        value: Option<String>,
+    },
+    /// A key of a dict field is gone.
+    KeyRemoved {
+        field: String,
+        key: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        value: Option<String>,
+    },
+    /// A key's value changed.
+    KeyChanged {
+        field: String,
+        key: String,
+        /// The values before and after, when both sides are specs and the
+        /// key names no secret.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        values: Option<(String, String)>,
+    },
+    /// A dict field holds the same keys and values in another order
+    /// (flytekit hashes `str(dict)`, which keeps the order).
+    KeysReordered { field: String },
     /// The nested base spec's image changed, and why.
     BaseChanged {
         old: String,
@@ -477,9 +539,7 @@ fn changes(new: &TagRecord, old: &TagRecord) -> Vec<Change> {
             None => out.push(Change::FieldAdded {
                 field: field.clone(),
             }),
-            Some(h) if h != hash => out.push(Change::FieldChanged {
-                field: field.clone(),
-            }),
+            Some(h) if h != hash => key_changes(field, new, old, &mut out),
             Some(_) => {}
         }
     }
@@ -566,6 +626,63 @@ fn requirement_changes(
     if removed_unknown > 0 {
         out.push(Change::RequirementsRemoved {
             count: removed_unknown,
+        });
+    }
+}
+
+/// A changed field: by key where both records hold its keys, else whole.
+fn key_changes(field: &str, new: &TagRecord, old: &TagRecord, out: &mut Vec<Change>) {
+    let (Some(n), Some(o)) = (new.keys.get(field), old.keys.get(field)) else {
+        out.push(Change::FieldChanged {
+            field: field.to_string(),
+        });
+        return;
+    };
+    let shown = |record: &TagRecord, key: &str| -> Option<String> {
+        if crate::lint::names_secret(key) {
+            return None;
+        }
+        let value = record.values.get(field)?.get(key)?;
+        match crate::redact::urls_with_credentials(value).is_empty() {
+            true => Some(crate::redact::redact(value).into_owned()),
+            false => None,
+        }
+    };
+    let before = out.len();
+    let old_map: BTreeMap<&str, &str> = o.iter().map(|(k, h)| (k.as_str(), h.as_str())).collect();
+    let new_map: BTreeMap<&str, &str> = n.iter().map(|(k, h)| (k.as_str(), h.as_str())).collect();
+    for (key, hash) in n {
+        match old_map.get(key.as_str()) {
+            None => out.push(Change::KeyAdded {
+                field: field.to_string(),
+                key: key.clone(),
+                value: shown(new, key),
+            }),
+            Some(h) if h != hash => out.push(Change::KeyChanged {
+                field: field.to_string(),
+                key: key.clone(),
+                values: shown(old, key).zip(shown(new, key)),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (key, _) in o {
+        if !new_map.contains_key(key.as_str()) {
+            out.push(Change::KeyRemoved {
+                field: field.to_string(),
+                key: key.clone(),
+                value: shown(old, key),
+            });
+        }
+    }
+    if out.len() == before {
+        out.push(match old_map == new_map {
+            true => Change::KeysReordered {
+                field: field.to_string(),
+            },
+            false => Change::FieldChanged {
+                field: field.to_string(),
+            },
         });
     }
 }
@@ -671,6 +788,13 @@ impl Explanation {
     }
 }
 
+/// A value as the user reads it in messages: quoted, cut to a line.
+fn quoted(value: &str) -> String {
+    let cut: String = value.chars().take(60).collect();
+    let more = if cut.len() < value.len() { "…" } else { "" };
+    format!("'{cut}{more}'")
+}
+
 fn folder_name(folder: &str) -> &str {
     if folder.is_empty() {
         "./"
@@ -692,6 +816,47 @@ fn render_changes(changes: &[Change], indent: &str, out: &mut String) {
                 put("fields", format!("~ {field} changed{}", field_gloss(field)))
             }
             Change::FieldAdded { field } => put("fields", format!("+ {field} set")),
+            Change::KeyAdded { field, key, value } => put(
+                "fields",
+                format!(
+                    "+ {field}.{} set{}",
+                    printable(key),
+                    value
+                        .as_ref()
+                        .map(|v| format!(": {}", printable(&quoted(v))))
+                        .unwrap_or_default()
+                ),
+            ),
+            Change::KeyRemoved { field, key, value } => put(
+                "fields",
+                format!(
+                    "- {field}.{} unset{}",
+                    printable(key),
+                    value
+                        .as_ref()
+                        .map(|v| format!(" (was {})", printable(&quoted(v))))
+                        .unwrap_or_default()
+                ),
+            ),
+            Change::KeyChanged { field, key, values } => put(
+                "fields",
+                format!(
+                    "~ {field}.{} changed{}",
+                    printable(key),
+                    values
+                        .as_ref()
+                        .map(|(a, b)| format!(
+                            ": {} -> {}",
+                            printable(&quoted(a)),
+                            printable(&quoted(b))
+                        ))
+                        .unwrap_or_default()
+                ),
+            ),
+            Change::KeysReordered { field } => put(
+                "fields",
+                format!("~ {field}: the same keys in another order (flytekit hashes the order)"),
+            ),
             Change::FieldRemoved { field } => put("fields", format!("- {field} unset")),
             Change::RequirementAdded { line } => put(
                 "requirements",
@@ -827,6 +992,9 @@ mod tests {
         assert_eq!(back.requirements.as_ref().unwrap().lines, None);
         let mut expected = record.clone();
         expected.requirements.as_mut().unwrap().lines = None;
+        // Values stay out of a label.
+        assert_eq!(expected.values["env"]["PASSWORD"], "hunter2-hunter2");
+        expected.values.clear();
         assert_eq!(back, expected);
         let e = explain(&record, &back);
         assert!(!e.changed && e.changes.is_empty(), "{e:?}");
@@ -860,11 +1028,13 @@ mod tests {
             "t0psecret-pw",
             "numpy",
             "pypi.example",
-            "PASSWORD",
         ] {
             assert!(!json.contains(secret), "{secret} in {json}");
             assert!(!label.contains(secret), "{secret} in {label}");
         }
+        // Env names are in the label (the image's config lists them anyway),
+        // so that `explain` names the key that changed; never their values.
+        assert!(json.contains("\"PASSWORD\""), "{json}");
     }
 
     #[test]
@@ -890,7 +1060,11 @@ mod tests {
                 Change::FieldChanged {
                     field: s("source_root")
                 },
-                Change::FieldChanged { field: s("env") },
+                Change::KeyChanged {
+                    field: s("env"),
+                    key: s("PASSWORD"),
+                    values: None,
+                },
                 Change::FieldChanged {
                     field: s("requirements")
                 },
