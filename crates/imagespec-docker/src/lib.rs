@@ -92,6 +92,11 @@ impl From<DockerClientArgs> for DockerArgs {
 pub struct DockerSettings {
     /// The client binary.
     pub docker: PathBuf,
+    /// Whether the user named the client (`--docker`, `IMAGESPEC_DOCKER`).
+    /// When not, preflight looks for a client that can build with BuildKit
+    /// among every `docker` on PATH and the usual places
+    /// ([`preflight::candidates`]), since the first one may not.
+    pub docker_named: bool,
     /// `--builder` for buildx.
     pub buildx_builder: Option<String>,
     /// `DOCKER_HOST` for the client.
@@ -139,9 +144,11 @@ impl DockerSettings {
                 )))
             }
         };
+        let named = set(&args.client.docker);
         Ok(DockerSettings {
             network,
-            docker: set(&args.client.docker)
+            docker_named: named.is_some(),
+            docker: named
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("docker")),
             buildx_builder: set(&args.buildx_builder),
@@ -165,6 +172,15 @@ impl DockerSettings {
             buildkit: var(ENV_BUILDKIT_MODE),
             build_network: var(ENV_BUILD_NETWORK),
         })
+    }
+
+    /// These settings with `client` as the docker client (the one preflight chose).
+    pub fn with_client(&self, client: &std::path::Path) -> DockerSettings {
+        DockerSettings {
+            docker: client.to_path_buf(),
+            docker_named: true,
+            ..self.clone()
+        }
     }
 
     /// A command for the docker client with the host and context applied.
@@ -305,6 +321,7 @@ pub async fn build_with(
     // A missing secret file is named before anything is built.
     job.inputs.secret_files()?;
     let caps = preflight::check(settings, spec).await?;
+    let settings = &settings.with_client(&caps.client);
     let plan = imagespec_core::plan::plan(job, &options.defaults)?;
     // What the tag hashed, for `imagespec explain --against image:REF`
     // (hashes only; no field value). Taken before the context links the
@@ -475,11 +492,15 @@ pub async fn planned_commands(
     let push = options.push && spec.registry().is_some();
     let plan = imagespec_core::plan::plan(job, &options.defaults)?;
     let mut lines = Vec::new();
+    let mut client = settings.docker.clone();
     let mode = match settings.mode {
         ModeChoice::Buildx => BuildMode::Buildx,
         ModeChoice::Builtin => BuildMode::Builtin,
         ModeChoice::Auto => match preflight::check(settings, spec).await {
-            Ok(caps) => caps.mode,
+            Ok(caps) => {
+                client = caps.client;
+                caps.mode
+            }
             Err(e) => {
                 lines.push(format!(
                     "# docker could not be asked which BuildKit it has ({}); with buildx:",
@@ -521,7 +542,7 @@ pub async fn planned_commands(
         metadata_file: &metadata,
     };
     let (args, env) = command.args();
-    let docker = settings.docker.display().to_string();
+    let docker = client.display().to_string();
     let mut words: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     words.push(docker.clone());
     words.extend(args);

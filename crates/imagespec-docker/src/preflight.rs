@@ -1,5 +1,7 @@
 //! What the docker client and engine can do, asked before anything runs.
 
+use std::path::PathBuf;
+
 use imagespec_core::ImageSpec;
 
 use crate::command::BuildMode;
@@ -47,6 +49,9 @@ impl From<DockerError> for imagespec_core::Error {
 /// What preflight found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capabilities {
+    /// The docker client that builds (the one named, else the first found
+    /// that can build with BuildKit).
+    pub client: PathBuf,
     /// The client's version.
     pub client_version: String,
     /// The engine's version.
@@ -80,11 +85,102 @@ fn major(version: &str) -> u32 {
         .unwrap_or(0)
 }
 
-/// Checks the engine, BuildKit and the platforms a spec asks for.
+/// Where to look for a docker client when none is named: every `docker` on
+/// PATH, in PATH's order, then the places packages install one
+/// (`/usr/bin/docker` is Debian's, whose 20.10 client has BuildKit built in;
+/// `/usr/local/bin/docker` is Docker's static client, which needs the buildx
+/// plugin); each file once, however many links lead to it.
+pub fn candidates() -> Vec<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let usual = ["/usr/bin", "/usr/local/bin", "/opt/homebrew/bin", "/bin"].map(PathBuf::from);
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for dir in on_path.into_iter().chain(usual) {
+        let file = dir.join("docker");
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let executable = {
+            use std::os::unix::fs::PermissionsExt;
+            meta.is_file() && meta.permissions().mode() & 0o111 != 0
+        };
+        let real = file.canonicalize().unwrap_or_else(|_| file.clone());
+        if executable && !seen.contains(&real) {
+            seen.push(real);
+            out.push(file);
+        }
+    }
+    out
+}
+
+/// Checks the engine, BuildKit and the platforms a spec asks for, and picks
+/// the docker client: the one named, else the first of [`candidates`] that
+/// can build with BuildKit (a client from 23.0 on needs the buildx plugin;
+/// older ones use the engine's built-in BuildKit). Says at `-v` which
+/// client it chose and why it passed over the others.
 pub async fn check(
     settings: &DockerSettings,
     spec: &ImageSpec,
 ) -> Result<Capabilities, DockerError> {
+    let found = match settings.docker_named {
+        true => vec![settings.docker.clone()],
+        false => candidates(),
+    };
+    if found.is_empty() {
+        return Err(DockerError::NoClient {
+            docker: "docker".into(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no `docker` on PATH, nor in /usr/bin or /usr/local/bin",
+            ),
+        });
+    }
+    let mut passed_over = Vec::new();
+    let mut chosen = None;
+    for client in &found {
+        match probe(&settings.with_client(client)).await {
+            Ok(caps) => {
+                chosen = Some(caps);
+                break;
+            }
+            Err(e @ DockerError::NoBuildKit(_)) if !settings.docker_named => {
+                passed_over.push(format!("{}: {e}", client.display()));
+            }
+            Err(e @ DockerError::NoClient { .. }) if !settings.docker_named => {
+                passed_over.push(format!("{}: {e}", client.display()));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let Some(caps) = chosen else {
+        return Err(DockerError::NoBuildKit(format!(
+            "no docker client here can build with BuildKit:\n  {}\nInstall the buildx plugin for one of them, \
+             or a client with BuildKit built in (Debian's docker.io 20.10: /usr/bin/docker), or point {} \
+             (or --docker) at one",
+            passed_over.join("\n  "),
+            crate::ENV_DOCKER
+        )));
+    };
+    for why in &passed_over {
+        tracing::info!("passed over the docker client {why}");
+    }
+    tracing::info!(
+        "docker client {} ({}), engine {}, {}",
+        caps.client.display(),
+        caps.client_version,
+        caps.server_version,
+        match caps.mode {
+            BuildMode::Buildx => "BuildKit through buildx",
+            BuildMode::Builtin => "the engine's built-in BuildKit",
+        }
+    );
+    platforms(settings, spec, caps).await
+}
+
+/// What one client can do: its version, the engine's, and how it builds.
+async fn probe(settings: &DockerSettings) -> Result<Capabilities, DockerError> {
     let version = output(
         settings,
         &[
@@ -156,6 +252,22 @@ pub async fn check(
         }
     };
 
+    Ok(Capabilities {
+        client: settings.docker.clone(),
+        client_version: client_version.to_string(),
+        server_version: server_version.to_string(),
+        mode,
+    })
+}
+
+/// Fails when the spec asks for more platforms than the chosen BuildKit can build.
+async fn platforms(
+    settings: &DockerSettings,
+    spec: &ImageSpec,
+    caps: Capabilities,
+) -> Result<Capabilities, DockerError> {
+    let settings = &settings.with_client(&caps.client);
+    let mode = caps.mode;
     let platforms = spec.platforms();
     if platforms.len() > 1 {
         match mode {
@@ -192,9 +304,5 @@ pub async fn check(
             }
         }
     }
-    Ok(Capabilities {
-        client_version: client_version.to_string(),
-        server_version: server_version.to_string(),
-        mode,
-    })
+    Ok(caps)
 }
