@@ -147,7 +147,20 @@ pub struct SpecReadArgs {
     /// `IMAGESPEC_CACHE_DIR`).
     #[arg(long, env = ENV_NO_CACHE, value_parser = clap::builder::FalseyValueParser::new())]
     pub no_cache: bool,
+    /// Take the spec's relative paths (source_root, requirements, copy, lock
+    /// files, pip_secret_mounts) from DIR instead of the spec file's folder.
+    /// flytekit takes them from the current folder of its Python process:
+    /// `--base-dir .` reads a spec as pyflyte run in this folder does.
+    #[arg(long, env = ENV_BASE_DIR, value_name = "DIR")]
+    pub base_dir: Option<PathBuf>,
+    /// Name the spec NAME in messages instead of its file, without line
+    /// numbers (for a spec another program wrote into a temporary file).
+    #[arg(long, value_name = "NAME")]
+    pub display_name: Option<String>,
 }
+
+/// Environment variable for `--base-dir`.
+pub const ENV_BASE_DIR: &str = "IMAGESPEC_BASE_DIR";
 
 /// `--strict`, for the commands that lint the specs they read.
 #[derive(Debug, Clone, Args)]
@@ -208,11 +221,29 @@ impl SpecReadArgs {
                 }
             },
         };
+        let base_dir = match &self.base_dir {
+            None => None,
+            Some(dir) => Some(
+                std::path::absolute(dir)
+                    .map_err(|e| anyhow::anyhow!("--base-dir `{}`: {e}", dir.display()))?,
+            ),
+        };
+        if let Some(dir) = &base_dir {
+            if !dir.is_dir() {
+                return Err(crate::status::UsageError(format!(
+                    "--base-dir `{}` is not a folder",
+                    dir.display()
+                ))
+                .into());
+            }
+        }
         Ok(LoadOptions {
             fix_flytekit_quirks: self.fix_flytekit_quirks,
             loaded_modules,
             allow_outside_links: self.allow_outside_links,
             digest_cache,
+            base_dir,
+            display_name: self.display_name.clone(),
         })
     }
 }
@@ -474,6 +505,11 @@ pub struct BuildArgs {
     /// exists, assume it does and build nothing (with a warning).
     #[arg(long, conflicts_with = "fast_fail")]
     pub assume_exists_when_unknown: bool,
+    /// Build nothing unless the (one) spec's image name is NAME: the name
+    /// the caller computed (the flytekit plugin passes flytekit's), so an
+    /// image is never pushed under a name the caller would not look for.
+    #[arg(long, value_name = "NAME")]
+    pub expect_image_name: Option<String>,
     #[command(flatten)]
     pub python: PythonArgs,
     #[command(flatten)]

@@ -141,7 +141,7 @@ pub enum Error {
     Environment(String),
 
     /// The build context changed while it was being written.
-    #[error("the image tag changed from `{before}` to `{after}` while the build context was written: {what}. Aborting, because the tag would not match what is built; try again once the files stop changing")]
+    #[error("Hash-based image tag changed from `{before}` to `{after}` while the build context was written ({what}): image tag changed, indicating the content has been modified. Aborting, because the tag would not match what is built; try again once the files stop changing")]
     TagChanged {
         before: String,
         after: String,

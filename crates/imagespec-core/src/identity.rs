@@ -21,8 +21,14 @@ use imagespec_pycompat::PyValue;
 /// "why did my tag change?".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Identity {
-    /// flytekit's `ImageSpec.id` (written into the image as `_F_IMG_ID`).
+    /// flytekit's `ImageSpec.id` of the spec as flytekit's engine builds it:
+    /// a nested base replaced by the name it was built as. Written into the
+    /// image as `_F_IMG_ID`.
     pub id: String,
+    /// flytekit's `ImageSpec.id` of the spec as written: a nested base is
+    /// hashed as the spec it is (`asdict` recurses). The same as `id` for a
+    /// spec without a nested base.
+    pub spec_id: String,
     /// flytekit's `ImageSpec.tag`.
     pub tag: String,
     /// `[registry/]name:tag`.
@@ -194,6 +200,10 @@ impl Identity {
         )
         .repr();
         let id = md5_b64(&id_text);
+        let spec_id = match spec.base_image() {
+            Some(BaseImage::Spec(_)) => md5_b64(&hash_dict(spec, &Overrides::default()).repr()),
+            _ => id.clone(),
+        };
         let inputs = TagInputs {
             base_image: base_name,
             source_digest: inputs.source.as_ref().map(|s| s.digest.clone()),
@@ -215,6 +225,7 @@ impl Identity {
         };
         Ok(Identity {
             id,
+            spec_id,
             tag,
             image_name,
             inputs: TagInputs {
@@ -266,8 +277,9 @@ fn check_recorded(spec: &ImageSpec, tag: &str) -> Result<()> {
     Err(SpecError::field(
         "tag",
         format!(
-            "the typed spec records the tag `{recorded}`, but its content gives `{tag}`: \
-             the spec or its files changed after flytekit computed the tag"
+            "image tag changed: the typed spec records the tag `{recorded}` (flytekit computed it), \
+             but its content gives `{tag}`: the spec or its files changed after flytekit computed the tag. \
+             Aborting, because the image would not hold what its tag says"
         ),
     )
     .hint("dump the spec again (yaml.dump(image_spec)) from the process that builds it, or drop the recorded `tag`")

@@ -36,7 +36,13 @@ pub struct Lint {
     pub message: String,
     /// What to write instead.
     pub fix: String,
+    /// Whether following the fix changes the tag (flytekit's and
+    /// imagespec's): the image is then built again under a new name.
+    pub changes_tag: bool,
 }
+
+/// The lints whose fix may leave the tag as it is.
+const KEEPS_TAG: &[&str] = &["relative-source-root-ignores", "source-copy-mode-string"];
 
 /// Every code, with a one-line summary.
 pub const CODES: &[(&str, &str)] = &[
@@ -210,6 +216,7 @@ impl<'a> Linter<'a> {
             line,
             message,
             fix,
+            changes_tag: !KEEPS_TAG.contains(&code),
         });
     }
 
@@ -241,8 +248,7 @@ impl<'a> Linter<'a> {
                      the tag: two machines with different Pythons compute the same tag for different images, \
                      and whichever pushes first decides what everyone runs"
                         .into(),
-                    "set it, quoted, to the Python your tasks run with: `python_version: \"3.12\"` \
-                     (this changes the tag)"
+                    "set it, quoted, to the Python your tasks run with: `python_version: \"3.12\"`"
                         .into(),
                 );
             }
@@ -259,7 +265,7 @@ impl<'a> Linter<'a> {
                     ),
                     None => (
                         format!("python_version is the number {shown}, a float"),
-                        "write it as a string, such as `\"3.10\"` (this changes the tag)".to_string(),
+                        "write it as a string, such as `\"3.10\"`".to_string(),
                     ),
                 };
                 self.push_at(
@@ -347,7 +353,7 @@ impl<'a> Linter<'a> {
             let (message, fix) = if written == Some("") {
                 (
                     format!("{read_as}, and flytekit writes `{key}={shown}` into the image"),
-                    format!("for an empty value write `{key}: \"\"` (this changes the tag)"),
+                    format!("for an empty value write `{key}: \"\"`"),
                 )
             } else if n.is_key {
                 (
@@ -357,7 +363,7 @@ impl<'a> Linter<'a> {
             } else {
                 (
                     format!("{read_as}, and flytekit writes `{key}={shown}` into the image"),
-                    format!("quote it if you meant the text: `{key}: \"{as_written}\"` (this changes the tag)"),
+                    format!("quote it if you meant the text: `{key}: \"{as_written}\"`"),
                 )
             };
             self.push_at(code, &n.field, n.line, message, fix);
@@ -790,7 +796,7 @@ impl<'a> Linter<'a> {
                  for every version"
                     .into(),
                 "pin it: add `flytekit==1.16.31` (the version your tasks are registered with) to packages \
-                 or the requirements file (this changes the tag)"
+                 or the requirements file"
                     .into(),
             );
             return;
@@ -821,7 +827,7 @@ impl<'a> Linter<'a> {
                 r.line,
                 message,
                 format!(
-                    "pin it: `{}` (or the version your tasks are registered with; this changes the tag)",
+                    "pin it: `{}` (or the version your tasks are registered with)",
                     pinned_flytekit(&r.text)
                 ),
             );
@@ -988,6 +994,11 @@ fn has_credentials(url: &str) -> bool {
 /// SECRET, PASSWORD, PASSWD, APIKEY, or API/ACCESS/PRIVATE/SECRET before
 /// KEY; not when it ends with PATH, FILE or DIR (a secret's file, the
 /// right way to pass one).
+/// Whether an env name names a secret (`HF_TOKEN`, `DB_PASSWORD`, `OPENAI_API_KEY`).
+pub fn names_secret(name: &str) -> bool {
+    secret_name(name)
+}
+
 fn secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     let words: Vec<&str> = upper.split(['_', '-']).filter(|w| !w.is_empty()).collect();

@@ -31,10 +31,25 @@ pub(crate) fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitStatu
     // Every spec (and nested base) must name a builder this program has, and
     // pass its checks, before anything is built.
     for (job, path) in jobs.iter().zip(&args.specs) {
+        let mut prefix = String::new();
         for j in job.chain() {
-            imagespec_core::builder::for_spec(&j.spec).map_err(|e| locate(e, &job.spec, path))?;
+            imagespec_core::builder::for_spec(&j.spec)
+                .map_err(|e| match e {
+                    imagespec_core::Error::Spec(se) if !prefix.is_empty() => {
+                        imagespec_core::Error::Spec(se.nested_in(&prefix))
+                    }
+                    other => other,
+                })
+                .map_err(|e| locate(e, &job.spec, path))?;
+            prefix = match prefix.is_empty() {
+                true => "base_image".to_string(),
+                false => format!("{prefix}.base_image"),
+            };
         }
         imagespec_core::builder::check_chain(job).map_err(|e| locate(e, &job.spec, path))?;
+    }
+    if let Some(expected) = &args.expect_image_name {
+        expect_name(&jobs, &args.specs, expected)?;
     }
     let defaults = args.python.resolve()?;
 
@@ -98,18 +113,32 @@ pub(crate) fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitStatu
                 entry["commands"] = serde_json::json!(extra.commands);
             }
         }
-        let mut body = serde_json::json!({"dry_run": args.dry_run, "images": images});
+        let lints: Vec<serde_json::Value> = jobs
+            .iter()
+            .zip(&args.specs)
+            .map(|(job, path)| {
+                serde_json::json!({
+                    "spec": super::shown_path(&job.spec, path),
+                    "lints": imagespec_core::lint::lint(job),
+                })
+            })
+            .collect();
+        let mut body =
+            serde_json::json!({"dry_run": args.dry_run, "images": images, "lints": lints});
         if status != ExitStatus::Success {
-            let failed = report
+            let failed: Vec<String> = report
                 .entries
                 .iter()
                 .filter(|e| matches!(e.action, Action::Failed | Action::NotAttempted))
-                .count();
+                .map(|e| format!("{}: {}", e.image_name, e.reason))
+                .collect();
             body["error"] = crate::printer::error_json(
                 status,
                 &format!(
-                    "{failed} of {} image(s) failed or were not attempted",
-                    report.entries.len()
+                    "{} of {} image(s) failed or were not attempted:\n{}",
+                    failed.len(),
+                    report.entries.len(),
+                    failed.join("\n")
                 ),
                 Vec::new(),
                 None,
@@ -120,6 +149,28 @@ pub(crate) fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitStatu
         print_plain(&args, &report, shown.as_deref(), printer)?;
     }
     Ok(status)
+}
+
+/// `--expect-image-name`: the one spec's image name (or the real name its
+/// builder answers with) must be the caller's, or nothing is built.
+fn expect_name(jobs: &[BuildJob], specs: &[std::path::PathBuf], expected: &str) -> anyhow::Result<()> {
+    let [job] = jobs else {
+        return Err(UsageError("--expect-image-name takes exactly one spec".into()).into());
+    };
+    let real = imagespec_core::builder::dependent_name(job)?;
+    if job.identity.image_name == expected || real == expected {
+        return Ok(());
+    }
+    let e = imagespec_core::SpecError::field(
+        "tag",
+        format!(
+            "image tag changed: the caller names this spec `{expected}`, and its content gives `{}`; \
+             not building, since the image would not be found under the caller's name",
+            job.identity.image_name
+        ),
+    )
+    .hint("if the spec's files changed since the caller computed the name, run again; else report it with the spec");
+    Err(locate(e.into(), &job.spec, &specs[0]).into())
 }
 
 /// `--context-only`: the `context` command, into a kept folder, in the build shape.

@@ -21,7 +21,7 @@ pub(crate) fn run(args: LintArgs, printer: Printer) -> anyhow::Result<ExitStatus
         total += found.len();
         if !args.json {
             for lint in &found {
-                printer.stdout_line(&lint_line(path, lint))?;
+                printer.stdout_line(&lint_line(&super::shown_path(&job.spec, path), lint))?;
             }
         }
         specs.push(serde_json::json!({"spec": path, "lints": found}));

@@ -74,7 +74,7 @@ pub(crate) fn prepare(
     if lints != Lints::Quiet {
         let found = imagespec_core::lint::lint(&job);
         for lint in &found {
-            printer.warning(&lint_line(path, lint));
+            printer.warning(&lint_line(&shown_path(&job.spec, path), lint));
         }
         if lints == Lints::Strict && !found.is_empty() {
             return Err(LintFailure {
@@ -106,8 +106,12 @@ pub(crate) fn lint_line(path: &Path, lint: &Lint) -> String {
         Some(line) => format!("{}:{line}", path.display()),
         None => path.display().to_string(),
     };
+    let effect = match lint.changes_tag {
+        true => "\n  (fixing it changes the tag: the image is built again under a new name)",
+        false => "",
+    };
     format!(
-        "{at}: field `{}` [{}]: {}\n  instead: {}",
+        "{at}: field `{}` [{}]: {}\n  instead: {}{effect}",
         lint.field, lint.code, lint.message, lint.fix
     )
 }
@@ -121,9 +125,17 @@ pub(crate) fn locate(
     match e {
         imagespec_core::Error::Spec(se) => {
             let line = spec.line_of(&se.location.field);
-            imagespec_core::Error::Spec(se.in_file(path).at_line(line))
+            imagespec_core::Error::Spec(se.in_file(&shown_path(spec, path)).at_line(line))
         }
         other => other,
+    }
+}
+
+/// How messages name a spec's file: `--display-name` when given, else the path.
+pub(crate) fn shown_path(spec: &ImageSpec, path: &Path) -> std::path::PathBuf {
+    match &spec.load_options().display_name {
+        Some(name) => std::path::PathBuf::from(name),
+        None => path.to_path_buf(),
     }
 }
 

@@ -13,7 +13,21 @@ pub(crate) fn run(args: TagArgs, printer: Printer) -> anyhow::Result<ExitStatus>
         printer,
         Lints::strict(args.strict.strict),
     )?;
-    imagespec_core::builder::check_chain(&job).map_err(|e| locate(e, &job.spec, &args.spec))?;
+    // What only a build refuses (cuda, the lock-file rules, python_exec with
+    // conda, a copy entry outside the context) does not stop flytekit's
+    // `image_name()`: the name is printed, with the reason it cannot be built.
+    let mut warnings = Vec::new();
+    match imagespec_core::builder::check_chain(&job) {
+        Ok(()) => {}
+        Err(e @ imagespec_core::Error::Spec(_)) => {
+            let e = locate(e, &job.spec, &args.spec);
+            printer.warning(&format!(
+                "{e}\n  (flytekit names this spec; it cannot be built as it is)"
+            ));
+            warnings.push(e.to_string());
+        }
+        Err(e) => return Err(locate(e, &job.spec, &args.spec).into()),
+    }
     let identity = &job.identity;
     // flytekit's image_name() after its engine ran: the name the spec's
     // builder answers with (noop: its base_image), else the computed name.
@@ -26,7 +40,9 @@ pub(crate) fn run(args: TagArgs, printer: Printer) -> anyhow::Result<ExitStatus>
             "tag": identity.tag,
             "image_name": identity.image_name,
             "real_name": null,
+            "spec_id": identity.spec_id,
             "inputs": identity.inputs,
+            "build_refused": warnings,
         });
         if real_name != identity.image_name {
             doc["real_name"] = serde_json::Value::String(real_name);

@@ -70,14 +70,33 @@ pub fn copy_digest_files(spec: &ImageSpec) -> Result<Vec<SourceFile>> {
     let sorted = spec.load_options().fix_flytekit_quirks;
     let mut out = Vec::new();
     for (i, entry) in spec.copy().iter().enumerate() {
-        // Not read at all: the context refuses it (flytekit's check), so
-        // the spec gets no name either.
-        refuse_leaving(i, entry)?;
         let path = spec.resolve(entry);
-        let fence = spec_fence(spec, i)?;
-        if path.exists() {
-            fence.check(&path)?;
-        }
+        // An entry outside the context (absolute, or through `..`) is hashed
+        // as flytekit hashes it, so that `tag` names the spec as flytekit
+        // does; its build context is refused ([`copy_context`]). Links under
+        // it must stay under it.
+        let fence = match leaves_the_context(entry) {
+            false => {
+                let fence = spec_fence(spec, i)?;
+                if path.exists() {
+                    fence.check(&path)?;
+                }
+                fence
+            }
+            true if !path.exists() => continue,
+            true => {
+                let own = match path.is_dir() {
+                    true => path.clone(),
+                    false => path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                };
+                LinkFence::new(
+                    &own,
+                    spec.load_options().allow_outside_links,
+                    format!("copy[{i}]"),
+                    "the copied folder",
+                )?
+            }
+        };
         if path.is_dir() {
             digest_walk(&path, "", sorted, &fence, &mut |file, rel| {
                 out.push(SourceFile {

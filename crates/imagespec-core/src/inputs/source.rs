@@ -352,6 +352,15 @@ fn walk_parallel<D: Send, F: Send>(
     }
 }
 
+/// The current folder of the process flytekit runs in: `--base-dir` when
+/// given (the flytekit plugin passes its process's), else this process's.
+fn process_folder(spec: &ImageSpec) -> Result<PathBuf> {
+    match &spec.load_options().base_dir {
+        Some(dir) => Ok(dir.clone()),
+        None => std::env::current_dir().map_err(|e| Error::io("read", ".", e)),
+    }
+}
+
 /// flytekit's `list_imported_modules_as_files`, for the module files the
 /// caller says are loaded (`LoadOptions::loaded_modules`).
 fn list_loaded_modules(spec: &ImageSpec, root_written: &str) -> Result<Vec<SourceFile>> {
@@ -361,7 +370,7 @@ fn list_loaded_modules(spec: &ImageSpec, root_written: &str) -> Result<Vec<Sourc
     let fix = spec.load_options().fix_flytekit_quirks;
     let root = if fix {
         let resolved = spec.resolve(root_written);
-        let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+        let cwd = process_folder(spec)?;
         pp::normpath(&pp::join(
             &cwd.to_string_lossy(),
             &resolved.to_string_lossy(),
@@ -383,7 +392,7 @@ fn list_loaded_modules(spec: &ImageSpec, root_written: &str) -> Result<Vec<Sourc
             "source_root",
         )?),
     };
-    let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+    let cwd = process_folder(spec)?;
     let cwd = cwd.to_string_lossy();
     chosen
         .into_iter()

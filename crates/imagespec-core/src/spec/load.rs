@@ -81,19 +81,38 @@ pub fn load_file(path: &Path) -> Result<ImageSpec, Error> {
 }
 
 /// [`load_file`] with imagespec's load options (quirk fixes, loaded modules).
+/// Relative paths resolve against `options.base_dir` when set.
 pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<ImageSpec, Error> {
     let text = read_spec_file(path)?;
-    let base_dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+    let base_dir = match (&options.base_dir, path.parent()) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(p)) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    Ok(load_str_with(
+    let Some(label) = &options.display_name else {
+        return Ok(load_str_with(
+            &text,
+            SpecFormat::from_path(path),
+            Some(path),
+            &base_dir,
+            options,
+        )?);
+    };
+    // Named by its label, without the lines of a file the user never saw.
+    let label = Path::new(label);
+    let mut spec = load_str_with(
         &text,
         SpecFormat::from_path(path),
-        Some(path),
+        Some(label),
         &base_dir,
         options,
-    )?)
+    )
+    .map_err(|mut e| {
+        e.location.line = None;
+        e
+    })?;
+    spec.forget_lines();
+    Ok(spec)
 }
 
 /// The largest spec file imagespec reads.
@@ -507,6 +526,9 @@ impl Loader<'_> {
             // computed carries them; the tag is checked against imagespec's.
             "id" => {}
             "tag" => *recorded = want_str(v, key)?,
+            // Where the flytekit plugin recorded the spec was written; not
+            // a field, not hashed.
+            "_imagespec_origin" => {}
             _ if FIELDS.contains(&key) => return Ok(false),
             _ => tracing::warn!(
                 "the typed spec has the attribute `{}`, which is no ImageSpec field; \

@@ -121,6 +121,15 @@ pub struct LoadOptions {
     /// Where digests of unchanged trees are remembered (a stat cache, see
     /// [`crate::inputs`]); `None`: every tree is hashed (`--no-cache`).
     pub digest_cache: Option<std::path::PathBuf>,
+    /// `--base-dir`: the folder relative paths in a spec file are taken
+    /// from, instead of the file's own folder. flytekit takes them from the
+    /// current folder of the Python process; a program that hands a spec
+    /// over in a temporary file (the flytekit plugin) passes that folder.
+    pub base_dir: Option<PathBuf>,
+    /// `--display-name`: how messages name a spec read from a file, instead
+    /// of the file (a temporary file another program wrote is no use to the
+    /// user). Its lines are not shown either.
+    pub display_name: Option<String>,
 }
 
 /// `pip_secret_mounts` entry: a local secret file and where the install step sees it.
@@ -518,8 +527,13 @@ impl ImageSpec {
         self.file.as_deref()
     }
     /// The line a field was written on, when the spec came from YAML.
-    /// Takes a field path such as `copy[2]` or `base_image.packages`.
+    /// Takes a field path such as `copy[2]` or `base_image.packages`; a
+    /// path into a nested base (`base_image.base_image.copy[0]`) is the
+    /// line in that base.
     pub fn line_of(&self, field_path: &str) -> Option<usize> {
+        if let Some((nested, rest)) = self.nested_path(field_path) {
+            return nested.line_of(rest).or_else(|| self.line_of("base_image"));
+        }
         let top = field_path.split(['.', '[']).next().unwrap_or(field_path);
         self.field_lines.get(top).copied()
     }
@@ -527,10 +541,35 @@ impl ImageSpec {
     /// The line of a list item (`packages[2]`) or mapping key (`env.FLAG`,
     /// named as `str()` writes it), else of its field ([`ImageSpec::line_of`]).
     pub fn item_line(&self, path: &str) -> Option<usize> {
+        if let Some((nested, rest)) = self.nested_path(path) {
+            return nested.item_line(rest).or_else(|| self.line_of("base_image"));
+        }
         self.item_lines
             .get(path)
             .copied()
             .or_else(|| self.line_of(path))
+    }
+
+    /// For `base_image.REST` when the base is a nested spec: that spec and REST.
+    fn nested_path<'p>(&self, path: &'p str) -> Option<(&ImageSpec, &'p str)> {
+        let rest = path.strip_prefix("base_image.")?;
+        match &self.base_image {
+            Some(BaseImage::Spec(nested)) => Some((nested, rest)),
+            _ => None,
+        }
+    }
+
+    /// Drops the line tables (of this spec and its nested bases): for a spec
+    /// whose file the user never saw, no line is shown.
+    pub(crate) fn forget_lines(&mut self) {
+        self.field_lines.clear();
+        self.item_lines.clear();
+        for t in &mut self.typed_scalars {
+            t.line = None;
+        }
+        if let Some(BaseImage::Spec(nested)) = &mut self.base_image {
+            nested.forget_lines();
+        }
     }
     /// The plain scalars YAML 1.1 typed into a value whose `str()` is not
     /// what was written (see [`TypedScalar`]), in the file's order.
