@@ -1,40 +1,41 @@
-"""The typed hand-over: what the plugin gives imagespec (``yaml.dump`` of the
-spec) names the image exactly as flytekit does, for nested bases, tuples
-(``pip_secret_mounts``) and the ``CopyFileDetection`` members; and the
-builder stops, building nothing, when the names differ.
+"""The hand-over: what the plugin gives imagespec names the image exactly as
+flytekit does (nested bases, tuples, the ``CopyFileDetection`` members,
+paths relative to the current folder, loaded modules with a virtualenv
+inside the source root), every level's ``builder`` is handed over as
+imagespec understands it, and the builder stops, building nothing, when the
+names differ.
 
 Run with a Python that has flytekit 1.16.31, this folder's parent on
 PYTHONPATH and IMAGESPEC_BIN set to the binary under test:
 ``python -m unittest discover -s tests`` (the Rust test
-``tests/tests/flytekit_plugin.rs`` does).
+``crates/imagespec-cli/tests/flytekit_plugin_handover.rs`` does).
 """
 
-import json
+import contextlib
+import io
 import os
-import subprocess
+import sys
 import tempfile
+import types
 import unittest
-from unittest import mock
+import warnings
 from pathlib import Path
+from unittest import mock
 
 from flytekit.constants import CopyFileDetection
 from flytekit.image_spec.image_spec import ImageSpec
 
-from flytekitplugins.imagespec import ImagespecBuilder, ImagespecError, dump_spec
-from flytekitplugins.imagespec.builder import binary, knobs
+from flytekitplugins.imagespec import ImagespecBuilder, ImagespecError, dump_spec, handover
 
 
-def imagespec_name(spec: ImageSpec, folder: Path) -> str:
-    path = folder / "spec.yaml"
-    path.write_text(dump_spec(spec))
-    env = dict(os.environ)
-    env.update(knobs())
-    out = subprocess.run(
-        [binary(), "tag", "--json", str(path)], capture_output=True, text=True, env=env
-    )
-    if out.returncode != 0:
-        raise AssertionError(f"imagespec tag failed: {out.stderr}\n{path.read_text()}")
-    return json.loads(out.stdout)["image_name"]
+@contextlib.contextmanager
+def cwd(folder):
+    before = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
 
 
 class HandOver(unittest.TestCase):
@@ -49,7 +50,9 @@ class HandOver(unittest.TestCase):
         self.tmp.cleanup()
 
     def same(self, spec: ImageSpec):
-        self.assertEqual(imagespec_name(spec, self.dir), spec.image_name(), dump_spec(spec))
+        got = handover.identity(spec)
+        self.assertEqual(got["image_name"], spec.image_name(), dump_spec(spec))
+        self.assertEqual(got["spec_id"], spec.id, dump_spec(spec))
 
     def test_the_copy_mode_members(self):
         for mode in (CopyFileDetection.ALL, CopyFileDetection.NO_COPY, CopyFileDetection.LOADED_MODULES):
@@ -108,10 +111,101 @@ class HandOver(unittest.TestCase):
         self.assertIn("tag: ", dump_spec(spec))
         self.same(spec)
 
-    def test_the_builder_field_is_not_handed_over(self):
-        spec = ImageSpec(name="handover", python_version="3.12", builder="imagespec")
-        self.assertNotIn("builder: imagespec", dump_spec(spec))
-        self.same(spec)
+    def test_relative_paths_are_taken_from_the_current_folder(self):
+        # flytekit reads requirements, copy and source_root relative to the
+        # process's folder; the spec file is written elsewhere.
+        project = self.dir / "project"
+        (project / "data").mkdir(parents=True)
+        (project / "code" / "pkg").mkdir(parents=True)
+        (project / "requirements.txt").write_text("six\n")
+        (project / "data" / "a.txt").write_text("a\n")
+        (project / "code" / "pkg" / "m.py").write_text("M = 1\n")
+        with cwd(project):
+            for mode in (CopyFileDetection.ALL, CopyFileDetection.NO_COPY):
+                spec = ImageSpec(
+                    name="relative",
+                    python_version="3.12",
+                    requirements="requirements.txt",
+                    copy=["data/a.txt", "data"],
+                    source_root="code",
+                    source_copy_mode=mode,
+                    pip_secret_mounts=[("../netrc", "/root/.netrc")],
+                )
+                self.same(spec)
+            context = self.dir / "ctx"
+            context.mkdir()
+            handover.create_docker_context(spec, context)
+            self.assertEqual((context / "data" / "a.txt").read_text(), "a\n")
+            self.assertIn("six", (context / "requirements_uv.txt").read_text())
+
+    def test_loaded_modules_leave_out_a_virtualenv_inside_the_source_root(self):
+        # A project whose source root holds the virtualenv that runs flytekit:
+        # flytekit leaves out the modules under flytekit, sys.prefix and
+        # site-packages before it digests the loaded modules.
+        root = os.path.dirname(sys.prefix)
+        mine = Path(root) / "imagespec_handover_probe.py"
+        mine.write_text("PROBE = 1\n")
+        sys.path.insert(0, root)
+        try:
+            import imagespec_handover_probe  # noqa: F401  (a user module under the root)
+
+            spec = ImageSpec(name="venv-inside", python_version="3.12", source_root=root)
+            self.assertEqual(spec.source_copy_mode, CopyFileDetection.LOADED_MODULES)
+            files = handover.loaded_module_files()
+            self.assertIn(str(mine), files)
+            self.assertFalse([f for f in files if f.startswith(sys.prefix + os.sep)], files)
+            self.same(spec)
+        finally:
+            sys.path.remove(root)
+            sys.modules.pop("imagespec_handover_probe", None)
+            mine.unlink()
+
+    def test_modules_without_a_file_and_repeats_are_as_flytekit_sees_them(self):
+        file = str(self.dir / "src" / "pkg" / "a.py")
+        modules = [
+            types.ModuleType("builtin_like"),  # no __file__
+            types.SimpleNamespace(__file__=None),  # a namespace package
+            types.SimpleNamespace(__file__=file),
+            types.SimpleNamespace(__file__=file),  # flytekit digests it twice
+            types.SimpleNamespace(__file__=os.path.join(sys.prefix, "x.py")),
+        ]
+        self.assertEqual(handover.loaded_module_files(modules), [file, file])
+
+    def test_every_levels_builder_is_handed_over_as_imagespec_knows_it(self):
+        base = ImageSpec(name="base", python_version="3.12", builder="imagespec", apt_packages=["git"])
+        middle = ImageSpec(name="middle", builder="imagespec", base_image=base, packages=["six"])
+        top = ImageSpec(name="top", builder="imagespec", base_image=middle)
+        text = dump_spec(top)
+        self.assertNotIn("builder: imagespec", text)
+        self.same(top)
+        # imagespec plans all three levels (it used to say `imagespec` is not registered).
+        report = handover.run("build", top, ["--dry-run", "--no-push"], quiet=True)
+        self.assertEqual(len(report["images"]), 3, report)
+        # Other names are imagespec's too, and stay.
+        noop = ImageSpec(name="top", builder="imagespec", base_image=ImageSpec(name="b", builder="noop", base_image="x:1"))
+        self.assertIn("builder: noop", dump_spec(noop))
+        # An error in a nested base names the nested field.
+        bad = ImageSpec(name="top", base_image=ImageSpec(name="b", builder="envd"))
+        with self.assertRaises(ImagespecError) as raised:
+            handover.run("build", bad, ["--dry-run"], quiet=True)
+        self.assertIn("base_image.builder", str(raised.exception))
+
+    def test_errors_are_value_errors_with_flytekits_words(self):
+        with self.assertRaises(ValueError) as raised:
+            handover.create_docker_context(ImageSpec(name="x", cuda="12.4"), self.dir / "ctx-cuda")
+        self.assertIn("cuda and cudnn do not need to be specified", str(raised.exception))
+        self.assertIsInstance(raised.exception, ImagespecError)
+        # flytekit names the spec all the same.
+        self.same(ImageSpec(name="x", cuda="12.4"))
+
+    def test_flytekits_warnings_are_python_warnings(self):
+        (self.dir / "uv.lock").write_text("lock\n")
+        (self.dir / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+        spec = ImageSpec(name="lock", python_version="3.12", requirements=str(self.dir / "uv.lock"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            handover.create_docker_context(spec, self.dir / "ctx-lock")
+        self.assertEqual([str(w.message) for w in caught], ["uv.lock support is experimental"])
 
     def test_a_name_mismatch_stops_before_building(self):
         spec = ImageSpec(name="handover", python_version="3.12", registry="localhost:1")
@@ -121,7 +215,31 @@ class HandOver(unittest.TestCase):
             with self.assertRaises(ImagespecError) as raised:
                 ImagespecBuilder().build_image(spec)
         self.assertIn("localhost:1/other:tag", str(raised.exception))
+        self.assertIn("image tag changed", str(raised.exception))
         self.assertIn("not building", str(raised.exception))
+
+    def test_a_tag_that_changed_since_flytekit_computed_it(self):
+        source = self.dir / "src"
+        spec = ImageSpec(
+            name="changing", python_version="3.12", source_root=str(source), source_copy_mode=CopyFileDetection.ALL
+        )
+        spec.image_name()
+        (source / "pkg" / "a.py").write_text("A = 2\n")
+        with self.assertRaises(ValueError) as raised:
+            handover.create_docker_context(spec, self.dir / "ctx-changed")
+        self.assertIn("image tag changed", str(raised.exception))
+
+    def test_messages_name_where_the_spec_was_written(self):
+        spec = ImageSpec(name="where", env={"FLAG": "x"})  # this line
+        line = sys._getframe().f_lineno - 1
+        self.assertEqual(handover.display_name(spec), f"{os.path.relpath(__file__)}:{line}: ImageSpec(name='where')")
+        self.assertNotIn("_imagespec_origin", dump_spec(spec))
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            with self.assertRaises(ImagespecError) as raised:
+                handover.run("tag", ImageSpec(name="where", packages=["a\nRUN b"]))
+        self.assertIn(handover.display_name(spec).split(":")[0], str(raised.exception))
+        self.assertNotIn("flytekitplugins-imagespec-", str(raised.exception))
 
 
 if __name__ == "__main__":
