@@ -1,8 +1,13 @@
 //! `cargo xtask flytekit`: the virtualenv with the real flytekit that the
 //! differential test (`tests/tests/flytekit_differential.rs`) runs against.
 //!
+//! It also holds what flytekit's own image_spec unit tests need
+//! (`tests/tests/flytekit_unit_tests.rs`): pytest, mock and hypothesis, at the
+//! versions flytekit's `dev-requirements.txt` locks.
+//!
 //! The venv lives in `target/flytekit-venv`. It is made once: when it exists
-//! and its Python imports flytekit 1.16.31 and PyYAML, nothing is done. It is
+//! and its Python imports flytekit 1.16.31, PyYAML, the BuildKit parser and
+//! the pinned test packages, nothing is done. It is
 //! built in a temporary folder beside it and renamed into place only once the
 //! install and the import check passed, so a broken half-install is never
 //! reused. Logs go to stderr; `run` prints the venv's python on stdout.
@@ -35,18 +40,27 @@ fn python_in(venv: &Path) -> PathBuf {
 /// property tests check rendered Dockerfiles with.
 pub const DOCKERFILE_PARSER: &str = "dockerfile==3.4.0";
 
-/// True when `venv`'s python imports flytekit at the pinned version, PyYAML
-/// and the pinned BuildKit parser.
+/// What flytekit's own image_spec unit tests and their conftests import
+/// beyond flytekit (joblib and msgpack come with flytekit), pinned as
+/// flytekit's `dev-requirements.txt` pins them.
+pub const UNIT_TEST_PACKAGES: &[&str] = &["pytest==8.2.1", "mock==5.1.0", "hypothesis==6.103.0"];
+
+/// True when `venv`'s python imports flytekit at the pinned version, PyYAML,
+/// the pinned BuildKit parser and the pinned test packages.
 fn is_ready(venv: &Path) -> bool {
     let python = python_in(venv);
     if !python.exists() {
         return false;
     }
+    let pinned: Vec<(&str, &str)> = std::iter::once(DOCKERFILE_PARSER)
+        .chain(UNIT_TEST_PACKAGES.iter().copied())
+        .map(|p| p.split_once("==").expect("a pinned requirement"))
+        .collect();
     let check = format!(
-        "import sys, yaml, flytekit, dockerfile, importlib.metadata as m; \
+        "import sys, yaml, flytekit, dockerfile, pytest, mock, hypothesis, joblib, msgpack, \
+         importlib.metadata as m; \
          sys.exit(0 if flytekit.__version__ == {FLYTEKIT_VERSION:?} \
-         and m.version('dockerfile') == {:?} else 3)",
-        DOCKERFILE_PARSER.trim_start_matches("dockerfile==")
+         and all(m.version(n) == v for n, v in {pinned:?}) else 3)",
     );
     Command::new(&python)
         .args(["-c", &check])
@@ -73,9 +87,10 @@ pub fn run_logged(cmd: &mut Command, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Makes sure `target/flytekit-venv` holds flytekit 1.16.31 and PyYAML from
-/// PyPI, and returns its python. Idempotent, and atomic: the venv is built
-/// beside its final place and renamed there when complete.
+/// Makes sure `target/flytekit-venv` holds flytekit 1.16.31, PyYAML, the
+/// BuildKit parser and the unit tests' packages from PyPI, and returns its
+/// python. Idempotent, and atomic: the venv is built beside its final place
+/// and renamed there when complete.
 pub fn ensure_venv(root: &Path) -> Result<PathBuf> {
     let venv = venv_dir(root);
     if is_ready(&venv) {
@@ -107,16 +122,17 @@ pub fn ensure_venv(root: &Path) -> Result<PathBuf> {
                 .args(args);
             cmd
         };
+        let flytekit = format!("flytekit=={FLYTEKIT_VERSION}");
+        let mut packages = vec![flytekit.as_str(), "pyyaml", DOCKERFILE_PARSER];
+        packages.extend_from_slice(UNIT_TEST_PACKAGES);
         run_logged(
-            &mut pip(&[&format!("flytekit=={FLYTEKIT_VERSION}"), "pyyaml", DOCKERFILE_PARSER]),
-            &format!(
-                "pip install flytekit=={FLYTEKIT_VERSION} pyyaml {DOCKERFILE_PARSER} (this takes a minute)"
-            ),
+            &mut pip(&packages),
+            &format!("pip install {} (this takes a minute)", packages.join(" ")),
         )?;
         relocate_scripts(&tmp, &venv)?;
         if !is_ready(&tmp) {
             bail!(
-                "the new venv in {} does not import flytekit {FLYTEKIT_VERSION} and yaml",
+                "the new venv in {} does not import flytekit {FLYTEKIT_VERSION}, yaml and the pinned packages",
                 tmp.display()
             );
         }
