@@ -41,7 +41,7 @@ enum Cmd {
     Bench,
     /// Make target/flytekit-venv with flytekit 1.16.31 (idempotent); prints its python.
     Flytekit,
-    /// Build the flytekit plugin's wheel (maturin) into target/wheels; prints its path.
+    /// Build the flytekit plugin's release wheel (maturin) into target/wheels; prints its path.
     Plugin,
     /// Write the generated docs (docs/cli.md, docs/spec.schema.json, the field
     /// section of docs/spec-reference.md) and the man pages (target/man).
@@ -185,6 +185,8 @@ const E2E_TESTS: &[&str] = &[
     "--test",
     "e2e_flytekit_plugin",
     "--test",
+    "e2e_flytekit_project",
+    "--test",
     "registry_harness_selftest",
 ];
 
@@ -196,7 +198,8 @@ fn e2e_env(root: &Path) -> Result<Vec<(String, String)>> {
         "IMAGESPEC_FLYTEKIT_PYTHON".into(),
         python.display().to_string(),
     ));
-    // The flytekit plugin's wheel, in a fresh venv with flytekit.
+    // The flytekit plugin's wheel, in a fresh venv with flytekit, inside a
+    // project folder (target/e2e-project/.venv) as a Flyte project keeps it.
     let plugin_python = plugin::fresh_venv(root)?;
     env.push((
         "IMAGESPEC_PLUGIN_PYTHON".into(),
@@ -219,6 +222,8 @@ const FLYTEKIT_TESTS: &[&str] = &[
     "flytekit_differential",
     "--test",
     "properties",
+    "--test",
+    "flytekit_unit_tests",
     "--",
     "--nocapture",
 ];
@@ -251,12 +256,16 @@ fn test(root: &Path, with_e2e: bool) -> Result<()> {
     cargo(root, &["test", "--workspace", "--doc"], &[])?;
     let python = flytekit::ensure_venv(root)?;
     let python = python.display().to_string();
+    // The binary the workspace's tests just built (flytekit's unit tests run
+    // it through the plugin's hand-over), so that no second build is made.
+    let bin = root.join("target/debug/imagespec").display().to_string();
     cargo(
         root,
         FLYTEKIT_TESTS,
         &[
             ("IMAGESPEC_FLYTEKIT_PYTHON", &python),
             ("IMAGESPEC_PROPTEST_CASES", PROPTEST_CASES),
+            ("IMAGESPEC_BIN", &bin),
         ],
     )?;
     // The flytekit plugin's typed hand-over, with real flytekit.

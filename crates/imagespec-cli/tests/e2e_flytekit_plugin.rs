@@ -66,6 +66,6 @@ fn flytekit_builds_through_the_plugin_and_finds_the_image_itself() {
             "missing step `{step}`:\n{stdout}\n{stderr}"
         );
     }
-    // imagespec's own summary went through to the user's stderr (the log streams).
-    assert!(stderr.contains("built+pushed"), "{stderr}");
+    // The plugin's one line for the image reached the user's stderr.
+    assert!(stderr.contains("imagespec: built and pushed "), "{stderr}");
 }
