@@ -258,7 +258,7 @@ pub enum Command {
     Context(ContextArgs),
     /// Build a spec's image (its nested bases first) and push it when it has a registry.
     #[command(after_help = BUILD_HELP)]
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Tell whether the images of specs exist (exit 0: all exist, 3: some
     /// missing, 4: some unknown).
     #[command(after_help = EXISTS_HELP)]

@@ -243,11 +243,16 @@ impl<'a> Linter<'a> {
                 self.push(
                     "python-version-unset",
                     "python_version",
-                    "python_version is not set, so flytekit installs the Python of the process that runs it \
-                     (imagespec: `--default-python`, else `python3` on PATH), and that version is not part of \
-                     the tag: two machines with different Pythons compute the same tag for different images, \
-                     and whichever pushes first decides what everyone runs"
-                        .into(),
+                    format!(
+                        "python_version is not set, so flytekit installs the Python of the process that runs it \
+                         ({}), and that version is not part of the tag: two machines with different Pythons \
+                         compute the same tag for different images, and whichever pushes first decides what \
+                         everyone runs",
+                        match self.handed_over() {
+                            true => "the Python running flytekit here",
+                            false => "imagespec: `--default-python`, else `python3` on PATH",
+                        }
+                    ),
                     "set it, quoted, to the Python your tasks run with: `python_version: \"3.12\"`"
                         .into(),
                 );
@@ -385,9 +390,14 @@ impl<'a> Linter<'a> {
                          CopyFileDetection.ALL: a Python ImageSpec(source_copy_mode=CopyFileDetection.ALL) gets \
                          another tag"
                     ),
-                    "nothing to change for the files; to share images with a Python-defined spec, give it the \
-                     same string (or pass --fix-flytekit-quirks, whose tags differ from flytekit's)"
-                        .to_string(),
+                    match self.handed_over() {
+                        true => "nothing to change for the files; to share images with a spec that uses the member, \
+                                 use the same value in both"
+                            .to_string(),
+                        false => "nothing to change for the files; to share images with a Python-defined spec, give \
+                                  it the same string (or pass --fix-flytekit-quirks, whose tags differ from flytekit's)"
+                            .to_string(),
+                    },
                 ),
                 Some(other) => (
                     format!(
@@ -399,9 +409,12 @@ impl<'a> Linter<'a> {
                             _ => "the loaded modules",
                         }
                     ),
-                    "remove source_root (or the field) to copy nothing, or pass --fix-flytekit-quirks to read it \
-                     as the mode (the tag then differs from flytekit's)"
-                        .to_string(),
+                    match self.handed_over() {
+                        true => "use the CopyFileDetection member instead of the string".to_string(),
+                        false => "remove source_root (or the field) to copy nothing, or pass --fix-flytekit-quirks \
+                                  to read it as the mode (the tag then differs from flytekit's)"
+                            .to_string(),
+                    },
                 ),
                 None => (
                     format!("`{s}` is no copy mode; flytekit copies every file under source_root for any string"),
@@ -453,33 +466,9 @@ impl<'a> Linter<'a> {
                 ),
                 Some(_) => {}
             },
-            Some(CopyMode::All) if relative && !fix_quirks => {
-                let dir = spec.resolve(root);
-                let mut ignores = Vec::new();
-                if dir.join(".dockerignore").is_file() {
-                    ignores.push(format!(
-                        ".dockerignore patterns are matched against paths that keep the `{root}/` prefix, so \
-                         root-anchored patterns (`docs/`, `*.log`) match nothing, while `**/...` patterns still do"
-                    ));
-                }
-                if in_git_work_tree(&dir) {
-                    ignores.push(".gitignore rules are not applied at all".to_string());
-                }
-                if !ignores.is_empty() {
-                    self.push(
-                        "relative-source-root-ignores",
-                        "source_root",
-                        format!(
-                            "with a relative source_root (`{root}`) flytekit 1.16 does not apply ignore files as \
-                             intended: {}. imagespec copies what flytekit copies",
-                            ignores.join("; ")
-                        ),
-                        "give source_root as an absolute path, or pass --fix-flytekit-quirks (the tag then \
-                         differs from flytekit's)"
-                            .into(),
-                    );
-                }
-            }
+            // Whether flytekit's ignore handling under a relative root lets
+            // files through is told exactly by the job's lints, which have
+            // the listing ([`Linter::ignored_under_relative_root`]).
             _ => {}
         }
     }
@@ -790,11 +779,15 @@ impl<'a> Linter<'a> {
             self.push(
                 "flytekit-unset",
                 field,
-                "no requirement names flytekit, so flytekit adds `flytekit==<its own version>` \
-                 (imagespec: `--flytekit-requirement`, else the flytekit of `python3` on PATH): the image gets \
-                 the flytekit of whichever machine builds it, and the tag, which hashes the spec, is the same \
-                 for every version"
-                    .into(),
+                format!(
+                    "no requirement names flytekit, so flytekit adds `flytekit==<its own version>` ({}): the \
+                     image gets the flytekit of whichever machine builds it, and the tag, which hashes the spec, \
+                     is the same for every version",
+                    match self.handed_over() {
+                        true => "the flytekit running here",
+                        false => "imagespec: `--flytekit-requirement`, else the flytekit of `python3` on PATH",
+                    }
+                ),
                 "pin it: add `flytekit==1.16.31` (the version your tasks are registered with) to packages \
                  or the requirements file"
                     .into(),
@@ -836,7 +829,77 @@ impl<'a> Linter<'a> {
 
     // ---- what needs the inputs ---------------------------------------------
 
+    /// With a relative source_root and `all`, flytekit matches ignore files
+    /// against paths that keep the root's prefix, so some files they exclude
+    /// are copied all the same. Which ones: the listing flytekit makes (the
+    /// job's) less the one with the ignore files applied as meant.
+    fn ignored_under_relative_root(&mut self, inputs: &Inputs) {
+        let spec = self.spec;
+        let (Some(root), Some(source)) = (spec.source_root(), &inputs.source) else {
+            return;
+        };
+        if root.starts_with('/')
+            || spec.load_options().fix_flytekit_quirks
+            || spec.source_copy_mode() != Some(CopyMode::All)
+        {
+            return;
+        }
+        let mut meant = spec.clone();
+        let mut options = (*spec.options).clone();
+        options.fix_flytekit_quirks = true;
+        options.digest_cache = None;
+        meant.options = std::sync::Arc::new(options);
+        let Ok((kept, _)) = crate::inputs::list_source(&meant, root, CopyMode::All) else {
+            return;
+        };
+        let kept: std::collections::BTreeSet<&str> = kept.iter().map(|f| f.rel.as_str()).collect();
+        let through: Vec<&str> = source
+            .files
+            .iter()
+            .map(|f| f.rel.as_str())
+            .filter(|rel| !kept.contains(rel))
+            .collect();
+        if through.is_empty() {
+            return;
+        }
+        let shown: Vec<String> = through
+            .iter()
+            .take(5)
+            .map(|f| format!("`{}`", crate::safety::printable(f)))
+            .collect();
+        let more = match through.len() > shown.len() {
+            true => format!(" and {} more", through.len() - shown.len()),
+            false => String::new(),
+        };
+        let fix = match self.handed_over() {
+            true => "give source_root as an absolute path (the files your ignore files exclude then stay out)".to_string(),
+            false => "give source_root as an absolute path, or pass --fix-flytekit-quirks (the tag then differs \
+                      from flytekit's)"
+                .to_string(),
+        };
+        self.push(
+            "relative-source-root-ignores",
+            "source_root",
+            format!(
+                "with a relative source_root (`{root}`), flytekit 1.16 matches .gitignore and .dockerignore \
+                 against paths that keep the `{root}/` prefix, so {} file(s) they exclude are copied all the \
+                 same: {}{more}. imagespec copies what flytekit copies",
+                through.len(),
+                shown.join(", ")
+            ),
+            fix,
+        );
+    }
+
+    /// Whether a program handed the spec over (the flytekit plugin, which
+    /// names it with `--display-name`): its user cannot pass imagespec's
+    /// command-line options, so advice names none.
+    fn handed_over(&self) -> bool {
+        self.spec.load_options().display_name.is_some()
+    }
+
     fn job_lints(&mut self, inputs: &Inputs) {
+        self.ignored_under_relative_root(inputs);
         let spec = self.spec;
         if spec.commands().is_empty() {
             return;
@@ -1071,19 +1134,6 @@ fn is_octal(written: &str) -> bool {
     digits.len() > 1
         && digits.starts_with('0')
         && digits[1..].chars().all(|c| matches!(c, '0'..='7' | '_'))
-}
-
-fn in_git_work_tree(dir: &std::path::Path) -> bool {
-    if !crate::inputs::maybe_in_git(dir) {
-        return false;
-    }
-    std::process::Command::new("git")
-        .args(["rev-parse", "--is-inside-work-tree"])
-        .current_dir(dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 #[cfg(test)]

@@ -89,7 +89,12 @@ fn cases() -> Vec<Case> {
         case(
             "relative_source_root_ignores",
             &format!("name: a\n{PINNED}source_root: src\nsource_copy_mode: all\n"),
-            &[("src/a.py", ""), ("src/.dockerignore", "docs/\n")],
+            &[
+                ("src/a.py", ""),
+                ("src/docs/guide.md", ""),
+                ("src/build.log", ""),
+                ("src/.dockerignore", "docs/\n*.log\n"),
+            ],
         ),
         case(
             "env_variable_reference",

@@ -153,7 +153,11 @@ pub(crate) fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitStatu
 
 /// `--expect-image-name`: the one spec's image name (or the real name its
 /// builder answers with) must be the caller's, or nothing is built.
-fn expect_name(jobs: &[BuildJob], specs: &[std::path::PathBuf], expected: &str) -> anyhow::Result<()> {
+fn expect_name(
+    jobs: &[BuildJob],
+    specs: &[std::path::PathBuf],
+    expected: &str,
+) -> anyhow::Result<()> {
     let [job] = jobs else {
         return Err(UsageError("--expect-image-name takes exactly one spec".into()).into());
     };

@@ -25,7 +25,7 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Tag(args) => tag::run(args, printer),
         Command::Context(args) => context::run(args, printer),
-        Command::Build(args) => build::run(args, printer),
+        Command::Build(args) => build::run(*args, printer),
         Command::Exists(args) => exists::run(args, printer),
         Command::Explain(args) => explain::run(args, printer),
         Command::Lint(args) => lint::run(args, printer),

@@ -14,6 +14,7 @@ mod digest;
 mod file_hashes;
 mod files;
 mod source;
+pub(crate) use source::list_source;
 mod stat_cache;
 
 use std::collections::BTreeMap;
@@ -27,7 +28,6 @@ use crate::spec::{CopyMode, ImageSpec};
 pub use copy::{copy_entry_rel, CopyContext, CopyEntry};
 pub use digest::digest;
 pub use file_hashes::{short_hash, SHORT_HASH_HEX};
-pub(crate) use files::maybe_in_git;
 pub use files::{pathlib_posix, SourceFile};
 pub use source::walks as source_walks;
 pub use stat_cache::hits as stat_cache_hits;

@@ -542,7 +542,9 @@ impl ImageSpec {
     /// named as `str()` writes it), else of its field ([`ImageSpec::line_of`]).
     pub fn item_line(&self, path: &str) -> Option<usize> {
         if let Some((nested, rest)) = self.nested_path(path) {
-            return nested.item_line(rest).or_else(|| self.line_of("base_image"));
+            return nested
+                .item_line(rest)
+                .or_else(|| self.line_of("base_image"));
         }
         self.item_lines
             .get(path)

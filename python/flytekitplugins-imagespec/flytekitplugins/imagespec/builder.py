@@ -22,10 +22,11 @@ from .handover import (
     BUILDER_NAME,
     ImagespecError,
     binary,
+    call,
     display_name,
+    failure_message,
     knobs,
     loaded_module_files,
-    run,
     spec_text,
 )
 
@@ -102,17 +103,23 @@ class ImagespecBuilder(ImageSpecBuilder):
         verbose = _flag(ENV_VERBOSE, False)
         if not verbose:
             flags.insert(0, "--quiet")
-        report = run("build", image_spec, flags, env=env, quiet=not verbose)
-        if _flag(ENV_LINTS, True):
+        outcome = call("build", image_spec, flags, env=env, quiet=not verbose)
+        report = outcome.doc
+        # Each finding once: imagespec prints them itself only when verbose.
+        if _flag(ENV_LINTS, True) and not verbose:
             for spec in report.get("lints") or []:
                 for lint in spec.get("lints") or []:
                     _say(lint_line(display_name(image_spec), lint), "yellow")
         requested = None
         for image in report.get("images") or []:
             if not verbose:
-                _say(f"imagespec: {image_line(image)}")
+                _say(f"imagespec: {image_line(image)}", "red" if image.get("action") == "failed" else "blue")
             if image.get("requested"):
                 requested = image
+        if not outcome.ok:
+            # The cause (the failed step and its last lines) is in the
+            # exception; imagespec's own stderr only when it gave no JSON.
+            raise ImagespecError(failure_message("build", image_spec, outcome))
         if requested is None:
             raise ImagespecError(f"imagespec built nothing for {expected}: {report}")
         return requested.get("real_name") or requested["image_name"]
@@ -130,14 +137,15 @@ def lint_line(where: str, lint: dict) -> str:
 
 
 def image_line(image: dict) -> str:
-    """One image's outcome in a line: what happened, and why when it was not built."""
+    """One image's outcome in a line."""
     name = image.get("real_name") or image.get("image_name")
     action = image.get("action")
     seconds = image.get("time") or 0.0
     if action == "built":
         what = "built and pushed" if image.get("pushed") else "built"
         return f"{what} {name} ({seconds:.1f}s)"
-    if action in ("skipped", "found", "exists"):
-        return f"found {name}: {image.get('reason')}"
+    if action == "skipped":
+        return f"found {name}; nothing to build"
+    if action == "failed":
+        return f"failed to build {name}"
     return f"{action} {name}: {image.get('reason')}"
-

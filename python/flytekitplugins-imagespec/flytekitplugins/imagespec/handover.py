@@ -209,18 +209,34 @@ def origin(skip: int = 1) -> typing.Optional[str]:
     return None
 
 
-def run(
+class Outcome(typing.NamedTuple):
+    """What one run of imagespec gave."""
+
+    #: Exit code.
+    code: int
+    #: Its JSON document (empty when it printed none).
+    doc: dict
+    #: Its stderr, when it was kept (``quiet``).
+    stderr: str
+    #: Its stdout, as printed.
+    stdout: str
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0 and bool(self.doc.get("ok", False))
+
+
+def call(
     command: str,
     image_spec: ImageSpec,
     args: typing.Sequence[str] = (),
     *,
     env: typing.Optional[typing.Dict[str, str]] = None,
     quiet: bool = False,
-) -> dict:
+) -> Outcome:
     """Runs ``imagespec COMMAND --json`` on the spec, handed over as this
-    module describes, and returns its JSON document. With ``quiet``,
-    imagespec's stderr is kept and shown only when it fails; otherwise it
-    streams to this process's stderr."""
+    module describes. With ``quiet``, imagespec's stderr is kept in the
+    outcome; otherwise it streams to this process's stderr."""
     with tempfile.TemporaryDirectory(prefix="flytekitplugins-imagespec-") as tmp:
         spec_file = Path(tmp) / "spec.yaml"
         spec_file.write_text(spec_text(image_spec))
@@ -253,18 +269,35 @@ def run(
         doc = json.loads(proc.stdout) if proc.stdout.strip() else {}
     except json.JSONDecodeError:
         doc = {}
-    if proc.returncode == 0 and doc.get("ok", False):
-        return doc
-    if quiet and proc.stderr:
-        sys.stderr.write(proc.stderr)
-    raise ImagespecError(failure_message(command, proc.returncode, doc, proc.stdout))
+    return Outcome(proc.returncode, doc if isinstance(doc, dict) else {}, proc.stderr or "", proc.stdout)
 
 
-def failure_message(command: str, code: int, doc: dict, stdout: str) -> str:
-    """imagespec's error, with the cause of each failed image."""
-    error = doc.get("error") or {}
-    message = error.get("message") or stdout.strip() or "(no message; see the log above)"
-    lines = [f"imagespec {command} failed (exit {code}): {message}"]
+def run(
+    command: str,
+    image_spec: ImageSpec,
+    args: typing.Sequence[str] = (),
+    *,
+    env: typing.Optional[typing.Dict[str, str]] = None,
+    quiet: bool = False,
+) -> dict:
+    """:func:`call`, returning the JSON document, or raising
+    :class:`ImagespecError` with imagespec's error (and, when it printed no
+    JSON at all, what it printed on stderr)."""
+    outcome = call(command, image_spec, args, env=env, quiet=quiet)
+    if outcome.ok:
+        return outcome.doc
+    raise ImagespecError(failure_message(command, image_spec, outcome))
+
+
+def failure_message(command: str, image_spec: ImageSpec, outcome: Outcome) -> str:
+    """imagespec's error for a spec, with the cause of each failed image (the
+    failed step and its last lines), and where the spec was written."""
+    error = outcome.doc.get("error") or {}
+    message = error.get("message")
+    if not message:
+        # No JSON error object (imagespec could not even start): what it said.
+        message = (outcome.stderr.strip() or outcome.stdout.strip() or "(no message)")[-4000:]
+    lines = [f"imagespec {command} of {display_name(image_spec)} failed (exit {outcome.code}): {message}"]
     hint = error.get("hint")
     if hint:
         lines.append(f"  hint: {hint}")
