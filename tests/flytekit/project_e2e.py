@@ -59,7 +59,7 @@ TEMP_PREFIX = "flytekitplugins-imagespec-"
 APP, SLIM, DEFAULT = "flyte-app", "flyte-app-slim", "flyte-app-default"
 GREETING = "hello from the copy entry\n"
 BUILT = re.compile(r"^imagespec: built and pushed (?P<name>\S+) \(\d+(\.\d+)?s\)$")
-FOUND = re.compile(r"^imagespec: found (?P<name>\S+?)(: .*)?$")
+FOUND = re.compile(r"^imagespec: found (?P<name>\S+?); nothing to build$")
 WARNING = re.compile(r"^warning: (?P<where>.+?): ImageSpec\(name='(?P<name>[^']*)'\): field `[^`]*` \[[a-z0-9-]+\]: ")
 
 failures = []

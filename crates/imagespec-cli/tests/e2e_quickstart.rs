@@ -111,8 +111,8 @@ fn the_readme_quickstart_runs_as_written() {
         "exists says it exists:\n{stdout}"
     );
     assert!(
-        stdout.contains("~ env.GREETING changed: 'hello world' -> 'hello there'"),
-        "explain names the changed env key, and its values:\n{stdout}"
+        stdout.contains("~ env.GREETING changed"),
+        "explain names the changed env key (an image's label holds no value):\n{stdout}"
     );
     assert!(
         work.path().join("examples/hello/edited.yaml").is_file(),
