@@ -103,7 +103,7 @@ pub const FIELD_DOCS: &[FieldDoc] = &[
         typed: None,
         in_tag: InTag::Digest,
         flytekit: "The folder whose files go to `/root`; which files, `source_copy_mode` says. Without `source_copy_mode`, the mode becomes `LOADED_MODULES`.",
-        imagespec: "Relative to the spec file's folder. A link under it that leads outside it is refused unless `--allow-outside-links`. Lints: `source-copy-mode-string`, `relative-source-root-ignores`, `loaded-modules-copies-nothing`.",
+        imagespec: "Relative to the spec file's folder (or `--base-dir`). A link under it that leads outside it is refused unless `--allow-outside-links`. Lints: `source-copy-mode-string`, `relative-source-root-ignores`, `loaded-modules-copies-nothing`.",
         schema: string,
     },
     FieldDoc {
@@ -157,7 +157,7 @@ pub const FIELD_DOCS: &[FieldDoc] = &[
         typed: None,
         in_tag: InTag::Digest,
         flytekit: "A requirements file (its stripped content's sha1 enters the tag), or a `uv.lock` / `poetry.lock` (by file name, with `pyproject.toml` beside it) installed with `uv sync` / `poetry install`.",
-        imagespec: "Relative to the spec file's folder. Lints: `unpinned-flytekit`, `duplicate-package`, `credentials-in-url`.",
+        imagespec: "Relative to the spec file's folder (or `--base-dir`). Lints: `unpinned-flytekit`, `duplicate-package`, `credentials-in-url`.",
         schema: string,
     },
     FieldDoc {
