@@ -442,34 +442,34 @@ impl<'a> Linter<'a> {
         };
         let fix_quirks = spec.load_options().fix_flytekit_quirks;
         let relative = !root.starts_with('/');
-        match spec.source_copy_mode() {
-            Some(CopyMode::LoadedModules) => match &spec.load_options().loaded_modules {
-                None => self.push(
-                    "loaded-modules-copies-nothing",
-                    "source_root",
-                    format!(
-                        "source_root `{root}` without source_copy_mode means loaded_modules: flytekit copies the \
-                         modules the process has imported from under it, and pyflyte reads the spec before it \
-                         imports your workflow, so NOTHING is copied (src/ stays empty)"
-                    ),
-                    "write `source_copy_mode: all` to copy the folder".into(),
+        // (Whether flytekit's ignore handling under a relative root lets
+        // files through is told exactly by the job's lints, which have the
+        // listing: [`Linter::ignored_under_relative_root`].)
+        if spec.source_copy_mode() != Some(CopyMode::LoadedModules) {
+            return;
+        }
+        match &spec.load_options().loaded_modules {
+            None => self.push(
+                "loaded-modules-copies-nothing",
+                "source_root",
+                format!(
+                    "source_root `{root}` without source_copy_mode means loaded_modules: flytekit copies the \
+                     modules the process has imported from under it, and pyflyte reads the spec before it \
+                     imports your workflow, so NOTHING is copied (src/ stays empty)"
                 ),
-                Some(_) if relative && !fix_quirks => self.push(
-                    "loaded-modules-relative-root",
-                    "source_root",
-                    format!(
-                        "with a relative source_root (`{root}`), flytekit's loaded_modules matches no module \
-                         (os.path.commonpath cannot compare an absolute module path with a relative folder), so \
-                         nothing is copied"
-                    ),
-                    "give source_root as an absolute path".into(),
+                "write `source_copy_mode: all` to copy the folder".into(),
+            ),
+            Some(_) if relative && !fix_quirks => self.push(
+                "loaded-modules-relative-root",
+                "source_root",
+                format!(
+                    "with a relative source_root (`{root}`), flytekit's loaded_modules matches no module \
+                     (os.path.commonpath cannot compare an absolute module path with a relative folder), so \
+                     nothing is copied"
                 ),
-                Some(_) => {}
-            },
-            // Whether flytekit's ignore handling under a relative root lets
-            // files through is told exactly by the job's lints, which have
-            // the listing ([`Linter::ignored_under_relative_root`]).
-            _ => {}
+                "give source_root as an absolute path".into(),
+            ),
+            Some(_) => {}
         }
     }
 
