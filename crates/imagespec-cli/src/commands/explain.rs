@@ -3,7 +3,6 @@
 //! or a pushed image's (read from its `dev.imagespec.inputs` label).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{bail, Context as _};
 use imagespec_core::explain::{explain, TagRecord, INPUTS_LABEL};
@@ -79,7 +78,7 @@ pub(crate) fn run(args: ExplainArgs, printer: Printer) -> anyhow::Result<ExitSta
         printer.stdout_json(
             true,
             serde_json::json!({
-                "spec": args.spec,
+                "spec": crate::printer::path_text(&args.spec),
                 "against": args.against,
                 "tag": explanation.tag,
                 "changed": explanation.changed,
@@ -110,95 +109,63 @@ fn image_record(image: &str, platform: &str) -> anyhow::Result<TagRecord> {
     TagRecord::from_label(label).with_context(|| format!("`{image}`"))
 }
 
-/// Runs git in `dir`; its stdout, trimmed.
-fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .context("cannot run git")?;
-    if !out.status.success() {
-        bail!(
-            "git {} failed in `{}`: {}",
-            args.join(" "),
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// The record of the spec file at git revision `rev`: the repository's
-/// tree at `rev` is exported into a temporary folder (removed after) and
-/// the spec read from the same place in it, with its files.
+/// The record of the spec file at git revision `rev`: the revision's tree
+/// is written from its blobs as stored (no `export-subst`, no
+/// `export-ignore`, no filter) into a temporary folder, removed after, and
+/// the spec read from the same place in it. Its files are read there too,
+/// absolute paths into the repository included, while the spec keeps the
+/// paths it holds (its hash sees them as written).
 fn git_record(spec: &Path, rev: &str, options: &LoadOptions) -> anyhow::Result<TagRecord> {
+    use imagespec_core::git::Git;
     let spec_abs = spec
         .canonicalize()
         .with_context(|| format!("cannot find `{}`", spec.display()))?;
     let dir = spec_abs.parent().unwrap_or(Path::new("/"));
-    let top = PathBuf::from(
-        git(dir, &["rev-parse", "--show-toplevel"])
-            .with_context(|| format!("`{}` is not in a git work tree", spec.display()))?,
-    )
-    .canonicalize()?;
+    let top = Git::new(dir)
+        .toplevel()
+        .with_context(|| format!("`{}` is not in a git work tree", spec.display()))?
+        .canonicalize()?;
     let rel = spec_abs
         .strip_prefix(&top)
         .context("the spec file is not under its git work tree")?
         .to_path_buf();
-    let commit = git(
-        &top,
-        &[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("{rev}^{{commit}}"),
-        ],
-    )
-    .map_err(|_| {
-        anyhow::anyhow!(
-            "`{rev}` is not a commit of the repository at `{}`",
-            top.display()
-        )
-    })?;
+    let repo = Git::new(&top);
+    let commit = repo.commit(rev)?;
     let tmp = tempfile::Builder::new()
         .prefix("imagespec-explain-")
         .tempdir()
         .context("cannot create a temporary folder")?;
     let _in_progress = imagespec_core::cleanup::register(tmp.path());
-    let archive = tmp.path().join("tree.tar");
     let tree = tmp.path().join("tree");
     std::fs::create_dir(&tree)?;
-    git(
-        &top,
-        &[
-            "archive",
-            "--format=tar",
-            "-o",
-            &archive.to_string_lossy(),
-            &commit,
-        ],
-    )?;
-    let untar = Command::new("tar")
-        .arg("-xf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(&tree)
-        .output()
-        .context("cannot run tar")?;
-    if !untar.status.success() {
-        bail!(
-            "cannot extract the tree of `{rev}`: {}",
-            String::from_utf8_lossy(&untar.stderr).trim()
-        );
-    }
+    repo.materialize(&commit, &tree).with_context(|| {
+        format!(
+            "cannot read the tree of `{}`",
+            imagespec_core::safety::printable(rev)
+        )
+    })?;
     let old_spec = tree.join(&rel);
     if !old_spec.is_file() {
-        bail!("`{}` does not exist at `{rev}`", rel.display());
+        bail!(
+            "`{}` does not exist at `{}`",
+            rel.display(),
+            imagespec_core::safety::printable(rev)
+        );
     }
-    // Its files live in a folder that is removed: nothing to remember.
+    // A base dir given for the spec maps into the tree as well.
+    let base_dir = options
+        .base_dir
+        .as_ref()
+        .map(|b| match b.strip_prefix(&top) {
+            Ok(rest) => tree.join(rest),
+            Err(_) => b.clone(),
+        });
     let options = LoadOptions {
+        // Its files live in a folder that is removed: nothing to remember.
         digest_cache: None,
+        base_dir,
+        read_root: Some((top.clone(), tree.clone())),
+        project_root: Some(tree.clone()),
         ..options.clone()
     };
     // Loaded without the trap warnings: they are about a past version.
@@ -208,7 +175,7 @@ fn git_record(spec: &Path, rev: &str, options: &LoadOptions) -> anyhow::Result<T
             imagespec_core::builder::prepare(&spec)
                 .map_err(|e| super::locate(e, &spec, &old_spec).into())
         })
-        .with_context(|| format!("the spec at `{rev}`"))?;
+        .with_context(|| format!("the spec at `{}`", imagespec_core::safety::printable(rev)))?;
     Ok(TagRecord::of(&job)?)
 }
 

@@ -24,7 +24,6 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::files::{
@@ -68,31 +67,23 @@ struct GitIgnored {
 
 impl GitIgnored {
     fn load(root: &Path) -> GitIgnored {
+        // git, run so that the tree's own config can start no program.
+        let git = crate::git::Git::new(root);
         let run = |extra: &[&str]| -> HashSet<String> {
-            let out = Command::new("git")
-                .args(["ls-files", "-io", "--exclude-standard"])
-                .args(extra)
-                .current_dir(root)
-                .output();
-            match out {
-                Ok(out) if out.status.success() => {
-                    let text = String::from_utf8_lossy(&out.stdout);
+            let mut args = vec!["ls-files", "-io", "--exclude-standard"];
+            args.extend(extra);
+            match git.output(&args) {
+                Ok(out) => {
+                    let text = String::from_utf8_lossy(&out);
                     // Python's `split("\n")[:-1]`.
                     let mut lines: Vec<&str> = text.split('\n').collect();
                     lines.pop();
                     lines.into_iter().map(str::to_string).collect()
                 }
-                Ok(out) => {
-                    tracing::debug!(
-                        root = %root.display(),
-                        "git ls-files failed, so no .gitignore applies (as in flytekit): {}",
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    );
-                    HashSet::new()
-                }
                 Err(e) => {
                     tracing::debug!(
-                        "no git to ask ({e}), so no .gitignore applies (as in flytekit)"
+                        root = %root.display(),
+                        "no .gitignore applies (as in flytekit when git fails): {e}"
                     );
                     HashSet::new()
                 }
@@ -126,6 +117,9 @@ impl GitIgnored {
     }
 }
 
+/// The largest `.dockerignore` imagespec reads.
+pub(crate) const MAX_IGNORE_FILE: u64 = 1024 * 1024;
+
 /// flytekit's `IgnoreGroup(root, [GitIgnore, DockerIgnore, StandardIgnore])`.
 #[derive(Debug)]
 struct IgnoreGroup {
@@ -137,7 +131,14 @@ struct IgnoreGroup {
 impl IgnoreGroup {
     fn load(root: &Path) -> Result<IgnoreGroup> {
         let file = root.join(".dockerignore");
-        let text = match std::fs::read(&file) {
+        // flytekit reads it when `os.path.isfile` says it is a regular file
+        // (a FIFO, a device or a folder is no .dockerignore); imagespec reads
+        // at most MAX_IGNORE_FILE bytes of it.
+        let read = match crate::fsx::is_regular(&file) {
+            true => crate::fsx::read_regular(&file, MAX_IGNORE_FILE),
+            false => Err(std::io::Error::from(std::io::ErrorKind::NotFound)),
+        };
+        let text = match read {
             Ok(bytes) => Some(String::from_utf8(bytes).map_err(|_| {
                 Error::Spec(
                     SpecError::field(
@@ -148,9 +149,15 @@ impl IgnoreGroup {
                 )
             })?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            // flytekit tests `os.path.isfile`: a folder named .dockerignore is no file.
-            Err(_) if file.is_dir() => None,
-            Err(e) => return Err(Error::io("read", &file, e)),
+            Err(e) => {
+                return Err(Error::Spec(
+                    SpecError::field(
+                        "source_root",
+                        format!("cannot read `{}`: {e}", file.display()),
+                    )
+                    .hint("a .dockerignore is a short text file; shorten or remove this one"),
+                ))
+            }
         };
         let docker = pp::DockerIgnorePatterns::from_file_text(text.as_deref().unwrap_or(""))
             .map_err(|m| {
