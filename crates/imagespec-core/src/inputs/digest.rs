@@ -7,7 +7,6 @@
 //! back when it is done with them, while the hasher consumes the files
 //! strictly in order. A small file is one read of its whole length.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex};
@@ -124,7 +123,7 @@ impl Pool {
 /// Reads a file in chunks of up to [`CHUNK`] bytes; `sink` returns false to
 /// stop early. A file no larger than a chunk is one read of its length.
 fn stream_file(path: &Path, pool: &Pool, sink: &mut dyn FnMut(Vec<u8>) -> bool) -> Result<()> {
-    let f = File::open(path).map_err(|e| Error::io("read", path, e))?;
+    let f = crate::fsx::open_regular(path).map_err(|e| Error::io("read", path, e))?;
     let len = f.metadata().map(|m| m.len()).unwrap_or(CHUNK as u64);
     // One more byte than the length, so a file that grew is read to its end
     // without a second allocation.

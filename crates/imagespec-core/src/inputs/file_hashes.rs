@@ -10,7 +10,6 @@
 //! the others are not.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
@@ -19,7 +18,9 @@ use super::files::SourceFile;
 use super::stat_cache::{now_ns, Stat, RACY_NS};
 use crate::error::{Error, Result};
 
-const MAGIC: &str = "imagespec-file-hashes 1";
+const MAGIC: &str = "imagespec-file-hashes 2";
+/// The largest list of file hashes read (a line a file: some 80 bytes and the path).
+const MAX_ENTRY_BYTES: u64 = 512 * 1024 * 1024;
 /// Hex digits kept of a file's sha256.
 pub const SHORT_HASH_HEX: usize = 16;
 
@@ -31,7 +32,7 @@ pub fn short_hash(bytes: &[u8]) -> String {
 }
 
 fn hash_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
+    let mut f = crate::fsx::open_regular(path).map_err(|e| Error::io("read", path, e))?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut f, &mut hasher).map_err(|e| Error::io("read", path, e))?;
     let mut h = hex::encode(hasher.finalize());
@@ -107,14 +108,10 @@ impl FileHashCache {
     }
 
     fn read(&self) -> HashMap<PathBuf, (Stat, String)> {
-        let Ok(text) = std::fs::read_to_string(&self.entry) else {
+        let Some(text) = super::cache_file::read(&self.entry, MAGIC, MAX_ENTRY_BYTES) else {
             return HashMap::new();
         };
-        let mut lines = text.lines();
-        if lines.next() != Some(MAGIC) {
-            return HashMap::new();
-        }
-        lines
+        text.lines()
             .filter_map(|line| {
                 let mut it = line.splitn(7, ' ');
                 let mut nums = [0i128; 5];
@@ -137,10 +134,7 @@ impl FileHashCache {
         stamp: i128,
     ) -> std::io::Result<()> {
         use std::fmt::Write as _;
-        std::fs::create_dir_all(&self.dir)?;
         let mut text = String::with_capacity(32 + files.len() * 96);
-        text.push_str(MAGIC);
-        text.push('\n');
         for ((f, s), h) in files.iter().zip(stats).zip(hashes) {
             let (Some(s), Some(path)) = (s, f.path.to_str()) else {
                 continue;
@@ -153,10 +147,7 @@ impl FileHashCache {
             let [a, b, c, d, e] = s.parts();
             let _ = writeln!(text, "{a} {b} {c} {d} {e} {h} {path}");
         }
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        tmp.write_all(text.as_bytes())?;
-        tmp.persist(&self.entry).map_err(|e| e.error)?;
-        Ok(())
+        super::cache_file::write(&self.entry, MAGIC, &text)
     }
 }
 

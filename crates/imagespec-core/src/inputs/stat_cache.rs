@@ -17,7 +17,6 @@
 //! The cache is an optimisation: a read or write that fails is logged at
 //! debug level and the digest is computed.
 
-use std::io::Write as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -32,7 +31,30 @@ use super::files::SourceFile;
 pub(crate) const RACY_NS: i128 = 2_000_000_000;
 /// Entries kept; the oldest beyond this are removed.
 const KEEP: usize = 256;
-const MAGIC: &str = "imagespec-stat-cache 1";
+const MAGIC: &str = "imagespec-stat-cache 2";
+
+/// What a kept copy's stat says (its ctime left out: the copy is this
+/// program's own, and only its content and these matter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeptStat {
+    pub(crate) size: u64,
+    pub(crate) mtime_ns: i128,
+    pub(crate) ino: u64,
+    pub(crate) dev: u64,
+}
+
+impl KeptStat {
+    /// A regular file's (not following a link); `None` for anything else.
+    pub(crate) fn of_path(path: &Path) -> Option<KeptStat> {
+        let m = std::fs::symlink_metadata(path).ok()?;
+        m.is_file().then(|| KeptStat {
+            size: m.size(),
+            mtime_ns: ns(m.mtime(), m.mtime_nsec()),
+            ino: m.ino(),
+            dev: m.dev(),
+        })
+    }
+}
 
 /// What a file's stat says, as the cache compares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,40 +220,8 @@ impl StatCache {
         Ok(digest)
     }
 
-    /// The files' stats now, when the cache holds `digest` for exactly them:
-    /// the state to carry over with [`StatCache::carry_over`].
-    pub(crate) fn snapshot(&self, files: &[SourceFile], digest: &str) -> Option<Vec<Stat>> {
-        let stats = stat_all(files)?;
-        (read_entry(&self.entry(files), &stats).as_deref() == Some(digest)).then_some(stats)
-    }
-
-    /// After imagespec hard-linked `files` into a context: a link changes
-    /// each file's ctime (and nothing else), which would make the next
-    /// lookup hash everything again. When every file still has the size,
-    /// mtime, inode and device of `before` (a [`StatCache::snapshot`] taken
-    /// just before linking), the entry is stored again with the new ctimes.
-    pub(crate) fn carry_over(&self, files: &[SourceFile], digest: &str, before: &[Stat]) {
-        let Some(after) = stat_all(files) else {
-            return;
-        };
-        let same = after.len() == before.len()
-            && after.iter().zip(before).all(|(a, b)| {
-                a.size == b.size && a.mtime_ns == b.mtime_ns && a.ino == b.ino && a.dev == b.dev
-            });
-        if !same {
-            tracing::debug!("stat cache: files changed while linked; not carried over");
-            return;
-        }
-        if let Err(e) = self.write_entry(&self.entry(files), digest, &after) {
-            tracing::debug!(dir = %self.dir.display(), "stat cache: not carried over: {e}");
-        }
-    }
-
     fn write_entry(&self, entry: &Path, digest: &str, stats: &[Stat]) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
         let mut text = String::with_capacity(64 + stats.len() * 48);
-        text.push_str(MAGIC);
-        text.push('\n');
         text.push_str(digest);
         text.push('\n');
         for s in stats {
@@ -242,9 +232,7 @@ impl StatCache {
                 s.size, s.mtime_ns, s.ctime_ns, s.ino, s.dev
             );
         }
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        tmp.write_all(text.as_bytes())?;
-        tmp.persist(entry).map_err(|e| e.error)?;
+        super::cache_file::write(entry, MAGIC, &text)?;
         self.prune();
         Ok(())
     }
@@ -268,12 +256,13 @@ impl StatCache {
     }
 }
 
+/// The most bytes one file's line of an entry takes (five numbers).
+const MAX_LINE_BYTES: u64 = 5 * 40 + 5;
+
 fn read_entry(entry: &Path, stats: &[Stat]) -> Option<String> {
-    let text = std::fs::read_to_string(entry).ok()?;
+    let bound = 4096 + stats.len() as u64 * MAX_LINE_BYTES;
+    let text = super::cache_file::read(entry, MAGIC, bound)?;
     let mut lines = text.lines();
-    if lines.next()? != MAGIC {
-        return None;
-    }
     let digest = lines.next()?;
     if digest.len() != 32 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
@@ -292,7 +281,7 @@ fn read_entry(entry: &Path, stats: &[Stat]) -> Option<String> {
         }
         n += 1;
     }
-    (n == stats.len() && text.lines().count() == stats.len() + 2).then(|| digest.to_string())
+    (n == stats.len() && text.lines().count() == stats.len() + 1).then(|| digest.to_string())
 }
 
 static HITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
