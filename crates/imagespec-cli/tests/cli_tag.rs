@@ -21,9 +21,10 @@ fn tag_json_matches_flytekit_and_errors_exit_2() {
         )
         .unwrap();
         // Run from another folder: paths resolve against the spec file, not the working directory.
+        // (flytekit reads paths anywhere: `error-copy-absolute` names /etc/hostname.)
         let out = imagespec()
             .current_dir(elsewhere.path())
-            .args(["tag", "--json"])
+            .args(["tag", "--json", "--allow-outside-paths"])
             .arg(case.join("spec.yaml"))
             .output()
             .unwrap();
@@ -63,7 +64,7 @@ fn tag_json_matches_flytekit_and_errors_exit_2() {
             assert_eq!(got[key], result[key], "{name}: {key}");
         }
         let plain = imagespec()
-            .args(["tag"])
+            .args(["tag", "--allow-outside-paths"])
             .arg(case.join("spec.yaml"))
             .output()
             .unwrap();

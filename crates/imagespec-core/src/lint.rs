@@ -115,6 +115,10 @@ pub const CODES: &[(&str, &str)] = &[
         "an env variable holds a secret, which ENV puts in the image's config",
     ),
     (
+        "path-outside-project",
+        "a path the spec reads is outside its project (allowed by --allow-outside-paths)",
+    ),
+    (
         "commands-rerun-on-source-change",
         "commands run after the source COPY: every source edit reruns them",
     ),
@@ -898,8 +902,33 @@ impl<'a> Linter<'a> {
         self.spec.load_options().display_name.is_some()
     }
 
+    /// What `--allow-outside-paths` let the spec read.
+    fn outside_project(&mut self) {
+        let spec = self.spec;
+        if !spec.load_options().allow_outside_paths {
+            return;
+        }
+        for (field, written) in crate::inputs::named_paths(spec) {
+            if let Some(real) = crate::inputs::outside_project(spec, &written) {
+                let root = crate::inputs::project_root(spec);
+                self.push(
+                    "path-outside-project",
+                    &field,
+                    format!(
+                        "`{written}` is `{}`, outside the spec's project `{}`: it goes into the image (or the \
+                         build) because --allow-outside-paths is on",
+                        real.display(),
+                        root.display()
+                    ),
+                    "keep what the image needs in the project, so that the spec builds the same anywhere".into(),
+                );
+            }
+        }
+    }
+
     fn job_lints(&mut self, inputs: &Inputs) {
         self.ignored_under_relative_root(inputs);
+        self.outside_project();
         let spec = self.spec;
         if spec.commands().is_empty() {
             return;

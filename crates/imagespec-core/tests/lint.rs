@@ -18,6 +18,10 @@ struct Case {
     files: Vec<(&'static str, &'static str)>,
     /// Loaded module files, relative to the folder.
     loaded: Option<Vec<&'static str>>,
+    /// Where the spec file is, in the folder.
+    at: &'static str,
+    /// `--allow-outside-paths`.
+    allow_outside: bool,
 }
 
 fn case(name: &'static str, spec: &str, files: &[(&'static str, &'static str)]) -> Case {
@@ -26,6 +30,8 @@ fn case(name: &'static str, spec: &str, files: &[(&'static str, &'static str)]) 
         spec: spec.to_string(),
         files: files.to_vec(),
         loaded: None,
+        at: "spec.yaml",
+        allow_outside: false,
     }
 }
 
@@ -158,6 +164,15 @@ fn cases() -> Vec<Case> {
             ),
             &[("setup.cfg", "[x]\n")],
         ),
+        Case {
+            at: "project/spec.yaml",
+            allow_outside: true,
+            ..case(
+                "path_outside_project",
+                "name: a\npython_version: \"3.12\"\nrequirements: ../shared/requirements.txt\n",
+                &[("shared/requirements.txt", "flytekit==1.16.31\n")],
+            )
+        },
         case(
             "nested_base",
             "name: a\npython_version: \"3.12\"\npackages: [flytekit==1.16.31]\nbase_image:\n  name: b\n  \
@@ -175,7 +190,8 @@ fn run(c: &Case) -> (Vec<Lint>, Vec<Lint>, String) {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, content).unwrap();
     }
-    let file = dir.path().join("spec.yaml");
+    let file = dir.path().join(c.at);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, &c.spec).unwrap();
     let options = LoadOptions {
         loaded_modules: c.loaded.as_ref().map(|l| {
@@ -183,6 +199,7 @@ fn run(c: &Case) -> (Vec<Lint>, Vec<Lint>, String) {
                 .map(|p| dir.path().join(p).to_string_lossy().into_owned())
                 .collect()
         }),
+        allow_outside_paths: c.allow_outside,
         ..LoadOptions::default()
     };
     let spec = load_file_with(&file, &options).unwrap();
@@ -226,6 +243,10 @@ fn check(name: &str) {
     });
 }
 
+#[test]
+fn path_outside_project() {
+    check("path_outside_project");
+}
 #[test]
 fn python_version_float() {
     check("python_version_float");

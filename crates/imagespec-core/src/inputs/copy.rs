@@ -163,14 +163,18 @@ pub fn copy_context(spec: &ImageSpec) -> Result<CopyContext> {
             out.dirs.push(entry_rel.clone());
             let fence = spec_fence(spec, i)?;
             fence.check(&path)?;
-            copytree(&path, &entry_rel, &mut out, 0, &fence).map_err(|e| match e {
-                Error::Other(m) => {
-                    Error::Spec(SpecError::field(field(), m).hint(
+            let mut reached = std::collections::HashMap::new();
+            let walk = CopyWalk {
+                fence: &fence,
+                reached: &mut reached,
+            };
+            walk.copytree(&path, &entry_rel, &mut out, 0)
+                .map_err(|e| match e {
+                    Error::Other(m) => Error::Spec(SpecError::field(field(), m).hint(
                         "flytekit's shutil.copytree fails on this too; remove or fix the file",
-                    ))
-                }
-                other => other,
-            })?;
+                    )),
+                    other => other,
+                })?;
             continue;
         }
         match path_kind(&path)? {
@@ -249,55 +253,87 @@ fn digest_walk(
 /// calls it a loop.
 const MAX_COPY_DEPTH: usize = 64;
 
-/// `shutil.copytree(src, dst, symlinks=False)`: every file (links followed),
-/// every folder (links to folders followed too), broken links and special
-/// files an error.
-fn copytree(
-    dir: &Path,
-    rel_dir: &str,
-    out: &mut CopyContext,
-    depth: usize,
-    fence: &LinkFence,
-) -> Result<()> {
-    if depth > MAX_COPY_DEPTH {
-        return Err(Error::Other(format!(
-            "`{}` nests folders (through links) more than {MAX_COPY_DEPTH} deep; is there a link loop?",
-            dir.display()
-        )));
+/// One `copy` entry's folder walk, as `shutil.copytree` makes it.
+struct CopyWalk<'a> {
+    fence: &'a LinkFence,
+    /// Each folder reached through a link (its real path), and where.
+    reached: &'a mut std::collections::HashMap<std::path::PathBuf, String>,
+}
+
+impl CopyWalk<'_> {
+    /// `shutil.copytree(src, dst, symlinks=False)`: every file (links followed),
+    /// every folder (links to folders followed too), broken links and special
+    /// files an error. A folder reached twice through links is refused: links
+    /// that each lead to the next level twice would make the walk (and
+    /// flytekit's copy) exponential.
+    fn copytree(
+        mut self,
+        dir: &Path,
+        rel_dir: &str,
+        out: &mut CopyContext,
+        depth: usize,
+    ) -> Result<()> {
+        self.walk(dir, rel_dir, out, depth)
     }
-    for (name, path, kind) in entries(dir)? {
-        let rel = join_rel(rel_dir, &name);
-        match kind {
-            EntryKind::Dir { link } => {
-                if link {
-                    fence.check(&path)?;
+
+    fn walk(
+        &mut self,
+        dir: &Path,
+        rel_dir: &str,
+        out: &mut CopyContext,
+        depth: usize,
+    ) -> Result<()> {
+        if depth > MAX_COPY_DEPTH {
+            return Err(Error::Other(format!(
+                "`{}` nests folders (through links) more than {MAX_COPY_DEPTH} deep; is there a link loop?",
+                dir.display()
+            )));
+        }
+        for (name, path, kind) in entries(dir)? {
+            let rel = join_rel(rel_dir, &name);
+            match kind {
+                EntryKind::Dir { link } => {
+                    if link {
+                        self.fence.check(&path)?;
+                        let real = path
+                            .canonicalize()
+                            .map_err(|e| Error::io("resolve", &path, e))?;
+                        if let Some(first) = self.reached.insert(real.clone(), rel.clone()) {
+                            return Err(Error::Other(format!(
+                                "the folder `{}` is reached twice through links (as `{first}` and `{rel}`); \
+                                 flytekit's copytree would copy it once for each way in. Copy the folder \
+                                 once, or remove a link",
+                                real.display()
+                            )));
+                        }
+                    }
+                    out.dirs.push(rel.clone());
+                    self.walk(&path, &rel, out, depth + 1)?;
                 }
-                out.dirs.push(rel.clone());
-                copytree(&path, &rel, out, depth + 1, fence)?;
-            }
-            EntryKind::File { link } => {
-                if link {
-                    fence.check(&path)?;
+                EntryKind::File { link } => {
+                    if link {
+                        self.fence.check(&path)?;
+                    }
+                    out.files.push(SourceFile {
+                        hash_name: hash_name(&rel),
+                        path,
+                        rel,
+                    })
                 }
-                out.files.push(SourceFile {
-                    hash_name: hash_name(&rel),
-                    path,
-                    rel,
-                })
-            }
-            EntryKind::Broken => {
-                return Err(Error::Other(format!(
-                    "`{}` is a broken link",
-                    path.display()
-                )))
-            }
-            EntryKind::Socket | EntryKind::Special => {
-                return Err(Error::Other(format!(
-                    "`{}` is a socket, FIFO or device, which cannot be copied",
-                    path.display()
-                )))
+                EntryKind::Broken => {
+                    return Err(Error::Other(format!(
+                        "`{}` is a broken link",
+                        path.display()
+                    )))
+                }
+                EntryKind::Socket | EntryKind::Special => {
+                    return Err(Error::Other(format!(
+                        "`{}` is a socket, FIFO or device, which cannot be copied",
+                        path.display()
+                    )))
+                }
             }
         }
+        Ok(())
     }
-    Ok(())
 }

@@ -9,6 +9,7 @@
 //! identity, the plan, the renderer) is a pure function of a spec and its
 //! inputs.
 
+mod cache_file;
 mod copy;
 mod digest;
 mod file_hashes;
@@ -25,59 +26,18 @@ use sha1::{Digest as _, Sha1};
 use crate::error::{Error, Result, SpecError};
 use crate::spec::{CopyMode, ImageSpec};
 
+pub(crate) use cache_file::{read as read_cache_file, write as write_cache_file};
 pub use copy::{copy_entry_rel, CopyContext, CopyEntry};
 pub use digest::digest;
+pub(crate) use file_hashes::hash_files;
 pub use file_hashes::{short_hash, SHORT_HASH_HEX};
 pub use files::{pathlib_posix, SourceFile};
 pub use source::walks as source_walks;
 pub use stat_cache::hits as stat_cache_hits;
-pub(crate) use stat_cache::{ctime_ns, RACY_NS};
+pub(crate) use stat_cache::KeptStat;
 
 /// The folder under the cache folder that holds the stat cache.
 pub const STAT_CACHE_DIR: &str = "digests";
-
-/// Digested file lists whose stat-cache entries are carried across hard
-/// links into a build context (see [`LinkCarry::finish`]).
-#[derive(Debug)]
-pub struct LinkCarry {
-    cache: Option<stat_cache::StatCache>,
-    lists: Vec<(Vec<SourceFile>, String, Vec<stat_cache::Stat>)>,
-}
-
-impl LinkCarry {
-    /// Before linking `inputs`' files: their stats, where the cache holds
-    /// their digests.
-    pub fn start(spec: &ImageSpec, inputs: &Inputs) -> LinkCarry {
-        let Some(dir) = &spec.load_options().digest_cache else {
-            return LinkCarry {
-                cache: None,
-                lists: Vec::new(),
-            };
-        };
-        let cache = stat_cache::StatCache::new(dir.clone());
-        let mut lists = Vec::new();
-        let source = inputs.source.as_ref().map(|s| (&s.files, &s.digest));
-        let copy = inputs.copy.as_ref().map(|c| (&c.digested, &c.digest));
-        for (files, digest) in source.into_iter().chain(copy) {
-            if let Some(stats) = cache.snapshot(files, digest) {
-                lists.push((files.clone(), digest.clone(), stats));
-            }
-        }
-        LinkCarry {
-            cache: Some(cache),
-            lists,
-        }
-    }
-
-    /// After linking: the entries again, with the ctimes the links gave.
-    pub fn finish(self) {
-        if let Some(cache) = self.cache {
-            for (files, digest, before) in &self.lists {
-                cache.carry_over(files, digest, before);
-            }
-        }
-    }
-}
 
 /// The digest of `files`, through the stat cache when the spec has one;
 /// `stats`: the files' metadata, when the walk took it.
@@ -216,11 +176,115 @@ fn py_strip(bytes: &[u8]) -> &[u8] {
 
 const RELATIVE: &str = "paths in a spec file are relative to the spec file's folder";
 
+/// The project a spec belongs to: [`LoadOptions::project_root`] when given,
+/// else the top of the git work tree its folder (or `--base-dir`) is in
+/// (found by its `.git`, without running git), else that folder itself.
+///
+/// [`LoadOptions::project_root`]: crate::spec::LoadOptions::project_root
+pub fn project_root(spec: &ImageSpec) -> PathBuf {
+    if let Some(root) = &spec.load_options().project_root {
+        return root.clone();
+    }
+    let base = spec
+        .base_dir()
+        .canonicalize()
+        .or_else(|_| std::path::absolute(spec.base_dir()))
+        .unwrap_or_else(|_| spec.base_dir().to_path_buf());
+    base.ancestors()
+        .find(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
+        .map(Path::to_path_buf)
+        .unwrap_or(base)
+}
+
+/// `path` made absolute and with `.` and `..` taken out as written (not
+/// following links: a link out of the tree is the link fence's to judge).
+fn lexical(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Where a path the spec names is, when that is outside the spec's project
+/// ([`project_root`]) as written (`/etc/passwd`, `../../x`); `None` when it
+/// is inside, or names nothing (nothing is read then). A link inside the
+/// project that leads out is judged by the link rule (`--allow-outside-links`).
+pub fn outside_project(spec: &ImageSpec, written: &str) -> Option<PathBuf> {
+    let path = spec.resolve(written);
+    std::fs::symlink_metadata(&path).ok()?;
+    let at = lexical(&path);
+    let root = project_root(spec);
+    let inside = at.starts_with(lexical(&root))
+        || root.canonicalize().is_ok_and(|r| {
+            at.canonicalize().is_ok_and(|real| real.starts_with(r))
+                && std::fs::symlink_metadata(&at).is_ok_and(|m| !m.file_type().is_symlink())
+        });
+    (!inside).then_some(at)
+}
+
+/// The paths a spec names that it reads (or mounts): field and path as written.
+pub fn named_paths(spec: &ImageSpec) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(root) = spec.source_root() {
+        out.push(("source_root".to_string(), root.to_string()));
+    }
+    if let Some(req) = spec.requirements().filter(|r| !r.is_empty()) {
+        out.push(("requirements".to_string(), req.to_string()));
+    }
+    for (i, entry) in spec.copy().iter().enumerate() {
+        out.push((format!("copy[{i}]"), entry.clone()));
+    }
+    for (i, m) in spec.pip_secret_mounts().iter().enumerate() {
+        out.push((format!("pip_secret_mounts[{i}]"), m.src.clone()));
+    }
+    out
+}
+
+/// Refuses a path outside the spec's project, unless allowed.
+fn check_inside_project(spec: &ImageSpec, side_files: &[PathBuf]) -> Result<()> {
+    if spec.load_options().allow_outside_paths {
+        return Ok(());
+    }
+    let side = side_files
+        .iter()
+        .map(|p| ("requirements".to_string(), p.to_string_lossy().into_owned()));
+    for (field, written) in named_paths(spec).into_iter().chain(side) {
+        if let Some(real) = outside_project(spec, &written) {
+            return Err(Error::Spec(
+                SpecError::field(
+                    field,
+                    format!(
+                        "`{written}` is `{}`, outside the spec's project `{}`: a spec reads only files in its \
+                         own project, so that one from elsewhere cannot put your files (`~/.ssh`, \
+                         `/etc/passwd`) into an image",
+                        real.display(),
+                        project_root(spec).display()
+                    ),
+                )
+                .hint(format!(
+                    "move it into the project, or pass --allow-outside-paths (IMAGESPEC_ALLOW_OUTSIDE_PATHS=1) \
+                     if you trust the spec"
+                )),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Inputs {
     /// Reads what `spec` names. Fails, naming the field, when a file the tag
     /// needs is missing (the requirements file, a `source_root` to copy, a
     /// secret file) or a source file cannot be read.
     pub fn collect(spec: &ImageSpec, request: InputRequest) -> Result<Inputs> {
+        check_inside_project(spec, &request.side_files)?;
         let source = collect_source(spec)?;
         let copy = collect_copy(spec)?;
         let requirements = collect_requirements(spec)?;
@@ -245,9 +309,8 @@ impl Inputs {
                 let exists = path.is_file();
                 if exists {
                     // Masked in all output; a secret file too large to be
-                    // one (over 1 MiB) is not read.
-                    let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= 1 << 20);
-                    if let Some(bytes) = small.then(|| std::fs::read(&path).ok()).flatten() {
+                    // one (over 1 MiB), or no regular file, is not read.
+                    if let Ok(bytes) = crate::fsx::read_regular(&path, 1 << 20) {
                         crate::redact::register_file_content(&bytes);
                     }
                 }
@@ -349,18 +412,25 @@ fn collect_copy(spec: &ImageSpec) -> Result<Option<CopyInputs>> {
     }))
 }
 
+/// The largest requirements (or lock) file imagespec reads.
+pub const MAX_REQUIREMENTS: u64 = 64 * 1024 * 1024;
+
 fn collect_requirements(spec: &ImageSpec) -> Result<Option<Requirements>> {
     let Some(req) = spec.requirements().filter(|r| !r.is_empty()) else {
         return Ok(None);
     };
     let path = spec.resolve(req);
-    let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+    let bytes = crate::fsx::read_regular(&path, MAX_REQUIREMENTS).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::Spec(
             SpecError::field(
                 "requirements",
                 format!("the requirements file `{}` does not exist", path.display()),
             )
             .hint(RELATIVE),
+        ),
+        std::io::ErrorKind::InvalidInput => Error::Spec(
+            SpecError::field("requirements", e.to_string())
+                .hint("name a requirements or lock file (a regular file)"),
         ),
         _ => Error::io("read requirements file", &path, e),
     })?;

@@ -143,7 +143,7 @@ fn read_spec_file(path: &Path) -> Result<String, Error> {
         ));
     }
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
+    crate::fsx::open_regular(path)
         .and_then(|f| f.take(MAX_SPEC_BYTES + 1).read_to_end(&mut bytes))
         .map_err(|e| Error::io("read spec file", path, e))?;
     if bytes.len() as u64 > MAX_SPEC_BYTES {

@@ -130,6 +130,19 @@ pub struct LoadOptions {
     /// of the file (a temporary file another program wrote is no use to the
     /// user). Its lines are not shown either.
     pub display_name: Option<String>,
+    /// Reads of absolute paths under the first folder go to the same place
+    /// under the second: `explain --against git:REV` reads a revision's
+    /// files from the tree it wrote out, while the spec keeps the paths it
+    /// holds (and is hashed with them).
+    pub read_root: Option<(PathBuf, PathBuf)>,
+    /// `--allow-outside-paths`: read files the spec names outside its
+    /// project (see [`crate::inputs::outside_project`]), as flytekit does.
+    /// Off: such a path is refused, naming the field, so that a spec from
+    /// elsewhere cannot put `~/.ssh` or `/etc/passwd` into an image.
+    pub allow_outside_paths: bool,
+    /// The project's folder, when the caller knows it better than
+    /// [`crate::inputs::project_root`] (`explain` reading a revision's tree).
+    pub project_root: Option<PathBuf>,
 }
 
 /// `pip_secret_mounts` entry: a local secret file and where the install step sees it.
@@ -579,13 +592,19 @@ impl ImageSpec {
         &self.typed_scalars
     }
 
-    /// Resolves a path from the spec against the spec's folder.
+    /// Resolves a path from the spec against the spec's folder (and, for an
+    /// absolute path, through [`LoadOptions::read_root`]).
     pub fn resolve(&self, path: &str) -> PathBuf {
         let p = Path::new(path);
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            self.base_dir.join(p)
+        if !p.is_absolute() {
+            return self.base_dir.join(p);
+        }
+        match &self.options.read_root {
+            Some((from, to)) => match p.strip_prefix(from) {
+                Ok(rest) => to.join(rest),
+                Err(_) => p.to_path_buf(),
+            },
+            None => p.to_path_buf(),
         }
     }
 

@@ -41,6 +41,12 @@ pub fn validate_registry(registry: &str) -> Result<(), SpecError> {
     if registry_pattern().is_match(registry) {
         return Ok(());
     }
+    // `user:token@host`: the message names the registry without its secret.
+    let shown = match registry.rsplit_once('@') {
+        Some((_, host)) => format!("****@{host}"),
+        None => registry.to_string(),
+    };
+    let registry = crate::safety::single_line(&shown);
     Err(SpecError::field(
         "registry",
         format!(
@@ -86,6 +92,13 @@ pub(crate) fn post_init(spec: &mut ImageSpec) -> Result<(), SpecError> {
     if let Some(registry) = &mut spec.registry {
         if !spec.typed {
             *registry = registry.to_lowercase();
+        }
+        // `user:token@host` holds a secret: masked in all output from now on.
+        if let Some((secret, _)) = registry.rsplit_once('@') {
+            crate::redact::register(secret);
+            if let Some((_, password)) = secret.split_once(':') {
+                crate::redact::register(password);
+            }
         }
         validate_registry(registry)?;
     }
