@@ -142,6 +142,12 @@ pub struct SpecReadArgs {
     /// (or source_root) is refused: its target would go into the image.
     #[arg(long, env = ENV_ALLOW_OUTSIDE_LINKS, value_parser = clap::builder::FalseyValueParser::new())]
     pub allow_outside_links: bool,
+    /// Read files the spec names outside its project (the git work tree its
+    /// folder is in, else its folder), as flytekit does. Without it, such a
+    /// path is refused: a spec from elsewhere must not put `~/.ssh` or
+    /// `/etc/passwd` into an image.
+    #[arg(long, env = ENV_ALLOW_OUTSIDE_PATHS, value_parser = clap::builder::FalseyValueParser::new())]
+    pub allow_outside_paths: bool,
     /// Hash every source tree and `copy` entry, without the stat cache that
     /// remembers the digests of unchanged files (in the cache folder,
     /// `IMAGESPEC_CACHE_DIR`).
@@ -175,6 +181,9 @@ pub const ENV_STRICT: &str = "IMAGESPEC_STRICT";
 
 /// Environment variable for `--no-cache`.
 pub const ENV_NO_CACHE: &str = "IMAGESPEC_NO_CACHE";
+
+/// Environment variable for `--allow-outside-paths`.
+pub const ENV_ALLOW_OUTSIDE_PATHS: &str = "IMAGESPEC_ALLOW_OUTSIDE_PATHS";
 
 /// Environment variable for `--allow-outside-links`.
 pub const ENV_ALLOW_OUTSIDE_LINKS: &str = "IMAGESPEC_ALLOW_OUTSIDE_LINKS";
@@ -244,6 +253,9 @@ impl SpecReadArgs {
             digest_cache,
             base_dir,
             display_name: self.display_name.clone(),
+            read_root: None,
+            allow_outside_paths: self.allow_outside_paths,
+            project_root: None,
         })
     }
 }
@@ -275,6 +287,9 @@ pub enum Command {
     /// List the builders, installers and registry checkers built in.
     #[command(after_help = PLUGINS_HELP)]
     Plugins(PluginsArgs),
+    /// Bound or empty imagespec's cache folder (kept build contexts, digests).
+    #[command(after_help = CACHE_HELP, subcommand)]
+    Cache(CacheCommand),
     /// Print a shell completion script.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
@@ -292,6 +307,7 @@ impl Command {
             Command::Lint(_) => "lint",
             Command::Schema(_) => "schema",
             Command::Plugins(_) => "plugins",
+            Command::Cache(_) => "cache",
             Command::Completions(_) => "completions",
         }
     }
@@ -306,6 +322,7 @@ impl Command {
             Command::Explain(a) => a.json,
             Command::Lint(a) => a.json,
             Command::Plugins(a) => a.json,
+            Command::Cache(CacheCommand::Prune(a) | CacheCommand::Clean(a)) => a.json,
             Command::Schema(_) | Command::Completions(_) => false,
         }
     }
@@ -393,6 +410,45 @@ Examples:
   imagespec completions powershell >> $PROFILE
 
 Exit codes: 0 printed, 64 usage error.";
+
+const CACHE_HELP: &str = "\
+The cache folder is IMAGESPEC_CACHE_DIR, else $XDG_CACHE_HOME/imagespec, else
+~/.cache/imagespec. `build` keeps each spec's build context there (so a
+rebuild copies only changed files) and prunes the kept contexts after every
+build to the default bounds: 32 contexts, 8 GiB, 30 days unused.
+
+Examples:
+  imagespec cache prune                           apply the default bounds now
+  imagespec cache prune --max-contexts 4 --max-age-days 7
+  imagespec cache clean                           remove the kept contexts and the digest caches
+
+Exit codes: 0 done, 1 failure, 64 usage error.";
+
+/// `imagespec cache ...`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Remove kept build contexts beyond the bounds, least recently used first.
+    Prune(CacheArgs),
+    /// Remove every kept build context and the digest caches (a build in
+    /// progress keeps its own).
+    Clean(CacheArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Keep at most this many build contexts.
+    #[arg(long, value_name = "N")]
+    pub max_contexts: Option<usize>,
+    /// Keep at most this many bytes of build contexts.
+    #[arg(long, value_name = "BYTES")]
+    pub max_bytes: Option<u64>,
+    /// Remove build contexts unused for more days than this.
+    #[arg(long, value_name = "DAYS")]
+    pub max_age_days: Option<u64>,
+    /// Print JSON: what was removed and what is kept.
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct PluginsArgs {

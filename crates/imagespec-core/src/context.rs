@@ -9,7 +9,7 @@
 //! modification time, so BuildKit's incremental context transfer, which
 //! compares size and mtime, resends only what changed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -108,12 +108,10 @@ pub fn write_plan_with(
         .tempdir_in(&parent)
         .map_err(|e| Error::io("create a temporary folder in", &parent, e))?;
     let in_progress = crate::cleanup::register(tmp.path());
-    let carry =
-        (how == Materialize::Link).then(|| crate::inputs::LinkCarry::start(&job.spec, &job.inputs));
     let files = populate(tmp.path(), plan, &dockerfile, how)?;
-    if let Some(carry) = carry {
-        carry.finish();
-    }
+    // (Hard links move the tree's ctimes, so the stat cache does not take
+    // the files as unchanged: the re-check reads them, and so does the
+    // next `tag`.)
     job.recheck()?;
 
     if output.exists() {
@@ -208,7 +206,8 @@ impl<'a> Layout<'a> {
             match content {
                 FileContent::Folder => {}
                 FileContent::Text(text) => {
-                    if std::fs::read(&dst).ok().as_deref() != Some(text.as_bytes()) {
+                    let now = crate::fsx::read_regular(&dst, text.len() as u64 + 1).ok();
+                    if now.as_deref() != Some(text.as_bytes()) {
                         std::fs::write(&dst, text).map_err(|e| Error::io("write", &dst, e))?;
                     }
                 }
@@ -269,6 +268,9 @@ fn materialize(src: &Path, dst: &Path, links: &std::sync::atomic::AtomicBool) ->
             Err(e) => tracing::debug!(src = %src.display(), "cannot hard-link ({e}): copying"),
         }
     }
+    // Only a regular file is copied: a FIFO put in place of one since the
+    // walk would block the copy.
+    crate::fsx::open_regular(src).map_err(|e| Error::io("copy", src, e))?;
     reflink_copy::reflink_or_copy(src, dst).map_err(|e| Error::io("copy", src, e))?;
     let modified = std::fs::metadata(src).and_then(|m| m.modified());
     if let Ok(t) = modified {
@@ -284,16 +286,21 @@ fn materialize(src: &Path, dst: &Path, links: &std::sync::atomic::AtomicBool) ->
 }
 
 /// Brings `dir`, a build context kept between builds of one spec, up to
-/// date with a plan made from `job`: files whose size and modification time
-/// match their source are left alone, changed ones are copied again, and
-/// anything the plan no longer names is removed. The next build's context
-/// then costs a stat of each file, and BuildKit resends only what changed.
-/// Ends with the same re-check of the inputs as [`write_plan`].
+/// date with a plan made from `job`: a kept file is reused only when the
+/// manifest beside the folder says it was copied from content with the
+/// hash its source has now (hashes of unchanged files come from the stat
+/// cache, so they are not read again) and the kept file is as it was left;
+/// changed ones are copied again, and anything the plan no longer names is
+/// removed. Nothing is followed through a link: a link in the folder is
+/// removed, not its target. The next build's context then costs a stat of
+/// each file, and BuildKit resends only what changed. Ends with the same
+/// re-check of the inputs as [`write_plan`].
 pub fn sync_plan(job: &BuildJob, plan: &BuildPlan, dir: &Path) -> Result<WrittenContext> {
     let dockerfile = FileContent::Text(render::render(plan)?);
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    crate::fsx::private_dir(dir).map_err(|e| Error::io("use the kept context", dir, e))?;
     let layout = Layout::of(plan, &dockerfile)?;
-    // Remove what the plan does not name (or names as something else).
+    // Remove what the plan does not name (or names as something else):
+    // links, FIFOs and the like included, never what they point to.
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
         let here = dir.join(&rel);
@@ -319,17 +326,30 @@ pub fn sync_plan(job: &BuildJob, plan: &BuildPlan, dir: &Path) -> Result<Written
         }
     }
     let copies = layout.write_folders_and_texts(dir)?;
-    let stale = crate::parallel::chunks(&copies, 1024, |part| {
-        part.iter()
-            .filter(|(src, dst)| !same_size_and_mtime(src, dst))
-            .map(|(src, dst)| {
-                let _ = std::fs::remove_file(dst);
-                (*src, dst.clone())
-            })
-            .collect::<Vec<_>>()
-    })
-    .ok_or_else(|| Error::Other("a thread checking the kept context panicked".into()))?
-    .concat();
+    let manifest = KeptManifest::path_for(dir);
+    let kept = KeptManifest::read(&manifest);
+    let hashes = source_hashes(job, &copies)?;
+    let mut now = KeptManifest::default();
+    let mut stale = Vec::new();
+    for (src, dst) in &copies {
+        let rel = dst
+            .strip_prefix(dir)
+            .unwrap_or(dst)
+            .to_string_lossy()
+            .into_owned();
+        let hash = hashes.get(*src).cloned().unwrap_or_default();
+        let fresh = !hash.is_empty()
+            && kept.files.get(&rel).is_some_and(|(h, st)| {
+                *h == hash && crate::inputs::KeptStat::of_path(dst).as_ref() == Some(st)
+            });
+        if fresh {
+            let entry = kept.files[&rel].clone();
+            now.files.insert(rel, entry);
+        } else {
+            let _ = std::fs::remove_file(dst);
+            stale.push((*src, dst.clone(), rel, hash));
+        }
+    }
     tracing::debug!(
         files = copies.len(),
         copied = stale.len(),
@@ -338,7 +358,19 @@ pub fn sync_plan(job: &BuildJob, plan: &BuildPlan, dir: &Path) -> Result<Written
     );
     // Copies, never links: a hard link would change the tree's ctimes and
     // so defeat the stat cache.
-    materialize_all(&stale, Materialize::Copy)?;
+    let pairs: Vec<(&Path, PathBuf)> = stale.iter().map(|(s, d, _, _)| (*s, d.clone())).collect();
+    materialize_all(&pairs, Materialize::Copy)?;
+    for (_, dst, rel, hash) in stale {
+        // A copy made while its source changed holds other content than
+        // `hash` says: the next build finds the source's hash changed and
+        // copies it again (and the re-check below fails this one).
+        if let (false, Some(st)) = (hash.is_empty(), crate::inputs::KeptStat::of_path(&dst)) {
+            now.files.insert(rel, (hash, st));
+        }
+    }
+    if let Err(e) = now.write(&manifest) {
+        tracing::debug!(dir = %dir.display(), "the kept context's manifest is not stored: {e}");
+    }
     job.recheck()?;
     Ok(WrittenContext {
         dir: dir.to_path_buf(),
@@ -348,20 +380,112 @@ pub fn sync_plan(job: &BuildJob, plan: &BuildPlan, dir: &Path) -> Result<Written
     })
 }
 
-/// Whether `dst` is a copy of `src` as it is now: a regular file of its size
-/// and modification time, made (its ctime) well after `src` last changed
-/// (its ctime). An edit that keeps size and mtime still moves the source's
-/// ctime past the copy's; one within timestamp granularity of the copy is
-/// treated as possibly later (git's racy rule).
-fn same_size_and_mtime(src: &Path, dst: &Path) -> bool {
-    use crate::inputs::{ctime_ns as ctime, RACY_NS};
-    let (Ok(s), Ok(d)) = (std::fs::metadata(src), std::fs::symlink_metadata(dst)) else {
-        return false;
-    };
-    d.file_type().is_file()
-        && s.len() == d.len()
-        && matches!((s.modified(), d.modified()), (Ok(a), Ok(b)) if a == b)
-        && ctime(&s) < ctime(&d) - RACY_NS
+/// The content hash of every file copied into a context: the source and
+/// `copy` files' from the spec's stat-keyed cache (unchanged files are not
+/// read), the others' (lock files, files a `copy` folder's links lead to)
+/// read now.
+fn source_hashes<'a>(
+    job: &BuildJob,
+    copies: &[(&'a Path, PathBuf)],
+) -> Result<HashMap<&'a Path, String>> {
+    let mut known: HashMap<PathBuf, String> = HashMap::new();
+    if let Some(source) = &job.inputs.source {
+        let h = crate::inputs::file_hashes(&job.spec, "source", &source.files)?;
+        known.extend(source.files.iter().map(|f| f.path.clone()).zip(h));
+    }
+    if let Some(copy) = &job.inputs.copy {
+        let h = crate::inputs::file_hashes(&job.spec, "copy", &copy.digested)?;
+        known.extend(copy.digested.iter().map(|f| f.path.clone()).zip(h));
+    }
+    let mut out = HashMap::new();
+    let mut rest = Vec::new();
+    for (src, _) in copies {
+        match known.get(*src) {
+            Some(h) => {
+                out.insert(*src, h.clone());
+            }
+            None => rest.push(*src),
+        }
+    }
+    let files: Vec<crate::inputs::SourceFile> = rest
+        .iter()
+        .map(|p| crate::inputs::SourceFile {
+            path: p.to_path_buf(),
+            rel: String::new(),
+            hash_name: Vec::new(),
+        })
+        .collect();
+    let hashes = crate::inputs::hash_files(&files.iter().collect::<Vec<_>>())?;
+    out.extend(rest.into_iter().zip(hashes));
+    Ok(out)
+}
+
+/// What a kept context's files were copied from: for each file (its path in
+/// the context), the content hash of its source then and its own stat
+/// after the copy. Kept beside the context folder, in the caches' format.
+#[derive(Debug, Default)]
+struct KeptManifest {
+    files: BTreeMap<String, (String, crate::inputs::KeptStat)>,
+}
+
+impl KeptManifest {
+    const MAGIC: &'static str = "imagespec-kept-context 1";
+
+    fn path_for(dir: &Path) -> PathBuf {
+        dir.with_file_name("manifest")
+    }
+
+    fn read(path: &Path) -> KeptManifest {
+        let mut out = KeptManifest::default();
+        let Some(text) = crate::inputs::read_cache_file(path, Self::MAGIC, 1 << 30) else {
+            return out;
+        };
+        for line in text.lines() {
+            let mut it = line.splitn(6, ' ');
+            let (Some(hash), Some(a), Some(b), Some(c), Some(d), Some(rel)) = (
+                it.next(),
+                it.next(),
+                it.next(),
+                it.next(),
+                it.next(),
+                it.next(),
+            ) else {
+                continue;
+            };
+            let parsed = (a.parse(), b.parse(), c.parse(), d.parse());
+            if let (Ok(size), Ok(mtime_ns), Ok(ino), Ok(dev)) = parsed {
+                out.files.insert(
+                    rel.to_string(),
+                    (
+                        hash.to_string(),
+                        crate::inputs::KeptStat {
+                            size,
+                            mtime_ns,
+                            ino,
+                            dev,
+                        },
+                    ),
+                );
+            }
+        }
+        out
+    }
+
+    fn write(&self, path: &Path) -> std::io::Result<()> {
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        for (rel, (hash, s)) in &self.files {
+            if rel.contains('\n') {
+                continue;
+            }
+            let _ = writeln!(
+                text,
+                "{hash} {} {} {} {} {rel}",
+                s.size, s.mtime_ns, s.ino, s.dev
+            );
+        }
+        crate::inputs::write_cache_file(path, Self::MAGIC, &text)
+    }
 }
 
 #[cfg(test)]
@@ -409,34 +533,5 @@ mod tests {
         let m = std::fs::symlink_metadata(&dst).unwrap();
         assert!(m.file_type().is_file(), "a regular file, not a link");
         assert_eq!(std::fs::read(&dst).unwrap(), b"y = 2\n");
-    }
-
-    #[test]
-    fn a_kept_copy_is_fresh_until_its_source_changes_even_keeping_size_and_mtime() {
-        let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("a.py");
-        std::fs::write(&src, "a = 1\n").unwrap();
-        let dst = dir.path().join("copy");
-        materialize(&src, &dst, &AtomicBool::new(false)).unwrap();
-        assert!(
-            !same_size_and_mtime(&src, &dst),
-            "a copy made moments after its source changed is not trusted"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(2_100));
-        std::fs::remove_file(&dst).unwrap();
-        materialize(&src, &dst, &AtomicBool::new(false)).unwrap();
-        assert!(
-            same_size_and_mtime(&src, &dst),
-            "copied well after its source changed"
-        );
-        let mtime = std::fs::metadata(&src).unwrap().modified().unwrap();
-        std::fs::write(&src, "a = 2\n").unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&src)
-            .unwrap()
-            .set_modified(mtime)
-            .unwrap();
-        assert!(!same_size_and_mtime(&src, &dst));
     }
 }

@@ -75,6 +75,25 @@ pub(crate) fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitStatu
     let engine = Engine::registered(build_options.clone(), parallel)?;
     let runtime = runtime()?;
     let report = runtime.block_on(engine.run(&jobs, args.dry_run))?;
+    if imagespec_core::cleanup::interrupted() {
+        // The signal handler reports and exits (130); what failed because
+        // of the interruption is not a failure to report.
+        return Ok(ExitStatus::Failure);
+    }
+    // The kept build contexts stay within their bounds.
+    if !args.dry_run {
+        if let Ok(cache) = imagespec_core::cache::cache_dir() {
+            match imagespec_core::cache::prune_contexts(&cache, Default::default()) {
+                Ok(p) if p.contexts > 0 => tracing::info!(
+                    "pruned {} kept build context(s) ({} bytes)",
+                    p.contexts,
+                    p.bytes
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::debug!("kept build contexts not pruned: {e}"),
+            }
+        }
+    }
     printer.stderr(&format!("\n{}", report.table()));
     let shown = match args.show.is_empty() {
         true => None,
@@ -118,7 +137,7 @@ pub(crate) fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitStatu
             .zip(&args.specs)
             .map(|(job, path)| {
                 serde_json::json!({
-                    "spec": super::shown_path(&job.spec, path),
+                    "spec": crate::printer::path_text(&super::shown_path(&job.spec, path)),
                     "lints": imagespec_core::lint::lint(job),
                 })
             })
@@ -211,7 +230,7 @@ fn context_only(
                     "reason": "--context-only: the context was written and kept; nothing was built",
                     "builder": null,
                     "pushed": false,
-                    "context": written.dir,
+                    "context": crate::printer::path_text(&written.dir),
                     "time": 0.0,
                 }],
             }),

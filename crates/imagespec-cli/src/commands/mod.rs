@@ -1,6 +1,7 @@
 //! One module per command; each returns the [`ExitStatus`] it ends with.
 
 mod build;
+mod cache;
 mod completions;
 mod context;
 mod exists;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Lint(args) => lint::run(args, printer),
         Command::Schema(_) => schema::run(printer),
         Command::Plugins(args) => plugins::run(args, printer),
+        Command::Cache(command) => cache::run(command, printer),
         Command::Completions(args) => completions::run(args, printer),
     }
 }
