@@ -65,7 +65,15 @@ pub fn main() -> ExitCode {
         imagespec_core::cleanup::remove_all();
         std::process::exit(130);
     });
-    match commands::run(args, printer) {
+    let result = commands::run(args, printer);
+    // Interrupted: what failed because of it (a build whose docker was
+    // ended) is not reported; the handler removes what was half-written and
+    // exits with 130.
+    if imagespec_core::cleanup::interrupted() {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        return ExitCode::from(130);
+    }
+    match result {
         Ok(status) => status.into(),
         Err(e) => {
             let status = status::ExitStatus::of_error(&e);
@@ -92,7 +100,10 @@ fn usage_error(e: clap::Error) -> ExitCode {
         };
     }
     let _ = e.print();
-    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let argv: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     if argv.iter().any(|a| a == "--json") {
         let command = argv
             .iter()

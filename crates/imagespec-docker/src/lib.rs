@@ -338,44 +338,13 @@ pub async fn build_with(
         }
     };
 
-    // imagespec's own secrets (index URLs with credentials) go to files that
-    // only this user can read, outside the context, removed afterwards.
-    let texts = plan
-        .secrets
+    // imagespec's own secrets (index URLs with credentials) are handed to
+    // docker in memory (see `secret_files`): nothing a kill could leave.
+    let held = secret_files(&plan.secrets)?;
+    let secrets: Vec<(String, PathBuf)> = held
         .iter()
-        .any(|s| matches!(s.source, SecretSource::Text(_)));
-    let private = match texts {
-        false => None,
-        true => Some(
-            tempfile::Builder::new()
-                .prefix("imagespec-secrets-")
-                .tempdir()
-                .map_err(|e| {
-                    imagespec_core::Error::io(
-                        "create a temporary folder in",
-                        std::env::temp_dir(),
-                        e,
-                    )
-                })?,
-        ),
-    };
-    let _secrets_in_progress = private
-        .as_ref()
-        .map(|p| imagespec_core::cleanup::register(p.path()));
-    let mut secrets = Vec::new();
-    for secret in &plan.secrets {
-        let src = match (&secret.source, &private) {
-            (SecretSource::File(path), _) => path.clone(),
-            (SecretSource::Text(text), Some(private)) => {
-                let path = private.path().join(&secret.id);
-                write_private(&path, text.expose().as_bytes())
-                    .map_err(|e| imagespec_core::Error::io("write a secret to", &path, e))?;
-                path
-            }
-            (SecretSource::Text(_), None) => unreachable!("a folder is made for text secrets"),
-        };
-        secrets.push((secret.id.clone(), src));
-    }
+        .map(|(id, path, _)| (id.clone(), path.clone()))
+        .collect();
 
     // The context: the folder asked for; else the spec's own folder under
     // the cache, kept between builds (so only changed files are copied, and
@@ -388,7 +357,7 @@ pub async fn build_with(
         Some(_) => None,
         None => imagespec_core::cache::cache_dir()
             .ok()
-            .and_then(|c| imagespec_core::cache::kept_context(&c, &job.spec)),
+            .and_then(|c| imagespec_core::cache::kept_context(&c, job)),
     };
     let dir: PathBuf = match (&options.keep_context, kept) {
         (Some(dir), _) => {
@@ -421,14 +390,15 @@ pub async fn build_with(
         }
     };
 
-    let metadata = dir.with_file_name(format!(
-        "{}.metadata.json",
-        dir.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("context")
-    ));
-    // A kept folder may hold the last build's.
-    let _ = std::fs::remove_file(&metadata);
+    // buildx's metadata file: in a folder of its own, made and removed
+    // here (never beside a folder the user named).
+    let metadata_dir = tempfile::Builder::new()
+        .prefix("imagespec-metadata-")
+        .tempdir()
+        .map_err(|e| {
+            imagespec_core::Error::io("create a temporary folder in", std::env::temp_dir(), e)
+        })?;
+    let metadata = metadata_dir.path().join("metadata.json");
     let platform = build_platforms(spec);
     let plan = command::BuildCommand {
         mode: caps.mode,
@@ -459,7 +429,7 @@ pub async fn build_with(
             }
         }
     }
-    let _ = std::fs::remove_file(&metadata);
+    drop(metadata_dir);
     Ok(BuildOutcome {
         real_name: None,
         pushed: push,
@@ -568,14 +538,43 @@ pub async fn planned_commands(
     Ok(lines)
 }
 
-/// Writes a file that only its owner can read.
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(bytes)
+/// The secret files a build hands to docker (`--secret id=ID,src=PATH`):
+/// a file the spec names, as it is; a secret imagespec holds (an index URL
+/// with credentials) in an anonymous memory file (`memfd`) that the docker
+/// client inherits and opens as `/proc/self/fd/N`. No such secret is ever
+/// written to a disk, so no kill can leave it behind. Held until dropped.
+type SecretFiles = Vec<(String, PathBuf, Option<std::os::fd::OwnedFd>)>;
+
+fn secret_files(secrets: &[imagespec_core::plan::BuildSecret]) -> Result<SecretFiles> {
+    let mut out = Vec::new();
+    for secret in secrets {
+        match &secret.source {
+            SecretSource::File(path) => out.push((secret.id.clone(), path.clone(), None)),
+            SecretSource::Text(text) => {
+                let fd = memory_file(text.expose().as_bytes()).map_err(|e| {
+                    imagespec_core::Error::Other(format!(
+                        "cannot hold the secret `{}` for the build: {e}",
+                        secret.id
+                    ))
+                })?;
+                use std::os::fd::AsRawFd as _;
+                let path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+                out.push((secret.id.clone(), path, Some(fd)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An anonymous memory file holding `bytes`, inherited by the processes
+/// started while it is open (no close-on-exec).
+fn memory_file(bytes: &[u8]) -> std::io::Result<std::os::fd::OwnedFd> {
+    use rustix::fs::{memfd_create, MemfdFlags};
+    use std::io::Write as _;
+    let fd = memfd_create("imagespec-secret", MemfdFlags::empty())?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(bytes)?;
+    Ok(file.into())
 }
 
 imagespec_core::inventory::submit!(BuilderRegistration::new(&DockerBuilder, PRIORITY));

@@ -93,16 +93,25 @@ pub async fn run_streaming(
     quiet: bool,
 ) -> Result<String, DockerError> {
     tracing::debug!(?cmd, "running");
+    // Nothing new starts once the program is being interrupted (no push
+    // after an interrupted build).
+    if imagespec_core::cleanup::interrupted() {
+        return Err(DockerError::Setting("interrupted".into()));
+    }
     let program = format!("{:?}", cmd.as_std().get_program());
+    // A group of its own: a Ctrl-C reaches imagespec alone, which ends the
+    // build (the whole group) and reports the interruption.
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .map_err(|source| DockerError::NoClient {
             docker: program,
             source,
         })?;
+    let _running = child.id().map(imagespec_core::cleanup::register_child);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let stdout = child.stdout.take().expect("piped stdout");
     let stderr = child.stderr.take().expect("piped stderr");
