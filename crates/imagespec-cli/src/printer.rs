@@ -257,7 +257,7 @@ pub fn error_object(err: &anyhow::Error, status: ExitStatus, hint: Option<&str>)
         obj["message"] = json!(redact(
             imagespec_core::safety::printable(&message).into_owned()
         ));
-        obj["file"] = json!(se.location.file);
+        obj["file"] = json!(se.location.file.as_deref().map(path_text));
         obj["field"] = json!(se.location.field);
         obj["line"] = json!(se.location.line);
         if let Some(h) = &se.hint {
@@ -296,4 +296,10 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
         }
         Err(e) => Err(anyhow::anyhow!("cannot write to stdout: {e}")),
     }
+}
+
+/// A path as JSON text: lossy where it is not UTF-8 (JSON holds no other
+/// bytes), so that every document is printed whatever the paths are.
+pub fn path_text(path: &std::path::Path) -> String {
+    path.to_string_lossy().into_owned()
 }

@@ -96,8 +96,16 @@ pub struct BuildOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
     /// The kept build context.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "lossy_path")]
     pub context: Option<PathBuf>,
+}
+
+/// A path as text, lossy where it is not UTF-8 (JSON holds no other bytes).
+fn lossy_path<S: serde::Serializer>(path: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    match path {
+        Some(p) => s.serialize_str(&p.to_string_lossy()),
+        None => s.serialize_none(),
+    }
 }
 
 /// An image builder plugin.

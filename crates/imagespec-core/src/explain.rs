@@ -332,7 +332,7 @@ impl TagRecord {
             let version = label.split('.').next().unwrap_or_default();
             return Err(bad(format!(
                 "has a format this imagespec does not read (`{}.`; it reads `{LABEL_PREFIX}`): upgrade imagespec",
-                crate::safety::printable(&version.chars().take(16).collect::<String>())
+                crate::safety::single_line(&version.chars().take(16).collect::<String>())
             )));
         };
         let deflated = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -774,10 +774,15 @@ impl Explanation {
         let mut out = String::new();
         match self.changed {
             true => {
-                let _ = writeln!(out, "tag changed: {} -> {}", self.tag.old, self.tag.new);
+                let _ = writeln!(
+                    out,
+                    "tag changed: {} -> {}",
+                    shown(&self.tag.old),
+                    shown(&self.tag.new)
+                );
             }
             false => {
-                let _ = writeln!(out, "tag unchanged: {}", self.tag.new);
+                let _ = writeln!(out, "tag unchanged: {}", shown(&self.tag.new));
             }
         }
         render_changes(&self.changes, "", &mut out);
@@ -812,91 +817,84 @@ fn render_changes(changes: &[Change], indent: &str, out: &mut String) {
     let mut bases = Vec::new();
     for c in changes {
         match c {
-            Change::FieldChanged { field } => {
-                put("fields", format!("~ {field} changed{}", field_gloss(field)))
-            }
-            Change::FieldAdded { field } => put("fields", format!("+ {field} set")),
+            Change::FieldChanged { field } => put(
+                "fields",
+                format!("~ {} changed{}", shown(field), field_gloss(field)),
+            ),
+            Change::FieldAdded { field } => put("fields", format!("+ {} set", shown(field))),
             Change::KeyAdded { field, key, value } => put(
                 "fields",
                 format!(
-                    "+ {field}.{} set{}",
-                    printable(key),
+                    "+ {}.{} set{}",
+                    shown(field),
+                    shown(key),
                     value
                         .as_ref()
-                        .map(|v| format!(": {}", printable(&quoted(v))))
+                        .map(|v| format!(": {}", shown(&quoted(v))))
                         .unwrap_or_default()
                 ),
             ),
             Change::KeyRemoved { field, key, value } => put(
                 "fields",
                 format!(
-                    "- {field}.{} unset{}",
-                    printable(key),
+                    "- {}.{} unset{}",
+                    shown(field),
+                    shown(key),
                     value
                         .as_ref()
-                        .map(|v| format!(" (was {})", printable(&quoted(v))))
+                        .map(|v| format!(" (was {})", shown(&quoted(v))))
                         .unwrap_or_default()
                 ),
             ),
             Change::KeyChanged { field, key, values } => put(
                 "fields",
                 format!(
-                    "~ {field}.{} changed{}",
-                    printable(key),
+                    "~ {}.{} changed{}",
+                    shown(field),
+                    shown(key),
                     values
                         .as_ref()
-                        .map(|(a, b)| format!(
-                            ": {} -> {}",
-                            printable(&quoted(a)),
-                            printable(&quoted(b))
-                        ))
+                        .map(|(a, b)| format!(": {} -> {}", shown(&quoted(a)), shown(&quoted(b))))
                         .unwrap_or_default()
                 ),
             ),
             Change::KeysReordered { field } => put(
                 "fields",
-                format!("~ {field}: the same keys in another order (flytekit hashes the order)"),
+                format!(
+                    "~ {}: the same keys in another order (flytekit hashes the order)",
+                    shown(field)
+                ),
             ),
-            Change::FieldRemoved { field } => put("fields", format!("- {field} unset")),
+            Change::FieldRemoved { field } => put("fields", format!("- {} unset", shown(field))),
             Change::RequirementAdded { line } => put(
                 "requirements",
-                format!(
-                    "+ {}",
-                    crate::safety::printable(&crate::redact::redact(line))
-                ),
+                format!("+ {}", shown(&crate::redact::redact(line))),
             ),
             Change::RequirementRemoved { line } => put(
                 "requirements",
-                format!(
-                    "- {}",
-                    crate::safety::printable(&crate::redact::redact(line))
-                ),
+                format!("- {}", shown(&crate::redact::redact(line))),
             ),
             Change::RequirementsAdded { count } => {
-                put("requirements", format!("+ {count} line(s) not recorded"))
+                put("requirements", format!("+ {count} shown(s) not recorded"))
             }
             Change::RequirementsRemoved { count } => put(
                 "requirements",
-                format!("- {count} line(s) no longer there (the image keeps only their hashes)"),
+                format!("- {count} shown(s) no longer there (the image keeps only their hashes)"),
             ),
-            Change::FileAdded { list, path } => put(list.name(), format!("+ {}", printable(path))),
-            Change::FileRemoved { list, path } => {
-                put(list.name(), format!("- {}", printable(path)))
-            }
-            Change::FileChanged { list, path } => {
-                put(list.name(), format!("~ {}", printable(path)))
-            }
+            Change::FileAdded { list, path } => put(list.name(), format!("+ {}", shown(path))),
+            Change::FileRemoved { list, path } => put(list.name(), format!("- {}", shown(path))),
+            Change::FileChanged { list, path } => put(list.name(), format!("~ {}", shown(path))),
             Change::FolderChanged { list, folder } => put(
                 list.name(),
-                format!("~ changed under {}", printable(folder_name(folder))),
+                format!("~ changed under {}", shown(folder_name(folder))),
             ),
             Change::FolderAdded { list, folder } => put(
                 list.name(),
-                format!("+ new files under {}", printable(folder_name(folder))),
+                format!("+ new files under {}", shown(folder_name(folder))),
             ),
             Change::FolderRemoved { list, folder } => put(
                 list.name(),
-                format!("- no files left under {}", printable(folder_name(folder))),
+                format!("- no files left under {}", shown(folder_name(folder))),
             ),
             Change::ListChanged { list } => put(list.name(), "~ some files changed".to_string()),
             Change::BaseChanged { .. } => bases.push(c),
@@ -917,14 +915,14 @@ fn render_changes(changes: &[Change], indent: &str, out: &mut String) {
     }
     for b in bases {
         if let Change::BaseChanged { old, new, changes } = b {
-            let _ = writeln!(out, "{indent}base: {old} -> {new}");
+            let _ = writeln!(out, "{indent}base: {} -> {}", shown(old), shown(new));
             render_changes(changes, &format!("{indent}  "), out);
         }
     }
 }
 
-fn printable(text: &str) -> String {
-    crate::safety::printable(text).into_owned()
+fn shown(text: &str) -> String {
+    crate::safety::single_line(text).into_owned()
 }
 
 #[cfg(test)]

@@ -31,6 +31,27 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// `text` with every control character escaped, newline and tab included:
+/// for a value shown within one line of output (a name, a tag, a path from
+/// an image's label or a server), which must neither reach a terminal raw
+/// nor start a line of its own.
+pub fn single_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .flat_map(|c| {
+                let escaped: Vec<char> = match c.is_control() {
+                    true => c.escape_default().collect(),
+                    false => vec![c],
+                };
+                escaped
+            })
+            .collect(),
+    )
+}
+
 /// Why an `ENV` name cannot be written, if it cannot: `NAME=value` pairs are
 /// split at white space, `=` and quotes, each pair starts a line, and a line
 /// starting with `#` is a comment to BuildKit (dropped, so the instruction

@@ -167,6 +167,16 @@ impl Session {
                 Failure::Final("the registry's token realm is not an http(s) URL".into())
             })?;
         let shown = safe_url(&url);
+        // Credentials (and the token that comes back) never travel in the
+        // clear for a registry spoken to over HTTPS. (A realm on another host
+        // or port is used, as docker uses it: the registry names it.)
+        if self.base.starts_with("https://") && url.scheme() == "http" {
+            return Err(Failure::Final(format!(
+                "the registry `{}` is spoken to over HTTPS but names a token server over plain HTTP \
+                 (`{shown}`); imagespec sends no credentials and asks for no token in the clear",
+                self.base.trim_start_matches("https://")
+            )));
+        }
         url.query_pairs_mut()
             .append_pair("scope", &format!("repository:{}:pull", self.repository));
         if let Some(s) = service {

@@ -35,6 +35,25 @@ impl Fetched {
     }
 }
 
+/// `config.Labels` of an image config (absent: none).
+fn labels_of(config_json: &[u8]) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let v: serde_json::Value = serde_json::from_slice(config_json)
+        .map_err(|e| format!("the image config is not JSON: {e}"))?;
+    let Some(labels) = v.get("config").and_then(|c| c.get("Labels")) else {
+        return Ok(Default::default());
+    };
+    if labels.is_null() {
+        return Ok(Default::default());
+    }
+    let obj = labels
+        .as_object()
+        .ok_or("the image config's `config.Labels` is not an object")?;
+    Ok(obj
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect())
+}
+
 /// What one attempt's failure says about the image.
 fn into_existence(failure: Failure) -> Existence {
     match failure {
@@ -63,7 +82,7 @@ fn digest_header(headers: &HeaderMap) -> Result<Option<String>, Failure> {
 /// The manifest requests of one check of one image.
 #[derive(Debug)]
 struct ImageRequests<'a> {
-    session: Session,
+    session: std::sync::Arc<Session>,
     url: String,
     reference: &'a Reference,
 }
@@ -103,6 +122,49 @@ impl ImageRequests<'_> {
         let fetched = self.get().await?;
         fetched.manifest()?;
         Ok(fetched.digest)
+    }
+
+    /// The same repository's manifest `digest` (an index's entry).
+    fn at(&self, digest: &str) -> ImageRequests<'_> {
+        ImageRequests {
+            session: self.session.clone(),
+            url: format!(
+                "{}/v2/{}/manifests/{digest}",
+                self.session.base, self.session.repository
+            ),
+            reference: self.reference,
+        }
+    }
+
+    /// One attempt at the blob `digest` of the same repository, at most
+    /// `cap` bytes, its digest checked.
+    async fn blob(&self, digest: &str, cap: usize) -> Result<Vec<u8>, Failure> {
+        let url = format!(
+            "{}/v2/{}/blobs/{digest}",
+            self.session.base, self.session.repository
+        );
+        let authorization = self.session.authorization().await?;
+        let resp = authorization
+            .apply(self.session.client.get(&url))
+            .send()
+            .await
+            .map_err(|e| request_failure(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = match read_capped(resp, cap).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) if status != StatusCode::OK => Vec::new(),
+            Err(e) => return Err(transport::body_failure(e, "GET blob")),
+        };
+        if status != StatusCode::OK {
+            return Err(status_failure(status, &headers, &body));
+        }
+        if !manifest::body_has_digest(&body, digest) {
+            return Err(Failure::Final(format!(
+                "the registry's blob does not have its digest `{digest}`"
+            )));
+        }
+        Ok(body)
     }
 
     /// One attempt at the manifest itself.
@@ -204,29 +266,13 @@ impl RegistryChecker {
         )))
     }
 
-    /// Whether `image` exists with every one of `platforms`.
-    pub async fn check_image(&self, image: &str, platforms: &[String]) -> Existence {
-        let reference: Reference = match image.parse() {
-            Ok(r) => r,
-            Err(e) => {
-                return Existence::Unknown {
-                    reason: format!("`{image}` is not an image reference: {e}"),
-                }
-            }
-        };
+    /// The requests for `reference`'s manifest: credentials, client, session.
+    async fn requests<'r>(&self, reference: &'r Reference) -> Result<ImageRequests<'r>, Failure> {
         let registry = reference.resolve_registry().to_string();
-        let credentials = match credentials_for(&registry, self.config.timeout).await {
-            Ok(c) => c,
-            Err(e) => {
-                return Existence::Unknown {
-                    reason: e.to_string(),
-                }
-            }
-        };
-        let client = match transport::client(self.config.timeout) {
-            Ok(c) => c,
-            Err(f) => return into_existence(f),
-        };
+        let credentials = credentials_for(&registry, self.config.timeout)
+            .await
+            .map_err(|e| Failure::Final(e.to_string()))?;
+        let client = transport::client(self.config.timeout)?;
         let scheme = if self.config.plain_http(&registry) {
             "http"
         } else {
@@ -240,16 +286,86 @@ impl RegistryChecker {
                 .digest()
                 .unwrap_or_else(|| reference.tag().unwrap_or("latest"))
         );
-        let session = Session::new(
+        let session = std::sync::Arc::new(Session::new(
             client,
             base,
             reference.repository().to_string(),
             credentials,
-        );
-        let requests = ImageRequests {
+        ));
+        Ok(ImageRequests {
             session,
             url,
-            reference: &reference,
+            reference,
+        })
+    }
+
+    /// The labels (`config.Labels`) of `image` for `platform`: the manifest
+    /// (an index resolved to the platform), then the config blob, each read
+    /// at most [`MAX_BODY_BYTES`], with digests checked.
+    pub async fn labels(
+        &self,
+        image: &str,
+        platform: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, String> {
+        let reference: Reference = image
+            .parse()
+            .map_err(|e| format!("`{image}` is not an image reference: {e}"))?;
+        let platform = platform.split(',').next().unwrap_or_default().trim();
+        let reason = |f: Failure| match f {
+            Failure::NotFound(r) | Failure::Final(r) | Failure::Transient { reason: r, .. } => {
+                format!("cannot read the labels of `{image}` ({platform}): {r}")
+            }
+        };
+        let requests = self.requests(&reference).await.map_err(reason)?;
+        let fetched = self
+            .with_retries("GET manifest", || requests.get())
+            .await
+            .map_err(reason)?;
+        let body = match fetched.manifest().map_err(reason)? {
+            Manifest::Image => fetched.body,
+            Manifest::Index(_) => {
+                let digest = manifest::index_entry(&fetched.body, platform)
+                    .map_err(|r| reason(Failure::Final(r)))?;
+                let entry = requests.at(&digest);
+                let image = self
+                    .with_retries("GET manifest", || entry.get())
+                    .await
+                    .map_err(reason)?;
+                if !manifest::body_has_digest(&image.body, &digest) {
+                    return Err(reason(Failure::Final(format!(
+                        "the manifest does not have its digest `{digest}`"
+                    ))));
+                }
+                image.body
+            }
+        };
+        let (config, size) = manifest::config_of(&body).map_err(|r| reason(Failure::Final(r)))?;
+        if size > MAX_BODY_BYTES as u64 {
+            return Err(reason(Failure::Final(format!(
+                "its config is {size} bytes, over the {} imagespec reads",
+                transport::cap_text()
+            ))));
+        }
+        let blob = self
+            .with_retries("GET config", || requests.blob(&config, MAX_BODY_BYTES))
+            .await
+            .map_err(reason)?;
+        labels_of(&blob).map_err(|r| reason(Failure::Final(r)))
+    }
+
+    /// Whether `image` exists with every one of `platforms`.
+    pub async fn check_image(&self, image: &str, platforms: &[String]) -> Existence {
+        let reference: Reference = match image.parse() {
+            Ok(r) => r,
+            Err(e) => {
+                return Existence::Unknown {
+                    reason: format!("`{image}` is not an image reference: {e}"),
+                }
+            }
+        };
+        let requests = match self.requests(&reference).await {
+            Ok(r) => r,
+            Err(f) => return into_existence(f),
         };
 
         let digest = match self

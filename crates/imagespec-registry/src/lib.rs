@@ -42,21 +42,21 @@
 //!
 //! The checker also reads an image's labels
 //! ([`ExistenceChecker::labels`], for `imagespec explain --against
-//! image:REF`), with oci-client, the same credentials, plain-HTTP rule and
-//! bounds.
+//! image:REF`): the manifest, an index's entry for the platform, and the
+//! config blob, with the same credentials, plain-HTTP rule, retries and
+//! bounds (every body at most [`MAX_BODY_BYTES`], digests checked).
 //!
 //! The modules: `config` (the knobs), `credentials` (docker's config and
 //! helpers), `transport` (the HTTP client, capped reads, `Retry-After`, what
 //! a status means), `auth` (challenges and tokens), `manifest` (reading
-//! manifests and indexes, digests), `check` (the retries and the check),
-//! `labels` (an image's labels, through oci-client).
+//! manifests and indexes, digests), `check` (the retries, the check and the
+//! labels).
 
 mod auth;
 mod check;
 mod config;
 mod credentials;
 mod error;
-mod labels;
 mod manifest;
 mod transport;
 
@@ -114,7 +114,8 @@ impl ExistenceChecker for OciChecker {
     ) -> imagespec_core::Result<std::collections::BTreeMap<String, String>> {
         let config =
             CheckConfig::from_env().map_err(|e| imagespec_core::Error::Other(e.to_string()))?;
-        labels::read_labels(&config, image, platform)
+        RegistryChecker::new(config)
+            .labels(image, platform)
             .await
             .map_err(imagespec_core::Error::Other)
     }

@@ -127,6 +127,81 @@ fn index_platforms(object: &serde_json::Map<String, Value>) -> Result<Vec<String
     Ok(platforms)
 }
 
+/// The digest of the entry of an index for `wanted` (`os/arch[/variant]`;
+/// `linux/arm64` matches any variant of it).
+pub(crate) fn index_entry(body: &[u8], wanted: &str) -> Result<String, String> {
+    let json: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the index is not JSON ({e})"))?;
+    let entries = json
+        .get("manifests")
+        .and_then(Value::as_array)
+        .ok_or("the index is malformed: `manifests` is missing or not a list")?;
+    for entry in entries {
+        let platform = entry.get("platform");
+        let field = |name: &str| {
+            platform
+                .and_then(|p| p.get(name))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+        };
+        let have = match field("variant") {
+            "" => format!("{}/{}", field("os"), field("architecture")),
+            v => format!("{}/{}/{v}", field("os"), field("architecture")),
+        };
+        if platform_present(wanted, std::slice::from_ref(&have)) {
+            return entry
+                .get("digest")
+                .and_then(Value::as_str)
+                .filter(|d| valid_digest(d))
+                .map(str::to_string)
+                .ok_or_else(|| format!("the index's entry for {have} has no valid digest"));
+        }
+    }
+    Err(format!("the index lists no image for {wanted}"))
+}
+
+/// The config blob an image manifest names: its digest and size.
+pub(crate) fn config_of(body: &[u8]) -> Result<(String, u64), String> {
+    let json: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the manifest is not JSON ({e})"))?;
+    let config = json
+        .get("config")
+        .ok_or("the image manifest is malformed: `config` is missing")?;
+    let digest = config
+        .get("digest")
+        .and_then(Value::as_str)
+        .filter(|d| valid_digest(d))
+        .ok_or("the image manifest's `config.digest` is missing or malformed")?;
+    let size = config
+        .get("size")
+        .and_then(Value::as_u64)
+        .ok_or("the image manifest's `config.size` is missing or not a number")?;
+    Ok((digest.to_string(), size))
+}
+
+/// `algorithm:hex` with an algorithm the distribution spec names and a hex
+/// part of its length: safe to put in a URL.
+pub(crate) fn valid_digest(digest: &str) -> bool {
+    let Some((algorithm, hex)) = digest.split_once(':') else {
+        return false;
+    };
+    let len = match algorithm {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => return false,
+    };
+    hex.len() == len && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Whether `body` has `digest`.
+pub(crate) fn body_has_digest(body: &[u8], digest: &str) -> bool {
+    match digest.split_once(':') {
+        Some((algorithm, hex)) => digest_of(algorithm, body).is_some_and(|d| d == hex),
+        None => false,
+    }
+}
+
 /// Whether `wanted` (`os/arch[/variant]`) is among `have`: `linux/arm64`
 /// matches any variant of it.
 pub(crate) fn platform_present(wanted: &str, have: &[String]) -> bool {

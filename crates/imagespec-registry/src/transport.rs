@@ -206,13 +206,27 @@ fn harbor_not_found(message: &str) -> bool {
 
 /// The error codes of a distribution error body (`{"errors":[{"code":..}]}`),
 /// if it is one.
+/// The most error codes of one answer a message names.
+const MAX_ERROR_CODES: usize = 5;
+/// The most characters of one error code a message shows.
+const MAX_CODE_CHARS: usize = 64;
+
+/// An error code as a message shows it: cut, and on one line (a server's
+/// text must not reach a terminal raw, nor start a line of its own).
+fn shown_code(code: &str) -> String {
+    let cut: String = code.chars().take(MAX_CODE_CHARS).collect();
+    let more = if cut.len() < code.len() { "…" } else { "" };
+    format!("{}{more}", imagespec_core::safety::single_line(&cut))
+}
+
 fn error_codes(body: &[u8]) -> Option<Vec<String>> {
     let json: serde_json::Value = serde_json::from_slice(body).ok()?;
     let codes: Vec<String> = json
         .get("errors")?
         .as_array()?
         .iter()
-        .map(|e| e.get("code").and_then(|c| c.as_str()).map(str::to_string))
+        .take(MAX_ERROR_CODES)
+        .map(|e| e.get("code").and_then(|c| c.as_str()).map(shown_code))
         .collect::<Option<_>>()?;
     (!codes.is_empty()).then_some(codes)
 }

@@ -29,11 +29,11 @@ pub(crate) fn run(args: ContextArgs, printer: Printer) -> anyhow::Result<ExitSta
         printer.stdout_json(
             true,
             serde_json::json!({
-                "spec": args.spec,
+                "spec": crate::printer::path_text(&args.spec),
                 "id": written.identity.id,
                 "tag": written.identity.tag,
                 "image_name": written.identity.image_name,
-                "context": written.dir,
+                "context": crate::printer::path_text(&written.dir),
                 "files": written.files,
                 "warnings": written.warnings,
             }),

@@ -64,7 +64,7 @@ pub(crate) fn run(args: ExistsArgs, printer: Printer) -> anyhow::Result<ExitStat
             Existence::Exists { .. } => None,
         };
         rows.push(serde_json::json!({
-            "spec": path,
+            "spec": crate::printer::path_text(path),
             "image_name": image,
             "status": existence.status(),
             "digest": existence.digest(),

@@ -24,7 +24,7 @@ pub(crate) fn run(args: LintArgs, printer: Printer) -> anyhow::Result<ExitStatus
                 printer.stdout_line(&lint_line(&super::shown_path(&job.spec, path), lint))?;
             }
         }
-        specs.push(serde_json::json!({"spec": path, "lints": found}));
+        specs.push(serde_json::json!({"spec": crate::printer::path_text(path), "lints": found}));
     }
     let status = match total {
         0 => ExitStatus::Success,

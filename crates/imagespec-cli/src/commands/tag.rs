@@ -35,7 +35,7 @@ pub(crate) fn run(args: TagArgs, printer: Printer) -> anyhow::Result<ExitStatus>
         .map_err(|e| locate(e, &job.spec, &args.spec))?;
     if args.json {
         let mut doc = serde_json::json!({
-            "spec": args.spec,
+            "spec": crate::printer::path_text(&args.spec),
             "id": identity.id,
             "tag": identity.tag,
             "image_name": identity.image_name,

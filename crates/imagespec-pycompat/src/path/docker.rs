@@ -103,13 +103,33 @@ fn normalize_pattern(p: &str) -> Vec<String> {
     split
 }
 
+/// How one pattern matches: a pattern without wildcards is its (lower-cased)
+/// text, compared as it is; the others are docker-py's regex.
+#[derive(Debug, Clone)]
+enum Matcher {
+    /// `\A<text>\n?\z`: the text, or the text and a final newline.
+    Literal(String),
+    Regex(Regex),
+}
+
+impl Matcher {
+    fn is_match(&self, lowered: &str) -> bool {
+        match self {
+            Matcher::Literal(text) => {
+                lowered == text || lowered.strip_suffix('\n') == Some(text.as_str())
+            }
+            Matcher::Regex(re) => re.is_match(lowered),
+        }
+    }
+}
+
 /// One docker-py `Pattern`.
 #[derive(Debug, Clone)]
 pub(super) struct DockerPattern {
     pub(super) exclusion: bool,
     pub(super) dirs: usize,
     pub(super) cleaned: String,
-    regex: Regex,
+    matcher: Matcher,
 }
 
 impl DockerPattern {
@@ -125,12 +145,17 @@ impl DockerPattern {
             return Ok(None);
         }
         let cleaned = dirs.join("/");
-        let regex = docker_compile(&cleaned).map_err(|message| pattern_error(pattern, message))?;
+        let matcher = match cleaned.contains(['*', '?', '[', '\\']) {
+            false => Matcher::Literal(py_lower(&cleaned)),
+            true => Matcher::Regex(
+                docker_compile(&cleaned).map_err(|message| pattern_error(pattern, message))?,
+            ),
+        };
         Ok(Some(Self {
             exclusion,
             dirs: dirs.len(),
             cleaned,
-            regex,
+            matcher,
         }))
     }
 }
@@ -157,6 +182,10 @@ pub fn ignore_file_patterns(text: &str) -> Vec<String> {
     out
 }
 
+/// The most patterns an ignore file may hold: each is checked against every
+/// file, so a file of a hundred thousand would make a walk crawl.
+pub const MAX_PATTERNS: usize = 10_000;
+
 /// docker-py's `PatternMatcher`.
 #[derive(Debug, Clone)]
 pub struct DockerIgnorePatterns {
@@ -171,7 +200,17 @@ impl DockerIgnorePatterns {
     /// raises on the first `PatternMatcher.matches` call instead, which
     /// compiles every pattern on every call.)
     pub fn from_file_text(text: &str) -> Result<Self, Error> {
-        Self::new(ignore_file_patterns(text))
+        let patterns = ignore_file_patterns(text);
+        if patterns.len() > MAX_PATTERNS {
+            return Err(Error::Pattern {
+                pattern: String::new(),
+                message: format!(
+                    "the file holds {} patterns; imagespec reads at most {MAX_PATTERNS}",
+                    patterns.len()
+                ),
+            });
+        }
+        Self::new(patterns)
     }
 
     /// docker-py's `PatternMatcher(patterns)`: patterns with no parts are dropped
@@ -203,17 +242,20 @@ impl DockerIgnorePatterns {
         let lowered = py_lower(filepath);
         let parent = dirname(filepath);
         let parent_dirs = split_path(parent);
-        let mut matched = false;
-        for pattern in &self.patterns {
-            let mut hit = pattern.regex.is_match(&lowered);
+        // The parent's first k folders, lower-cased, made once per k.
+        let mut prefixes: Vec<Option<String>> = vec![None; parent_dirs.len() + 1];
+        // The last matching pattern decides: look from the end.
+        for pattern in self.patterns.iter().rev() {
+            let mut hit = pattern.matcher.is_match(&lowered);
             if !hit && !parent.is_empty() && pattern.dirs <= parent_dirs.len() {
-                let prefix = parent_dirs[..pattern.dirs].join("/");
-                hit = pattern.regex.is_match(&py_lower(&prefix));
+                let prefix = prefixes[pattern.dirs]
+                    .get_or_insert_with(|| py_lower(&parent_dirs[..pattern.dirs].join("/")));
+                hit = pattern.matcher.is_match(prefix);
             }
             if hit {
-                matched = !pattern.exclusion;
+                return !pattern.exclusion;
             }
         }
-        matched
+        false
     }
 }
