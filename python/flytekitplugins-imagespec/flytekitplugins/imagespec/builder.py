@@ -55,6 +55,14 @@ ENV_OPTIONS = {
     "imagespec_registry_retries": "IMAGESPEC_REGISTRY_RETRIES",
 }
 
+#: ``builder_options`` keys a spec may not set: they would choose the program
+#: that runs on this machine, or weaken TLS. Their environment variables.
+REFUSED_OPTIONS = {
+    "imagespec_docker": "IMAGESPEC_DOCKER",
+    "imagespec_buildx_builder": "IMAGESPEC_BUILDX_BUILDER",
+    "imagespec_insecure_registries": "IMAGESPEC_INSECURE_REGISTRIES",
+}
+
 #: Environment variable: ``0``/``false`` silences the plugin's lint warnings.
 ENV_LINTS = "IMAGESPEC_PLUGIN_LINTS"
 #: Environment variable: ``1`` streams imagespec's whole log (progress,
@@ -96,6 +104,13 @@ class ImagespecBuilder(ImageSpecBuilder):
         options = dict(image_spec.builder_options or {})
         # imagespec builds nothing unless it names the spec as flytekit does.
         env = {var: str(options[key]) for key, var in ENV_OPTIONS.items() if key in options}
+        for key, var in REFUSED_OPTIONS.items():
+            if key in options:
+                _say(
+                    f"warning: {display_name(image_spec)}: builder_options `{key}` is ignored: a spec may not "
+                    f"choose the program that runs or how registries are trusted; set {var} in your environment",
+                    "yellow",
+                )
         flags = ["--expect-image-name", expected]
         for key, flag in OPTIONS.items():
             if key in options:

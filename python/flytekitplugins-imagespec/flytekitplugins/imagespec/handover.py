@@ -163,7 +163,16 @@ def display_name(image_spec: ImageSpec) -> str:
     """How messages name a spec: where it was made, and its name."""
     where = getattr(image_spec, ORIGIN_ATTR, None)
     label = f"ImageSpec(name={image_spec.name!r})"
-    return f"{where}: {label}" if where else label
+    return f"{where[1]}: {label}" if where else label
+
+
+def from_spec_file(image_spec: ImageSpec) -> bool:
+    """Whether the spec was read from a spec file (``pyflyte run --image
+    spec.yaml``) rather than made by Python code. A spec file is data, maybe
+    someone else's: imagespec then reads only files inside the project.
+    Code is the user's own, and may name files anywhere, as in flytekit."""
+    where = getattr(image_spec, ORIGIN_ATTR, None)
+    return bool(where) and where[0] == "file"
 
 
 def _flytekit_folder() -> str:
@@ -175,12 +184,13 @@ def _flytekit_folder() -> str:
 _PLUGIN_FOLDER = os.path.dirname(os.path.abspath(__file__))
 
 
-def origin(skip: int = 1) -> typing.Optional[str]:
+def origin(skip: int = 1) -> typing.Optional[typing.Tuple[str, str]]:
     """Where the ``ImageSpec(...)`` being made was written: the first frame
     of the caller's stack outside flytekit, this plugin, the standard library
     and site-packages (``path:line``); for a spec read by
     ``Image.look_up_image_info`` (``pyflyte run --image spec.yaml``), the
-    spec file. ``None`` when no such frame is found."""
+    spec file: ``("code", "path:line")`` or ``("file", path)``. ``None`` when
+    no such frame is found."""
     try:
         frame = sys._getframe(skip + 1)
     except ValueError:
@@ -193,7 +203,7 @@ def origin(skip: int = 1) -> typing.Optional[str]:
         if code.co_name == "look_up_image_info":
             spec_file = frame.f_locals.get("image_identifier")
             if isinstance(spec_file, str) and os.path.isfile(spec_file):
-                return spec_file
+                return ("file", spec_file)
         if not filename.startswith("<"):
             full = os.path.abspath(filename)
             ours = full.startswith(flytekit_folder) or full.startswith(_PLUGIN_FOLDER)
@@ -204,7 +214,7 @@ def origin(skip: int = 1) -> typing.Optional[str]:
                     shown = full
                 if shown.startswith(".."):
                     shown = full
-                return f"{shown}:{frame.f_lineno}"
+                return ("code", f"{shown}:{frame.f_lineno}")
         frame = frame.f_back
     return None
 
@@ -252,6 +262,7 @@ def call(
             str(modules),
             "--display-name",
             display_name(image_spec),
+            *([] if from_spec_file(image_spec) else ["--allow-outside-paths"]),
             *args,
             str(spec_file),
         ]
