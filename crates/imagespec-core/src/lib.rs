@@ -36,6 +36,8 @@ pub mod engine;
 pub mod error;
 pub mod existence;
 pub mod explain;
+pub mod fsx;
+pub mod git;
 pub mod identity;
 pub mod inputs;
 pub mod installer;
