@@ -636,6 +636,25 @@ fn endless_bodies_are_cut_at_the_cap() {
     assert!(took < Duration::from_secs(5), "{took:?}");
 }
 
+// `explain --against image:` reads through the same bounded transport: an
+// endless manifest ends it at the cap, quickly, naming it.
+#[test]
+fn explain_against_an_endless_manifest_stops_at_the_cap() {
+    let p = proxied_index();
+    p.proxy.set(Fault::EndlessBody);
+    let before = p.proxy.streamed_bytes();
+    let mut c = cmd();
+    c.args(["explain", "--against"])
+        .arg(format!("image:{}/present:{}", p.proxy.host(), tag_of(&p.spec)))
+        .arg(&p.spec);
+    let ran = run_within(c, Duration::from_secs(60));
+    let streamed = p.proxy.streamed_bytes() - before;
+    assert_ne!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stderr.contains("larger than 4 MiB"), "{}", ran.stderr);
+    assert!(streamed < 32 << 20, "explain took {streamed} bytes of an endless manifest");
+    assert!(ran.took < Duration::from_secs(10), "{:?}", ran.took);
+}
+
 /// Kills the helper whose PID it wrote to `pid_file`, if still there.
 struct HelperGuard(PathBuf);
 

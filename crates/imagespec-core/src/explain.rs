@@ -875,11 +875,11 @@ fn render_changes(changes: &[Change], indent: &str, out: &mut String) {
                 format!("- {}", shown(&crate::redact::redact(line))),
             ),
             Change::RequirementsAdded { count } => {
-                put("requirements", format!("+ {count} shown(s) not recorded"))
+                put("requirements", format!("+ {count} line(s) not recorded"))
             }
             Change::RequirementsRemoved { count } => put(
                 "requirements",
-                format!("- {count} shown(s) no longer there (the image keeps only their hashes)"),
+                format!("- {count} line(s) no longer there (the image keeps only their hashes)"),
             ),
             Change::FileAdded { list, path } => put(list.name(), format!("+ {}", shown(path))),
             Change::FileRemoved { list, path } => put(list.name(), format!("- {}", shown(path))),
@@ -928,6 +928,40 @@ fn shown(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A label is the image builder's text: its tag, field and key names
+    /// and paths reach the terminal escaped, each on its own line.
+    #[test]
+    fn a_hostile_label_prints_no_escape_and_forges_no_line() {
+        let hostile = "x\u{1b}[2J\nerror: forged\u{7}";
+        let e = Explanation {
+            tag: TagPair {
+                old: hostile.into(),
+                new: "new".into(),
+            },
+            changed: true,
+            changes: vec![
+                Change::FieldChanged { field: hostile.into() },
+                Change::KeyAdded {
+                    field: "env".into(),
+                    key: hostile.into(),
+                    value: None,
+                },
+                Change::FileChanged {
+                    list: ListKind::Source,
+                    path: hostile.into(),
+                },
+                Change::BaseChanged {
+                    old: hostile.into(),
+                    new: "b".into(),
+                    changes: vec![],
+                },
+            ],
+        };
+        let text = e.render();
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text}");
+        assert!(!text.lines().any(|l| l.starts_with("error:")), "{text}");
+    }
     use crate::job::Preparer;
     use crate::spec::{load_str_with, LoadOptions, SpecFormat};
 

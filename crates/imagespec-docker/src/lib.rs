@@ -183,9 +183,26 @@ impl DockerSettings {
         }
     }
 
+    /// [`DockerSettings::docker`] for a build or push: on Linux it runs
+    /// under `setpriv --pdeathsig TERM` (util-linux) where that is
+    /// installed, so the docker client ends with imagespec even when
+    /// imagespec is killed outright (SIGKILL), and no build it started goes
+    /// on to tag or push an image.
+    pub fn docker_supervised(&self) -> tokio::process::Command {
+        let Some(setpriv) = setpriv() else {
+            return self.docker();
+        };
+        let mut c = tokio::process::Command::new(setpriv);
+        c.args(["--pdeathsig", "TERM", "--"]).arg(&self.docker);
+        self.apply(c)
+    }
+
     /// A command for the docker client with the host and context applied.
     pub fn docker(&self) -> tokio::process::Command {
-        let mut c = tokio::process::Command::new(&self.docker);
+        self.apply(tokio::process::Command::new(&self.docker))
+    }
+
+    fn apply(&self, mut c: tokio::process::Command) -> tokio::process::Command {
         if let Some(ctx) = &self.context {
             c.arg("--context").arg(ctx);
         }
@@ -195,6 +212,27 @@ impl DockerSettings {
         c.kill_on_drop(true);
         c
     }
+}
+
+/// util-linux's `setpriv` when it can set a parent-death signal.
+fn setpriv() -> Option<&'static std::path::Path> {
+    static FOUND: OnceLock<Option<PathBuf>> = OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            ["/usr/bin/setpriv", "/bin/setpriv"]
+                .into_iter()
+                .map(PathBuf::from)
+                .find(|p| {
+                    std::process::Command::new(p)
+                        .args(["--pdeathsig", "TERM", "--", "true"])
+                        .stdin(std::process::Stdio::null())
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::null())
+                        .status()
+                        .is_ok_and(|s| s.success())
+                })
+        })
+        .as_deref()
 }
 
 static CONFIGURED: OnceLock<DockerSettings> = OnceLock::new();
@@ -412,7 +450,7 @@ pub async fn build_with(
         context_dir: &dir,
         metadata_file: &metadata,
     };
-    let mut build = settings.docker();
+    let mut build = settings.docker_supervised();
     plan.apply(&mut build);
     tracing::info!(image = %image_name, mode = ?caps.mode, "building");
     progress::run_streaming(build, &image_name, "build", options.quiet).await?;
@@ -422,7 +460,7 @@ pub async fn build_with(
         match caps.mode {
             BuildMode::Buildx => digest = command::digest_from_metadata(&metadata),
             BuildMode::Builtin => {
-                let mut cmd = settings.docker();
+                let mut cmd = settings.docker_supervised();
                 cmd.arg("push").arg(&image_name);
                 let out = progress::run_streaming(cmd, &image_name, "push", options.quiet).await?;
                 digest = command::digest_from_push_output(&out);

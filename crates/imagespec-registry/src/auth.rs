@@ -253,6 +253,23 @@ mod tests {
         h
     }
 
+    /// Credentials never go to a plain-HTTP token server for a registry
+    /// spoken to over HTTPS: refused before any connection.
+    #[tokio::test]
+    async fn a_plain_http_realm_of_an_https_registry_is_refused() {
+        let session = Session::new(
+            reqwest::Client::new(),
+            "https://registry.example".into(),
+            "team/app".into(),
+            RegistryAuth::Basic("alice".into(), "s3cret".into()),
+        );
+        let Err(Failure::Final(reason)) = session.token("http://127.0.0.1:9/token", None).await else {
+            panic!("refused")
+        };
+        assert!(reason.contains("plain HTTP"), "{reason}");
+        assert!(!reason.contains("s3cret"), "{reason}");
+    }
+
     #[test]
     fn challenges() {
         assert_eq!(

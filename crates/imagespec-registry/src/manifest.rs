@@ -197,7 +197,7 @@ pub(crate) fn valid_digest(digest: &str) -> bool {
 /// Whether `body` has `digest`.
 pub(crate) fn body_has_digest(body: &[u8], digest: &str) -> bool {
     match digest.split_once(':') {
-        Some((algorithm, hex)) => digest_of(algorithm, body).is_some_and(|d| d == hex),
+        Some((algorithm, _)) => digest_of(algorithm, body).as_deref() == Some(digest),
         None => false,
     }
 }
@@ -317,6 +317,27 @@ mod tests {
         }
         let other = br#"{"mediaType":"application/vnd.docker.distribution.manifest.v1+prettyjws"}"#;
         assert!(parse(other, None).unwrap_err().contains("prettyjws"));
+    }
+
+    #[test]
+    fn a_body_has_its_digest_and_index_entries_are_found() {
+        let body = b"{\"config\":{}}";
+        let sha = digest_of("sha256", body).unwrap();
+        assert!(body_has_digest(body, &sha));
+        assert!(!body_has_digest(b"other", &sha));
+        assert!(!body_has_digest(body, sha.trim_start_matches("sha256:")));
+        let d = format!("sha256:{}", "a".repeat(64));
+        let index = serde_json::json!({"manifests": [
+            {"digest": format!("sha256:{}", "b".repeat(64)), "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+            {"digest": d, "platform": {"os": "linux", "architecture": "amd64"}},
+        ]})
+        .to_string();
+        assert_eq!(index_entry(index.as_bytes(), "linux/amd64").unwrap(), d);
+        assert!(index_entry(index.as_bytes(), "linux/arm64").is_ok());
+        assert!(index_entry(index.as_bytes(), "linux/s390x").is_err());
+        let manifest = serde_json::json!({"config": {"digest": d, "size": 12}}).to_string();
+        assert_eq!(config_of(manifest.as_bytes()).unwrap(), (d.clone(), 12));
+        assert!(config_of(br#"{"config": {"digest": "sha256:../../x", "size": 1}}"#).is_err());
     }
 
     #[test]

@@ -283,6 +283,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_servers_error_codes_are_cut_and_kept_on_one_line() {
+        let long = format!("X{}", "y".repeat(2_000_000));
+        let body = serde_json::json!({"errors": [
+            {"code": "DENIED\nerror: forged line \u{1b}[31m"},
+            {"code": long},
+        ]})
+        .to_string();
+        let Failure::Final(reason) = status_failure(StatusCode::FORBIDDEN, &HeaderMap::new(), body.as_bytes()) else {
+            panic!("a final failure")
+        };
+        assert!(!reason.contains('\n') && !reason.contains('\u{1b}'), "{reason}");
+        assert!(reason.len() < 400, "{}", reason.len());
+    }
+
+    #[test]
     fn harbor_quirk() {
         assert!(harbor_not_found(
             "unknown: artifact library/demo:abc not found"

@@ -229,6 +229,40 @@ class HandOver(unittest.TestCase):
             handover.create_docker_context(spec, self.dir / "ctx-changed")
         self.assertIn("image tag changed", str(raised.exception))
 
+    def test_a_spec_cannot_choose_the_program_that_runs(self):
+        # builder_options are the spec's (someone else's, maybe): they may
+        # not pick the docker client or weaken TLS; they are warned about
+        # and ignored, and the user's environment decides.
+        from flytekitplugins.imagespec import builder as builder_module
+
+        seen = {}
+
+        def fake_call(command, image_spec, args=(), *, env=None, quiet=False):
+            seen["args"], seen["env"] = list(args), dict(env or {})
+            return handover.Outcome(1, {}, "", "")
+
+        spec = ImageSpec(
+            name="options",
+            python_version="3.12",
+            builder_options={
+                "imagespec_docker": "/tmp/evil-docker",
+                "imagespec_buildx_builder": "remote",
+                "imagespec_insecure_registries": "registry.example",
+                "imagespec_jobs": 2,
+            },
+        )
+        err = io.StringIO()
+        with mock.patch.object(builder_module, "call", fake_call), contextlib.redirect_stderr(err):
+            with self.assertRaises(ImagespecError):
+                ImagespecBuilder().build_image(spec)
+        self.assertNotIn("--docker", seen["args"])
+        self.assertNotIn("/tmp/evil-docker", seen["args"])
+        self.assertNotIn("--buildx-builder", seen["args"])
+        self.assertNotIn("IMAGESPEC_INSECURE_REGISTRIES", seen["env"])
+        self.assertIn("--jobs", seen["args"])
+        for key in ("imagespec_docker", "imagespec_buildx_builder", "imagespec_insecure_registries"):
+            self.assertIn(f"`{key}` is ignored", err.getvalue())
+
     def test_messages_name_where_the_spec_was_written(self):
         spec = ImageSpec(name="where", env={"FLAG": "x"})  # this line
         line = sys._getframe().f_lineno - 1

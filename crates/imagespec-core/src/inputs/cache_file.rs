@@ -78,7 +78,44 @@ pub(crate) fn write(path: &Path, magic: &str, body: &str) -> std::io::Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::os::unix::fs::PermissionsExt as _;
+
+    /// Cases per property: `IMAGESPEC_PROPTEST_CASES` (CI sets it), else 256.
+    fn cases() -> u32 {
+        std::env::var("IMAGESPEC_PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+        /// Whatever bytes an entry holds (an edit, a truncation, garbage,
+        /// a good entry with bytes flipped), it is believed only when it is
+        /// exactly what was written, and reading it never panics.
+        #[test]
+        fn an_entry_is_believed_only_when_intact(
+            body in "[0-9a-f \n]{0,200}",
+            garbage in proptest::collection::vec(any::<u8>(), 0..300),
+            flip in 0usize..400,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let entry = dir.path().join("cache").join("e");
+            write(&entry, "m 1", &body).unwrap();
+            prop_assert_eq!(read(&entry, "m 1", 1 << 20), Some(body.clone()));
+            let mut bytes = std::fs::read(&entry).unwrap();
+            if flip < bytes.len() {
+                bytes[flip] ^= 0x20;
+                std::fs::write(&entry, &bytes).unwrap();
+                prop_assert_eq!(read(&entry, "m 1", 1 << 20), None);
+            }
+            std::fs::write(&entry, &garbage).unwrap();
+            let got = read(&entry, "m 1", 1 << 20);
+            prop_assert!(got.is_none() || garbage.starts_with(b"m 1\nsum "));
+        }
+    }
 
     #[test]
     fn an_entry_is_believed_only_as_written() {
