@@ -187,6 +187,8 @@ const E2E_TESTS: &[&str] = &[
     "--test",
     "e2e_flytekit_project",
     "--test",
+    "e2e_interrupts",
+    "--test",
     "registry_harness_selftest",
 ];
 
