@@ -51,7 +51,11 @@ fn slow_spec(e: &E2e, dir: &Path, name: &str, secs: u32, extra: &str) -> std::pa
 
 fn name_of(spec: &Path) -> String {
     let out = common::imagespec().arg("tag").arg(spec).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -103,7 +107,10 @@ fn end_of(mut child: Child, limit: Duration) -> (Option<i32>, String) {
     loop {
         if child.try_wait().unwrap().is_some() {
             let out = child.wait_with_output().unwrap();
-            return (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned());
+            return (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
         }
         if start.elapsed() > limit {
             let _ = child.kill();
@@ -140,7 +147,11 @@ fn never_published(e: &E2e, image: &str) {
         !e.docker(&["image", "inspect", image]).status.success(),
         "{image} was tagged after the interruption"
     );
-    assert_eq!(manifest_status(image), 404, "{image} was pushed after the interruption");
+    assert_eq!(
+        manifest_status(image),
+        404,
+        "{image} was pushed after the interruption"
+    );
 }
 
 #[test]
@@ -167,7 +178,10 @@ fn sigterm_ends_the_build_exits_130_and_nothing_is_published() {
     );
     // Past when the sleep would have ended and docker would have tagged it.
     std::thread::sleep(Duration::from_secs(20));
-    assert!(processes_naming(&image).is_empty(), "a docker process of {image} runs");
+    assert!(
+        processes_naming(&image).is_empty(),
+        "a docker process of {image} runs"
+    );
     never_published(&e, &image);
 }
 
@@ -191,7 +205,10 @@ fn ctrl_c_to_the_process_group_exits_130() {
     assert_eq!(code, Some(130), "{stderr}");
     assert!(!stderr.contains("docker exited"), "{stderr}");
     std::thread::sleep(Duration::from_secs(20));
-    assert!(processes_naming(&image).is_empty(), "a docker process of {image} runs");
+    assert!(
+        processes_naming(&image).is_empty(),
+        "a docker process of {image} runs"
+    );
     never_published(&e, &image);
 }
 
@@ -244,7 +261,9 @@ fn a_killed_build_leaves_no_credential_on_disk_and_its_docker_ends_too() {
             match entry.file_type() {
                 Ok(t) if t.is_dir() && p.starts_with(tmp.path()) => stack.push(p),
                 Ok(t) if t.is_dir() => {
-                    if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("imagespec")) {
+                    if p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("imagespec"))
+                    {
                         stack.push(p);
                     }
                 }
@@ -268,7 +287,10 @@ fn a_killed_build_leaves_no_credential_on_disk_and_its_docker_ends_too() {
     while !processes_naming(&image).is_empty() && start.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(processes_naming(&image).is_empty(), "docker outlived a killed imagespec");
+    assert!(
+        processes_naming(&image).is_empty(),
+        "docker outlived a killed imagespec"
+    );
     std::thread::sleep(Duration::from_secs(20));
     never_published(&e, &image);
 }

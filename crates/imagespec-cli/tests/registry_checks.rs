@@ -645,13 +645,20 @@ fn explain_against_an_endless_manifest_stops_at_the_cap() {
     let before = p.proxy.streamed_bytes();
     let mut c = cmd();
     c.args(["explain", "--against"])
-        .arg(format!("image:{}/present:{}", p.proxy.host(), tag_of(&p.spec)))
+        .arg(format!(
+            "image:{}/present:{}",
+            p.proxy.host(),
+            tag_of(&p.spec)
+        ))
         .arg(&p.spec);
     let ran = run_within(c, Duration::from_secs(60));
     let streamed = p.proxy.streamed_bytes() - before;
     assert_ne!(ran.code, 0, "{}", ran.stderr);
     assert!(ran.stderr.contains("larger than 4 MiB"), "{}", ran.stderr);
-    assert!(streamed < 32 << 20, "explain took {streamed} bytes of an endless manifest");
+    assert!(
+        streamed < 32 << 20,
+        "explain took {streamed} bytes of an endless manifest"
+    );
     assert!(ran.took < Duration::from_secs(10), "{:?}", ran.took);
 }
 

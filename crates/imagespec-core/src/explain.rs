@@ -941,7 +941,9 @@ mod tests {
             },
             changed: true,
             changes: vec![
-                Change::FieldChanged { field: hostile.into() },
+                Change::FieldChanged {
+                    field: hostile.into(),
+                },
                 Change::KeyAdded {
                     field: "env".into(),
                     key: hostile.into(),
@@ -959,7 +961,10 @@ mod tests {
             ],
         };
         let text = e.render();
-        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text}");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text}"
+        );
         assert!(!text.lines().any(|l| l.starts_with("error:")), "{text}");
     }
     use crate::job::Preparer;

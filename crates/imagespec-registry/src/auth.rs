@@ -263,7 +263,8 @@ mod tests {
             "team/app".into(),
             RegistryAuth::Basic("alice".into(), "s3cret".into()),
         );
-        let Err(Failure::Final(reason)) = session.token("http://127.0.0.1:9/token", None).await else {
+        let Err(Failure::Final(reason)) = session.token("http://127.0.0.1:9/token", None).await
+        else {
             panic!("refused")
         };
         assert!(reason.contains("plain HTTP"), "{reason}");

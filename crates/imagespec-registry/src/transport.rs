@@ -290,10 +290,15 @@ mod tests {
             {"code": long},
         ]})
         .to_string();
-        let Failure::Final(reason) = status_failure(StatusCode::FORBIDDEN, &HeaderMap::new(), body.as_bytes()) else {
+        let Failure::Final(reason) =
+            status_failure(StatusCode::FORBIDDEN, &HeaderMap::new(), body.as_bytes())
+        else {
             panic!("a final failure")
         };
-        assert!(!reason.contains('\n') && !reason.contains('\u{1b}'), "{reason}");
+        assert!(
+            !reason.contains('\n') && !reason.contains('\u{1b}'),
+            "{reason}"
+        );
         assert!(reason.len() < 400, "{}", reason.len());
     }
 
