@@ -260,23 +260,20 @@ fn a_killed_build_leaves_no_credential_on_disk_and_its_docker_ends_too() {
             let p = entry.path();
             match entry.file_type() {
                 Ok(t) if t.is_dir() && p.starts_with(tmp.path()) => stack.push(p),
-                Ok(t) if t.is_dir() => {
-                    if p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("imagespec"))
-                    {
-                        stack.push(p);
-                    }
+                Ok(t)
+                    if t.is_dir()
+                        && p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with("imagespec")) =>
+                {
+                    stack.push(p)
                 }
-                Ok(t) if t.is_file() => {
-                    let small = entry.metadata().is_ok_and(|m| m.len() < 1 << 20);
-                    if small {
-                        let bytes = std::fs::read(&p).unwrap_or_default();
-                        assert!(
-                            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
-                            "the credential is on disk in {}",
-                            p.display()
-                        );
-                    }
+                Ok(t) if t.is_file() && entry.metadata().is_ok_and(|m| m.len() < 1 << 20) => {
+                    let bytes = std::fs::read(&p).unwrap_or_default();
+                    assert!(
+                        !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                        "the credential is on disk in {}",
+                        p.display()
+                    );
                 }
                 _ => {}
             }

@@ -92,7 +92,7 @@ fn project(dir: &Path) -> PathBuf {
     dir.join("spec.yaml")
 }
 
-/// 1. A repository's own config starts no program: `core.fsmonitor` set in
+/// Finding 1: A repository's own config starts no program: `core.fsmonitor` set in
 /// the tree's `.git/config` is not run by `tag` (which asks git what is ignored).
 #[test]
 fn a_trees_git_config_runs_nothing() {
@@ -125,7 +125,7 @@ fn a_trees_git_config_runs_nothing() {
     assert!(!marker.exists(), "the tree's core.fsmonitor ran");
 }
 
-/// 3. Two projects whose specs look alike (same name, same file names, a
+/// Finding 3: Two projects whose specs look alike (same name, same file names, a
 /// file of the same size and mtime) do not share a kept build context; and
 /// a kept file is reused only when its source's content is what was copied.
 #[test]
@@ -184,7 +184,7 @@ fn kept_contexts_are_per_project_and_checked_by_content() {
     );
 }
 
-/// 3. Kept contexts have bounds, and a command to apply them or empty the cache.
+/// Finding 3: Kept contexts have bounds, and a command to apply them or empty the cache.
 #[test]
 fn the_cache_is_pruned_and_cleaned() {
     let cache = tempfile::tempdir().unwrap();
@@ -231,7 +231,7 @@ fn the_cache_is_pruned_and_cleaned() {
     assert_eq!(doc["kept"]["contexts"], 0, "{doc}");
 }
 
-/// 4. A kept context folder that is a link is never followed: what it
+/// Finding 4: A kept context folder that is a link is never followed: what it
 /// points to keeps its files.
 #[test]
 fn deletes_never_go_through_a_link_in_the_cache() {
@@ -281,7 +281,7 @@ fn entries(cache: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// 5. The stat cache is checked: a FIFO in place of an entry does not hang
+/// Finding 5: The stat cache is checked: a FIFO in place of an entry does not hang
 /// `tag`, and an entry whose digest was edited does not change the tag.
 #[test]
 fn a_tampered_stat_cache_changes_nothing() {
@@ -334,7 +334,7 @@ fn a_tampered_stat_cache_changes_nothing() {
     assert_eq!(tag(), truth, "a FIFO entry");
 }
 
-/// 6. Every read has a bound and a kind check: a `.dockerignore` that is a
+/// Finding 6: Every read has a bound and a kind check: a `.dockerignore` that is a
 /// FIFO or a link to `/dev/zero` (which flytekit reads, or hashes as a
 /// source file, forever) is refused at once, naming it; a hundred thousand
 /// patterns are refused at once; a `copy` folder whose links lead twice into
@@ -406,7 +406,7 @@ fn hostile_ignore_files_and_link_graphs_end_quickly() {
     );
 }
 
-/// 7. `explain --against git:REV` reads the revision's blobs as stored: no
+/// Finding 7: `explain --against git:REV` reads the revision's blobs as stored: no
 /// `export-subst` (a clean tree is unchanged), and an absolute path into the
 /// repository is read from the revision, not the work tree.
 #[test]
@@ -452,7 +452,7 @@ fn explain_against_a_revision_reads_it_as_stored() {
     assert!(text.contains("numpy"), "{doc}");
 }
 
-/// 8. `--json` prints its envelope whatever the paths are (not UTF-8 included).
+/// Finding 8: `--json` prints its envelope whatever the paths are (not UTF-8 included).
 #[test]
 fn json_holds_paths_that_are_not_utf8() {
     use std::os::unix::ffi::OsStrExt as _;
@@ -497,7 +497,7 @@ fn json_holds_paths_that_are_not_utf8() {
     );
 }
 
-/// 9. A registry's credentials in `registry` never reach a message.
+/// Finding 9: A registry's credentials in `registry` never reach a message.
 #[test]
 fn a_password_in_the_registry_is_not_echoed() {
     let dir = tempfile::tempdir().unwrap();
@@ -516,7 +516,7 @@ fn a_password_in_the_registry_is_not_echoed() {
     assert!(stderr(&out).contains("registry"), "{}", stderr(&out));
 }
 
-/// 10. A spec reads only files in its own project: a host file named in
+/// Finding 10: A spec reads only files in its own project: a host file named in
 /// `requirements`, `source_root` or `pip_secret_mounts` is refused, naming
 /// the field, unless `--allow-outside-paths` (then a lint says so).
 #[test]

@@ -222,7 +222,7 @@ pub fn prune_contexts(cache: &Path, bounds: Bounds) -> Result<Pruned> {
         found.push((used, size_of(&root), root));
     }
     // Newest first: what is kept is a prefix.
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
     let mut out = Pruned::default();
     for (used, bytes, root) in found {
         let age = now.duration_since(used).unwrap_or_default();

@@ -269,10 +269,10 @@ fn check_inside_project(spec: &ImageSpec, side_files: &[PathBuf]) -> Result<()> 
                         project_root(spec).display()
                     ),
                 )
-                .hint(format!(
+                .hint(
                     "move it into the project, or pass --allow-outside-paths (IMAGESPEC_ALLOW_OUTSIDE_PATHS=1) \
-                     if you trust the spec"
-                )),
+                     if you trust the spec",
+                ),
             ));
         }
     }
