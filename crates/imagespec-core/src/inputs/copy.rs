@@ -44,7 +44,7 @@ fn leaves_the_context(entry: &str) -> bool {
 }
 
 /// flytekit's refusal of an entry that leaves the context.
-fn refuse_leaving(i: usize, entry: &str) -> Result<()> {
+pub(crate) fn refuse_leaving(i: usize, entry: &str) -> Result<()> {
     if !leaves_the_context(entry) {
         return Ok(());
     }

@@ -253,6 +253,11 @@ fn check_inside_project(spec: &ImageSpec, side_files: &[PathBuf]) -> Result<()> 
     if spec.load_options().allow_outside_paths {
         return Ok(());
     }
+    // An entry that leaves the context is refused by every build, in
+    // flytekit's words; say that rather than "outside the project".
+    for (i, entry) in spec.copy().iter().enumerate() {
+        copy::refuse_leaving(i, entry)?;
+    }
     let side = side_files
         .iter()
         .map(|p| ("requirements".to_string(), p.to_string_lossy().into_owned()));
