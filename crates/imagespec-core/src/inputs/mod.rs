@@ -253,16 +253,20 @@ fn check_inside_project(spec: &ImageSpec, side_files: &[PathBuf]) -> Result<()> 
     if spec.load_options().allow_outside_paths {
         return Ok(());
     }
-    // An entry that leaves the context is refused by every build, in
-    // flytekit's words; say that rather than "outside the project".
-    for (i, entry) in spec.copy().iter().enumerate() {
-        copy::refuse_leaving(i, entry)?;
-    }
     let side = side_files
         .iter()
         .map(|p| ("requirements".to_string(), p.to_string_lossy().into_owned()));
     for (field, written) in named_paths(spec).into_iter().chain(side) {
         if let Some(real) = outside_project(spec, &written) {
+            // A `copy` entry that leaves the context is refused by every
+            // build, in flytekit's words: say that rather than "outside".
+            if let Some(i) = field
+                .strip_prefix("copy[")
+                .and_then(|r| r.strip_suffix(']'))
+                .and_then(|i| i.parse().ok())
+            {
+                copy::refuse_leaving(i, &written)?;
+            }
             return Err(Error::Spec(
                 SpecError::field(
                     field,
