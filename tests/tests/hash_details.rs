@@ -7,7 +7,7 @@ use std::process::Command;
 
 use imagespec_core::context::write_plan;
 use imagespec_core::knobs::PythonDefaults;
-use imagespec_core::spec::{load_file, load_str, SpecFormat};
+use imagespec_core::spec::{load_file, load_str, load_str_with, LoadOptions, SpecFormat};
 use imagespec_core::Error;
 use imagespec_tests::{link_plugins, oracle_defaults};
 use imagespec_tests::{write_context, SpecExt};
@@ -141,8 +141,13 @@ fn absolute_paths_change_the_id_but_not_the_tag() {
         .unwrap()
         .identity()
         .unwrap();
-    // An absolute spec resolves the same files from any folder.
-    let b = load_str(&abs, SpecFormat::Yaml, None, elsewhere.path())
+    // An absolute spec resolves the same files from any folder (outside
+    // its project: allowed, as flytekit reads them).
+    let allow = LoadOptions {
+        allow_outside_paths: true,
+        ..LoadOptions::default()
+    };
+    let b = load_str_with(&abs, SpecFormat::Yaml, None, elsewhere.path(), &allow)
         .unwrap()
         .identity()
         .unwrap();

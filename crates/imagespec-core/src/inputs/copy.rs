@@ -39,12 +39,12 @@ pub struct CopyEntry {
 }
 
 /// flytekit's `src_path.is_absolute() or ".." in src_path.parts`.
-fn leaves_the_context(entry: &str) -> bool {
+pub(crate) fn leaves_the_context(entry: &str) -> bool {
     entry.starts_with('/') || entry.split('/').any(|part| part == "..")
 }
 
 /// flytekit's refusal of an entry that leaves the context.
-pub(crate) fn refuse_leaving(i: usize, entry: &str) -> Result<()> {
+fn refuse_leaving(i: usize, entry: &str) -> Result<()> {
     if !leaves_the_context(entry) {
         return Ok(());
     }

@@ -258,22 +258,19 @@ fn check_inside_project(spec: &ImageSpec, side_files: &[PathBuf]) -> Result<()> 
         .map(|p| ("requirements".to_string(), p.to_string_lossy().into_owned()));
     for (field, written) in named_paths(spec).into_iter().chain(side) {
         if let Some(real) = outside_project(spec, &written) {
-            // A `copy` entry that leaves the context is refused by every
-            // build, in flytekit's words: say that rather than "outside".
-            if let Some(i) = field
-                .strip_prefix("copy[")
-                .and_then(|r| r.strip_suffix(']'))
-                .and_then(|i| i.parse().ok())
-            {
-                copy::refuse_leaving(i, &written)?;
-            }
+            // A `copy` entry that leaves the context no build takes either
+            // (flytekit's words); `tag` names it with the flag, as flytekit does.
+            let also = match copy::leaves_the_context(&written) && field.starts_with("copy[") {
+                true => " (and no build takes it: Absolute paths or paths with '..' are not allowed in COPY command)",
+                false => "",
+            };
             return Err(Error::Spec(
                 SpecError::field(
                     field,
                     format!(
                         "`{written}` is `{}`, outside the spec's project `{}`: a spec reads only files in its \
                          own project, so that one from elsewhere cannot put your files (`~/.ssh`, \
-                         `/etc/passwd`) into an image",
+                         `/etc/passwd`) into an image{also}",
                         real.display(),
                         project_root(spec).display()
                     ),
