@@ -248,7 +248,7 @@ pub fn run_imagespec(dir: &Path, spec_file: &str, defaults: &PythonDefaults, out
     };
     // What `imagespec context` does: prepare (checks, inputs, identity),
     // the builders' checks, then the context.
-    let job = match imagespec_core::builder::prepare(&spec) {
+    let job = match imagespec_core::builder::prepare(spec.view()) {
         Ok(job) => job,
         Err(e) => return fail(side, "prepare", e.to_string()),
     };

@@ -153,15 +153,23 @@ pub trait SpecExt {
 }
 
 impl SpecExt for imagespec_core::ImageSpec {
+    /// A spec made in code: relative paths from the current folder.
     fn job(&self) -> imagespec_core::Result<imagespec_core::BuildJob> {
-        imagespec_core::builder::prepare(self)
+        let here = std::env::current_dir().expect("a current folder");
+        imagespec_core::Loaded::new(self.clone(), here, Default::default()).job()
+    }
+}
+
+impl SpecExt for imagespec_core::Loaded {
+    fn job(&self) -> imagespec_core::Result<imagespec_core::BuildJob> {
+        imagespec_core::builder::prepare(self.view())
     }
 }
 
 /// What `imagespec context` does: prepare, the builders' and the Docker
 /// context's checks, then the context, written atomically into `output`.
 pub fn write_context(
-    spec: &imagespec_core::ImageSpec,
+    spec: &imagespec_core::Loaded,
     defaults: &PythonDefaults,
     output: &Path,
 ) -> imagespec_core::Result<imagespec_core::context::WrittenContext> {

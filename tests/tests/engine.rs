@@ -13,7 +13,7 @@ use imagespec_core::builder::{
 use imagespec_core::engine::{Action, Engine};
 use imagespec_core::existence::Existence;
 use imagespec_core::spec::{load_str, SpecFormat};
-use imagespec_core::{BaseImage, BuildJob, ImageSpec, Plugin, Result};
+use imagespec_core::{BaseImage, BuildJob, Plugin, Result};
 use imagespec_tests::{link_plugins, oracle_defaults, SpecExt};
 
 /// What a test builder saw.
@@ -141,17 +141,17 @@ fn options() -> BuildOptions {
 }
 
 /// The specs prepared (inputs read, identity computed), as the CLI does.
-fn jobs(specs: &[ImageSpec]) -> Vec<BuildJob> {
+fn jobs(specs: &[imagespec_core::Loaded]) -> Vec<BuildJob> {
     specs.iter().map(|s| s.job().unwrap()).collect()
 }
 
-fn spec(yaml: &str) -> ImageSpec {
+fn spec(yaml: &str) -> imagespec_core::Loaded {
     link_plugins();
     load_str(yaml, SpecFormat::Yaml, None, std::path::Path::new(".")).unwrap()
 }
 
 /// A child spec on a nested base spec.
-fn child(name: &str, base: &str, builder: &str) -> ImageSpec {
+fn child(name: &str, base: &str, builder: &str) -> imagespec_core::Loaded {
     spec(&format!(
         "name: {name}\npython_version: \"3.12\"\nbuilder: {builder}\nbase_image:\n  name: {base}\n  python_version: \"3.12\"\n  builder: {builder}\n  base_image: debian:bookworm-slim\n"
     ))
@@ -242,7 +242,7 @@ async fn a_nested_base_is_built_first_and_its_name_goes_into_the_child() {
 async fn a_shared_base_is_built_exactly_once_across_ten_specs() {
     let rec = recorder();
     let set = builders(vec![TestBuilder::new("t", rec).leak(0)]);
-    let specs: Vec<ImageSpec> = (0..10)
+    let specs: Vec<imagespec_core::Loaded> = (0..10)
         .map(|i| child(&format!("c{i}"), "shared", "t"))
         .collect();
     let report = Engine::new(set, options(), 4)
@@ -308,7 +308,7 @@ async fn builds_run_concurrently_up_to_jobs() {
     let mut b = TestBuilder::new("t", rec);
     b.delay = Duration::from_millis(150);
     let set = builders(vec![b.leak(0)]);
-    let specs: Vec<ImageSpec> = (0..7)
+    let specs: Vec<imagespec_core::Loaded> = (0..7)
         .map(|i| spec(&format!("name: p{i}\nbuilder: t\n")))
         .collect();
     let report = Engine::new(set, options(), 3)

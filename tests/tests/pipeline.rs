@@ -68,7 +68,7 @@ fn in_memory_job() -> BuildJob {
         secrets: vec![],
         side_files: BTreeMap::new(),
     };
-    let identity = Identity::compute(&spec, &inputs).unwrap();
+    let identity = Identity::compute(spec.view(), &inputs).unwrap();
     BuildJob {
         spec,
         inputs,
@@ -93,7 +93,7 @@ fn identity_plan_and_render_are_pure_functions_of_spec_and_inputs() {
     );
     assert!(tag_text.contains("'requirements': '5f1b3ab6b5f0f2a3f1b3ab6b5f0f2a3f1b3ab6b5'"));
     assert_eq!(
-        Identity::compute(&job.spec, &job.inputs).unwrap(),
+        Identity::compute(job.spec.view(), &job.inputs).unwrap(),
         job.identity,
         "deterministic"
     );

@@ -7,7 +7,6 @@
 use std::path::Path;
 
 use imagespec_core::spec::{load_str_with, LoadOptions, SpecFormat};
-use imagespec_core::ImageSpec;
 use imagespec_tests::write_context;
 use imagespec_tests::{link_plugins, oracle_defaults, SpecExt};
 
@@ -17,11 +16,11 @@ fn write(root: &Path, rel: &str, body: &str) {
     std::fs::write(p, body).unwrap();
 }
 
-fn load(yaml: &str, dir: &Path, options: &LoadOptions) -> ImageSpec {
+fn load(yaml: &str, dir: &Path, options: &LoadOptions) -> imagespec_core::Loaded {
     load_str_with(yaml, SpecFormat::Yaml, None, dir, options).unwrap()
 }
 
-fn context_files(spec: &ImageSpec) -> Vec<String> {
+fn context_files(spec: &imagespec_core::Loaded) -> Vec<String> {
     let out = tempfile::tempdir().unwrap();
     write_context(spec, &oracle_defaults(), &out.path().join("ctx"))
         .unwrap()
@@ -214,7 +213,7 @@ fn a_typed_dump_keeps_its_types_and_refuses_other_python_tags() {
         &LoadOptions::default(),
     );
     // Restored without __post_init__: no default platform, no implied mode.
-    assert!(spec.is_typed() && spec.is_force_push());
+    assert!(spec.origin.typed && spec.origin.force_push);
     assert_eq!(spec.source_copy_mode(), None);
     let identity = spec.identity().unwrap();
     assert_eq!(

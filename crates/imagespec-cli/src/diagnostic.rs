@@ -14,9 +14,7 @@ pub fn render(se: &imagespec_core::SpecError, color: bool) -> Option<String> {
     // Only a file known to be a spec is shown: the error must be about one
     // of its fields (a file that is no spec, passed by mistake, stays unseen).
     let top = se.location.field.split(['.', '[']).next().unwrap_or("");
-    if !imagespec_core::spec::FIELDS.contains(&top) {
-        return None;
-    }
+    imagespec_core::spec::field(top)?;
     if std::fs::metadata(file).ok()?.len() > MAX_SOURCE {
         return None;
     }

@@ -161,7 +161,7 @@ fn kept_contexts_are_per_project_and_checked_by_content() {
     dir_of(&b.path().join("spec.yaml"));
     let key = |dir: &Path| {
         let spec = imagespec_core::spec::load_file(&dir.join("spec.yaml")).unwrap();
-        let job = imagespec_core::builder::prepare(&spec).unwrap();
+        let job = imagespec_core::builder::prepare(spec.view()).unwrap();
         let (kept, _lock) = imagespec_core::cache::kept_context(cache.path(), &job).unwrap();
         (kept, job)
     };
@@ -246,7 +246,7 @@ fn deletes_never_go_through_a_link_in_the_cache() {
         "name: x\npython_version: '3.12'\npackages: [flytekit==1.16.31]\n",
     );
     let spec = imagespec_core::spec::load_file(&dir.path().join("spec.yaml")).unwrap();
-    let job = imagespec_core::builder::prepare(&spec).unwrap();
+    let job = imagespec_core::builder::prepare(spec.view()).unwrap();
     let (kept, lock) = imagespec_core::cache::kept_context(cache.path(), &job).unwrap();
     drop(lock);
     std::os::unix::fs::symlink(victim.path(), &kept).unwrap();

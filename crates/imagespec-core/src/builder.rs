@@ -19,7 +19,7 @@ use crate::existence::{decide, Decision, Existence};
 use crate::job::{BuildJob, Preparer};
 use crate::knobs::PythonDefaults;
 use crate::plugin::{collected, Plugin, Registration, Registry};
-use crate::spec::ImageSpec;
+use crate::spec::{ImageSpec, SpecRef};
 
 /// Environment variable that turns pushing off (`false`/`0`).
 pub const ENV_PUSH: &str = "IMAGESPEC_PUSH";
@@ -55,7 +55,7 @@ pub struct BuildOptions {
 impl BuildOptions {
     /// The existence policy these options ask for, with the spec's own
     /// (a typed spec's `_is_force_push` and `_fast_fail`).
-    pub fn policy(&self, spec: &ImageSpec) -> crate::existence::Policy {
+    pub fn policy(&self, spec: SpecRef<'_>) -> crate::existence::Policy {
         crate::existence::Policy {
             force_push: self.force_push || spec.is_force_push(),
             fast_fail: self.fast_fail || spec.is_fast_fail(),
@@ -139,7 +139,7 @@ pub trait ImageBuilder: Plugin {
     /// [`crate::existence::decide`].
     async fn should_build(&self, job: &BuildJob, options: &BuildOptions) -> Result<Decision> {
         let image = &job.identity.image_name;
-        let policy = options.policy(&job.spec);
+        let policy = options.policy(job.spec.view());
         let existence = match self.existence(job).await {
             // Forced builds need no answer.
             Err(Error::MissingPlugin { .. }) if policy.force_push => {
@@ -197,7 +197,7 @@ pub fn context_checks(job: &BuildJob) -> Result<()> {
             return Err(Error::Spec(e.clone()));
         }
     }
-    crate::installer::validate(spec, &job.inputs)
+    crate::installer::validate(spec.view(), &job.inputs)
 }
 
 /// Whether a job's image exists in its registry, asked of the registered
@@ -265,8 +265,8 @@ pub fn for_spec(spec: &ImageSpec) -> Result<&'static dyn ImageBuilder> {
 /// Prepares a spec with the registered plugins: spec checks, inputs and
 /// identity, for the spec and its nested bases, each base standing for the
 /// name its builder will answer with (flytekit's real-name mapping).
-pub fn prepare(spec: &ImageSpec) -> Result<BuildJob> {
-    let side_files = |s: &ImageSpec| crate::installer::side_files(s).unwrap_or_default();
+pub fn prepare(spec: SpecRef<'_>) -> Result<BuildJob> {
+    let side_files = |s: SpecRef<'_>| crate::installer::side_files(s).unwrap_or_default();
     let real_name = |job: &BuildJob| -> Result<Option<String>> {
         match for_spec(&job.spec) {
             Ok(builder) => builder.planned_real_name(job),

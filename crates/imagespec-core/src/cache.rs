@@ -73,7 +73,7 @@ pub fn contexts_dir(cache: &Path) -> PathBuf {
 /// source_root, requirements, each `copy` entry), so that two projects
 /// whose specs look alike never share one.
 fn context_key(job: &crate::BuildJob) -> String {
-    let spec = &job.spec;
+    let spec = job.spec.view();
     let real = |p: PathBuf| {
         p.canonicalize()
             .or_else(|_| std::path::absolute(&p))

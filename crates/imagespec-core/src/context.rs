@@ -390,11 +390,11 @@ fn source_hashes<'a>(
 ) -> Result<HashMap<&'a Path, String>> {
     let mut known: HashMap<PathBuf, String> = HashMap::new();
     if let Some(source) = &job.inputs.source {
-        let h = crate::inputs::file_hashes(&job.spec, "source", &source.files)?;
+        let h = crate::inputs::file_hashes(job.spec.view(), "source", &source.files)?;
         known.extend(source.files.iter().map(|f| f.path.clone()).zip(h));
     }
     if let Some(copy) = &job.inputs.copy {
-        let h = crate::inputs::file_hashes(&job.spec, "copy", &copy.digested)?;
+        let h = crate::inputs::file_hashes(job.spec.view(), "copy", &copy.digested)?;
         known.extend(copy.digested.iter().map(|f| f.path.clone()).zip(h));
     }
     let mut out = HashMap::new();

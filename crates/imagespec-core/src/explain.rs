@@ -25,7 +25,7 @@ use sha2::{Digest as _, Sha256};
 use crate::error::{Error, Result};
 use crate::inputs::{file_hashes, short_hash, SourceFile};
 use crate::job::BuildJob;
-use crate::spec::ImageSpec;
+use crate::spec::SpecRef;
 
 /// The image label that holds a [`TagRecord`].
 pub const INPUTS_LABEL: &str = "dev.imagespec.inputs";
@@ -194,7 +194,7 @@ fn folder_of(path: &str, depth: usize) -> String {
 }
 
 fn file_list(
-    spec: &ImageSpec,
+    spec: SpecRef<'_>,
     kind: &str,
     files: &[SourceFile],
     path: impl Fn(&SourceFile) -> String,
@@ -206,7 +206,7 @@ fn file_list(
 }
 
 /// A `copy` file's path relative to the spec's folder (as the entry reached it).
-fn copy_path(spec: &ImageSpec, f: &SourceFile) -> String {
+fn copy_path(spec: SpecRef<'_>, f: &SourceFile) -> String {
     f.path
         .strip_prefix(spec.base_dir())
         .ok()
@@ -238,12 +238,14 @@ impl TagRecord {
             }
         });
         let source = match &job.inputs.source {
-            Some(s) => Some(file_list(spec, "source", &s.files, |f| f.rel.clone())?),
+            Some(s) => Some(file_list(spec.view(), "source", &s.files, |f| {
+                f.rel.clone()
+            })?),
             None => None,
         };
         let copy = match &job.inputs.copy {
-            Some(c) => Some(file_list(spec, "copy", &c.digested, |f| {
-                copy_path(spec, f)
+            Some(c) => Some(file_list(spec.view(), "copy", &c.digested, |f| {
+                copy_path(spec.view(), f)
             })?),
             None => None,
         };
@@ -974,7 +976,7 @@ mod tests {
         let spec =
             load_str_with(yaml, SpecFormat::Yaml, None, dir, &LoadOptions::default()).unwrap();
         BuildJob::prepare(
-            &spec,
+            spec.view(),
             &Preparer {
                 side_files: &|_| Vec::new(),
                 real_name: &|_| Ok(None),

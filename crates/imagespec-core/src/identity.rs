@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::error::{Result, SpecError};
 use crate::inputs::Inputs;
-use crate::spec::{BaseImage, ImageSpec};
+use crate::spec::{BaseImage, FieldRef, Hashed, ImageSpec, SpecRef, FIELDS};
 use imagespec_pycompat::PyValue;
 
 /// What a spec's name is made of, and the inputs that made it: the answer to
@@ -109,72 +109,47 @@ fn list(v: &[String]) -> PyValue {
     PyValue::List(v.iter().map(|x| s(x)).collect())
 }
 
-/// The dict flytekit hashes, as a Python value.
+/// A field's value as Python holds it.
+fn py_of(value: FieldRef<'_>) -> PyValue {
+    match value {
+        FieldRef::Str(v) => s(v),
+        FieldRef::StrList(v) => list(v),
+        FieldRef::Py(v) => v.clone(),
+        FieldRef::Dict(d) => PyValue::Dict(d.clone()),
+        FieldRef::BaseImage(BaseImage::Name(name)) => s(name),
+        FieldRef::BaseImage(BaseImage::Spec(nested)) => hash_dict(nested, &Overrides::default()),
+        FieldRef::SecretMounts(mounts) => PyValue::List(
+            mounts
+                .iter()
+                .map(|m| PyValue::Tuple(vec![s(&m.src), s(&m.dst)]))
+                .collect(),
+        ),
+    }
+}
+
+/// The dict flytekit hashes (`asdict(spec)` without the fields it drops,
+/// `None` values left out), as a Python value: the field table's order, each
+/// field as the table says the hash sees it.
 fn hash_dict(spec: &ImageSpec, o: &Overrides) -> PyValue {
     let mut d: Vec<(PyValue, PyValue)> = Vec::new();
-    let mut put = |k: &str, v: Option<PyValue>| {
-        if let Some(v) = v {
-            d.push((s(k), v));
-        }
-    };
-    put("name", Some(s(&spec.name)));
-    put("python_version", spec.python_version.clone());
-    put(
-        "source_root",
-        o.source_root
-            .as_deref()
-            .or(spec.source_root.as_deref())
-            .map(s),
-    );
-    put("env", spec.env.clone().map(PyValue::Dict));
-    put("registry", spec.registry.as_deref().map(s));
-    put("packages", spec.packages.as_deref().map(list));
-    put("conda_packages", spec.conda_packages.as_deref().map(list));
-    put("conda_channels", spec.conda_channels.as_deref().map(list));
-    put(
-        "requirements",
-        o.requirements
-            .as_deref()
-            .or(spec.requirements.as_deref())
-            .map(s),
-    );
-    put("apt_packages", spec.apt_packages.as_deref().map(list));
-    put("cuda", spec.cuda.clone());
-    put("cudnn", spec.cudnn.clone());
-    let base = match (&o.base_image, &spec.base_image) {
-        (Some(name), _) => Some(s(name)),
-        (None, Some(BaseImage::Name(name))) => Some(s(name)),
-        (None, Some(BaseImage::Spec(nested))) => Some(hash_dict(nested, &Overrides::default())),
-        (None, None) => None,
-    };
-    put("base_image", base);
-    put("platform", spec.platform.as_deref().map(s));
-    put("pip_index", spec.pip_index.as_deref().map(s));
-    put(
-        "pip_extra_index_url",
-        spec.pip_extra_index_url.as_deref().map(list),
-    );
-    put("pip_extra_args", spec.pip_extra_args.as_deref().map(s));
-    if !o.drop_registry_config {
-        put("registry_config", spec.registry_config.as_deref().map(s));
+    for field in FIELDS {
+        let value = spec.field(field.name);
+        let replaced = match field.hashed {
+            Hashed::Excluded => continue,
+            Hashed::IdOnly if o.drop_registry_config => continue,
+            Hashed::Value | Hashed::IdOnly => None,
+            Hashed::SourceDigest => o.source_root.as_deref(),
+            Hashed::CopyDigest => o.copy.as_deref(),
+            Hashed::RequirementsDigest => o.requirements.as_deref(),
+            Hashed::BaseImageName => o.base_image.as_deref(),
+        };
+        let entry = match (replaced, value) {
+            (Some(text), _) => s(text),
+            (None, Some(v)) => py_of(v),
+            (None, None) => continue,
+        };
+        d.push((s(field.name), entry));
     }
-    put("entrypoint", spec.entrypoint.as_deref().map(list));
-    put("commands", spec.commands.as_deref().map(list));
-    put("tag_format", spec.tag_format.as_deref().map(s));
-    put("source_copy_mode", spec.source_copy_mode.clone());
-    match &o.copy {
-        Some(digest) => put("copy", Some(s(digest))),
-        None => put("copy", spec.copy.as_deref().map(list)),
-    }
-    put("python_exec", spec.python_exec.as_deref().map(s));
-    put(
-        "builder_options",
-        spec.builder_options.clone().map(PyValue::Dict),
-    );
-    put(
-        "builder_config",
-        spec.builder_config.clone().map(PyValue::Dict),
-    );
     PyValue::Dict(d)
 }
 
@@ -186,13 +161,13 @@ fn md5_b64(text: &str) -> String {
 
 impl Identity {
     /// Computes id, tag and image name from a spec and what its files hold.
-    pub fn compute(spec: &ImageSpec, inputs: &Inputs) -> Result<Identity> {
+    pub fn compute(spec: SpecRef<'_>, inputs: &Inputs) -> Result<Identity> {
         let base_name = match spec.base_image() {
             Some(BaseImage::Spec(_)) => inputs.base.as_ref().map(|b| b.name.clone()),
             _ => None,
         };
         let id_text = hash_dict(
-            spec,
+            spec.spec,
             &Overrides {
                 base_image: base_name.clone(),
                 ..Overrides::default()
@@ -201,7 +176,9 @@ impl Identity {
         .repr();
         let id = md5_b64(&id_text);
         let spec_id = match spec.base_image() {
-            Some(BaseImage::Spec(_)) => md5_b64(&hash_dict(spec, &Overrides::default()).repr()),
+            Some(BaseImage::Spec(_)) => {
+                md5_b64(&hash_dict(spec.spec, &Overrides::default()).repr())
+            }
             _ => id.clone(),
         };
         let inputs = TagInputs {
@@ -211,7 +188,7 @@ impl Identity {
             requirements_sha1: inputs.requirements.as_ref().map(|r| r.sha1.clone()),
             ..TagInputs::default()
         };
-        let tag_text = hash_dict(spec, &Overrides::of_tag(&inputs)).repr();
+        let tag_text = hash_dict(spec.spec, &Overrides::of_tag(&inputs)).repr();
         let spec_hash = md5_b64(&tag_text).replace('-', "_");
         let tag = match spec.tag_format() {
             Some(format) => format_tag(format, &spec_hash)?,
@@ -267,7 +244,7 @@ impl Identity {
 /// recorded `id` is not compared: flytekit's `id` of a spec whose base is
 /// still a nested ImageSpec hashes the whole base, while the `id` written
 /// into the image is that of the spec with the base's name.)
-fn check_recorded(spec: &ImageSpec, tag: &str) -> Result<()> {
+fn check_recorded(spec: SpecRef<'_>, tag: &str) -> Result<()> {
     let Some(recorded) = spec.recorded_tag() else {
         return Ok(());
     };

@@ -19,7 +19,7 @@ use crate::error::{Result, SpecError};
 use crate::inputs::Inputs;
 use crate::plan::PlanBuilder;
 use crate::plugin::{collected, Plugin, Registration, Registry};
-use crate::spec::ImageSpec;
+use crate::spec::SpecRef;
 
 /// What part of the image an installer provides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -38,19 +38,19 @@ pub trait Installer: Plugin {
     /// The part of the image it provides.
     fn role(&self) -> Role;
     /// Whether it can serve this spec (decided from the spec alone).
-    fn applies_to(&self, spec: &ImageSpec) -> bool;
+    fn applies_to(&self, spec: SpecRef<'_>) -> bool;
     /// Files whose existence it needs to know (relative to the spec's folder,
     /// or absolute); [`Inputs`] looks at them once, with the spec's other files.
-    fn side_files(&self, _spec: &ImageSpec) -> Vec<PathBuf> {
+    fn side_files(&self, _spec: SpecRef<'_>) -> Vec<PathBuf> {
         Vec::new()
     }
     /// Checks of its own (e.g. a lock file needs its pyproject.toml), made
     /// before anything is written.
-    fn validate(&self, _spec: &ImageSpec, _inputs: &Inputs) -> std::result::Result<(), SpecError> {
+    fn validate(&self, _spec: SpecRef<'_>, _inputs: &Inputs) -> std::result::Result<(), SpecError> {
         Ok(())
     }
     /// Adds its stages, steps and files to the plan of a checked spec.
-    fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()>;
+    fn contribute(&self, spec: SpecRef<'_>, plan: &mut PlanBuilder<'_>) -> Result<()>;
 }
 
 /// An installer's entry in the registry.
@@ -65,7 +65,7 @@ pub fn registry() -> Result<&'static Registry<dyn Installer>> {
 
 /// The installers chosen for a spec: the Python one, the packages one, then
 /// every toolbox one that applies.
-pub fn selected(spec: &ImageSpec) -> Result<Vec<&'static dyn Installer>> {
+pub fn selected(spec: SpecRef<'_>) -> Result<Vec<&'static dyn Installer>> {
     let all = registry()?.all();
     let applying = |role: Role| {
         all.iter()
@@ -80,7 +80,7 @@ pub fn selected(spec: &ImageSpec) -> Result<Vec<&'static dyn Installer>> {
 }
 
 /// The side files the chosen installers of a spec ask about.
-pub fn side_files(spec: &ImageSpec) -> Result<Vec<PathBuf>> {
+pub fn side_files(spec: SpecRef<'_>) -> Result<Vec<PathBuf>> {
     Ok(selected(spec)?
         .into_iter()
         .flat_map(|i| i.side_files(spec))
@@ -88,7 +88,7 @@ pub fn side_files(spec: &ImageSpec) -> Result<Vec<PathBuf>> {
 }
 
 /// Runs the chosen installers' own checks.
-pub fn validate(spec: &ImageSpec, inputs: &Inputs) -> Result<()> {
+pub fn validate(spec: SpecRef<'_>, inputs: &Inputs) -> Result<()> {
     for installer in selected(spec)? {
         installer.validate(spec, inputs)?;
     }

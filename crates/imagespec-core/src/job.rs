@@ -13,13 +13,13 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::inputs::{InputRequest, Inputs, ResolvedBase};
-use crate::spec::{BaseImage, ImageSpec};
+use crate::spec::{Loaded, SpecRef};
 
 /// A spec, what its files hold, and its name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuildJob {
-    /// The spec.
-    pub spec: ImageSpec,
+    /// The spec, with where it came from and how its files are read.
+    pub spec: Loaded,
     /// What its files hold (and its resolved base).
     pub inputs: Inputs,
     /// Its id, tag and image name.
@@ -31,7 +31,7 @@ pub struct BuildJob {
 /// What preparing a job needs from the plugins.
 pub struct Preparer<'a> {
     /// The side files the spec's plugins want to know about.
-    pub side_files: &'a dyn Fn(&ImageSpec) -> Vec<PathBuf>,
+    pub side_files: &'a dyn Fn(SpecRef<'_>) -> Vec<PathBuf>,
     /// The name a built base stands for, when its builder knows it without
     /// building (noop: its `base_image`); `None`: its image name.
     pub real_name: &'a dyn Fn(&BuildJob) -> Result<Option<String>>,
@@ -53,11 +53,11 @@ fn nested(e: Error) -> Error {
 impl BuildJob {
     /// Checks `spec`, reads its inputs and computes its identity, after
     /// doing the same for its nested bases.
-    pub fn prepare(spec: &ImageSpec, with: &Preparer<'_>) -> Result<BuildJob> {
+    pub fn prepare(spec: SpecRef<'_>, with: &Preparer<'_>) -> Result<BuildJob> {
         spec.check()?;
-        let base = match spec.base_image() {
-            Some(BaseImage::Spec(b)) => Some(Arc::new(BuildJob::prepare(b, with).map_err(nested)?)),
-            _ => None,
+        let base = match spec.base() {
+            Some(b) => Some(Arc::new(BuildJob::prepare(b, with).map_err(nested)?)),
+            None => None,
         };
         let resolved = match &base {
             Some(job) => Some(
@@ -69,23 +69,23 @@ impl BuildJob {
             ),
             None => None,
         };
-        BuildJob::from_parts(spec.clone(), resolved, base, (with.side_files)(spec))
+        BuildJob::from_parts(spec.to_loaded(), resolved, base, (with.side_files)(spec))
     }
 
     fn from_parts(
-        spec: ImageSpec,
+        spec: Loaded,
         resolved: Option<ResolvedBase>,
         base: Option<Arc<BuildJob>>,
         side_files: Vec<PathBuf>,
     ) -> Result<BuildJob> {
         let inputs = Inputs::collect(
-            &spec,
+            spec.view(),
             InputRequest {
                 base: resolved,
                 side_files,
             },
         )?;
-        let identity = Identity::compute(&spec, &inputs)?;
+        let identity = Identity::compute(spec.view(), &inputs)?;
         Ok(BuildJob {
             spec,
             inputs,
@@ -96,7 +96,7 @@ impl BuildJob {
 
     /// This job as the base of another, built as `name`.
     fn resolved_as(&self, name: String) -> ResolvedBase {
-        let mut built_from = vec![self.spec.clone()];
+        let mut built_from = vec![self.spec.spec.clone()];
         if let Some(below) = &self.inputs.base {
             built_from.extend(below.built_from.iter().cloned());
         }
@@ -115,7 +115,7 @@ impl BuildJob {
         }
         let mut inputs = self.inputs.clone();
         inputs.base = Some(base.resolved_as(name.to_string()));
-        let identity = Identity::compute(&self.spec, &inputs)?;
+        let identity = Identity::compute(self.spec.view(), &inputs)?;
         Ok(BuildJob {
             spec: self.spec.clone(),
             inputs,

@@ -61,7 +61,7 @@ pub use identity::Identity;
 pub use inputs::Inputs;
 pub use job::BuildJob;
 pub use plugin::{Plugin, Registration, Registry};
-pub use spec::{BaseImage, CopyMode, ImageSpec};
+pub use spec::{BaseImage, CopyMode, ImageSpec, Loaded, Origin, ReadOptions, SpecRef};
 
 /// Re-exported so plugin crates can `inventory::submit!` without depending on inventory.
 pub use inventory;

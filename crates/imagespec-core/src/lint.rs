@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::inputs::Inputs;
 use crate::job::BuildJob;
 use crate::redact;
-use crate::spec::{BaseImage, CopyMode, ImageSpec, TypedScalar};
+use crate::spec::{CopyMode, SpecRef, TypedScalar};
 use imagespec_pycompat::PyValue;
 
 /// One trap a spec falls into.
@@ -127,7 +127,7 @@ pub const CODES: &[(&str, &str)] = &[
 /// The lints of `spec` and its nested bases that need nothing but the spec.
 /// (The requirements file is not read here: lints of its lines come with
 /// [`lint`].)
-pub fn lint_spec(spec: &ImageSpec) -> Vec<Lint> {
+pub fn lint_spec(spec: SpecRef<'_>) -> Vec<Lint> {
     let mut out = Vec::new();
     let mut prefix = String::new();
     let mut next = Some(spec);
@@ -140,10 +140,7 @@ pub fn lint_spec(spec: &ImageSpec) -> Vec<Lint> {
         };
         l.package_lints(reqs.as_deref(), None);
         out.append(&mut l.out);
-        next = match s.base_image() {
-            Some(BaseImage::Spec(b)) => Some(b),
-            _ => None,
-        };
+        next = s.base();
         prefix.push_str("base_image.");
     }
     finish(out)
@@ -155,7 +152,7 @@ pub fn lint(job: &BuildJob) -> Vec<Lint> {
     let mut out = Vec::new();
     let mut prefix = String::new();
     for j in job.chain() {
-        let mut l = Linter::new(&j.spec, &prefix);
+        let mut l = Linter::new(j.spec.view(), &prefix);
         l.spec_lints();
         let lines = j.inputs.requirements.as_ref().map(|r| r.lines());
         let name = j
@@ -186,13 +183,13 @@ fn finish(mut out: Vec<Lint>) -> Vec<Lint> {
 
 /// The lints of one spec of a chain.
 struct Linter<'a> {
-    spec: &'a ImageSpec,
+    spec: SpecRef<'a>,
     prefix: &'a str,
     out: Vec<Lint>,
 }
 
 impl<'a> Linter<'a> {
-    fn new(spec: &'a ImageSpec, prefix: &'a str) -> Self {
+    fn new(spec: SpecRef<'a>, prefix: &'a str) -> Self {
         Linter {
             spec,
             prefix,
@@ -480,7 +477,7 @@ impl<'a> Linter<'a> {
     // ---- env -------------------------------------------------------------
 
     fn env_references(&mut self) {
-        let env = self.spec.env();
+        let env = self.spec.spec.env();
         let values: BTreeMap<String, String> =
             env.iter().map(|(k, v)| (k.py_str(), v.py_str())).collect();
         for (k, v) in env {
@@ -559,7 +556,7 @@ impl<'a> Linter<'a> {
     }
 
     fn env_credentials(&mut self) {
-        for (k, v) in self.spec.env() {
+        for (k, v) in self.spec.spec.env() {
             let key = k.py_str();
             let value = v.py_str();
             let field = format!("env.{key}");
@@ -848,12 +845,14 @@ impl<'a> Linter<'a> {
         {
             return;
         }
-        let mut meant = spec.clone();
-        let mut options = (*spec.options).clone();
+        let mut options = spec.options.clone();
         options.fix_flytekit_quirks = true;
         options.digest_cache = None;
-        meant.options = std::sync::Arc::new(options);
-        let Ok((kept, _)) = crate::inputs::list_source(&meant, root, CopyMode::All) else {
+        let meant = SpecRef {
+            options: &options,
+            ..spec
+        };
+        let Ok((kept, _)) = crate::inputs::list_source(meant, root, CopyMode::All) else {
             return;
         };
         let kept: std::collections::BTreeSet<&str> = kept.iter().map(|f| f.rel.as_str()).collect();

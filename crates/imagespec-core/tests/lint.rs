@@ -203,10 +203,10 @@ fn run(c: &Case) -> (Vec<Lint>, Vec<Lint>, String) {
         ..LoadOptions::default()
     };
     let spec = load_file_with(&file, &options).unwrap();
-    let job = imagespec_core::builder::prepare(&spec).unwrap();
+    let job = imagespec_core::builder::prepare(spec.view()).unwrap();
     (
         lint(&job),
-        lint_spec(&spec),
+        lint_spec(spec.view()),
         dir.path().to_string_lossy().into_owned(),
     )
 }
@@ -410,7 +410,7 @@ fn scalars_are_read_as_written_in_flow_style_with_anchors_and_comments() {
         Path::new("."),
     )
     .unwrap();
-    let got: Vec<(&str, String, Option<usize>)> = lint_spec(&spec)
+    let got: Vec<(&str, String, Option<usize>)> = lint_spec(spec.view())
         .iter()
         .filter(|l| l.code.starts_with("yaml11") || l.code.starts_with("python-version-f"))
         .map(|l| (l.code, l.field.clone(), l.line))

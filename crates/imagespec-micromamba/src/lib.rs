@@ -10,7 +10,7 @@ use imagespec_core::inputs::Inputs;
 use imagespec_core::installer::{Installer, InstallerRegistration, Role};
 use imagespec_core::plan::{sh, Mount, PlanBuilder, PythonRuntime, Slot, Step, Word};
 use imagespec_core::pyvalue::PyValue;
-use imagespec_core::{ImageSpec, Plugin, Result, SpecError};
+use imagespec_core::{Plugin, Result, SpecError, SpecRef};
 
 /// flytekit's `DEFAULT_MICROMAMBA_IMAGE`.
 pub const DEFAULT_MICROMAMBA_IMAGE: &str = "mambaorg/micromamba:2.0.3-debian12-slim";
@@ -40,13 +40,13 @@ impl Installer for MicromambaInstaller {
     fn role(&self) -> Role {
         Role::Python
     }
-    fn applies_to(&self, spec: &ImageSpec) -> bool {
+    fn applies_to(&self, spec: SpecRef<'_>) -> bool {
         spec.python_exec().is_none()
     }
     /// flytekit pastes `python_version` into `python=...` with `str()`; a
     /// list or mapping there makes no version (and, unquoted, several shell
     /// words), so it is refused.
-    fn validate(&self, spec: &ImageSpec, _inputs: &Inputs) -> std::result::Result<(), SpecError> {
+    fn validate(&self, spec: SpecRef<'_>, _inputs: &Inputs) -> std::result::Result<(), SpecError> {
         match spec.python_version_raw() {
             Some(v @ (PyValue::List(_) | PyValue::Tuple(_) | PyValue::Dict(_))) => {
                 Err(SpecError::field(
@@ -62,7 +62,7 @@ impl Installer for MicromambaInstaller {
             _ => Ok(()),
         }
     }
-    fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
+    fn contribute(&self, spec: SpecRef<'_>, plan: &mut PlanBuilder<'_>) -> Result<()> {
         // flytekit: `image_spec.python_version if image_spec.python_version else <its own>`.
         let python = spec
             .python_version_raw()
@@ -128,13 +128,13 @@ impl Installer for MicromambaTools {
     fn role(&self) -> Role {
         Role::Toolbox
     }
-    fn applies_to(&self, _spec: &ImageSpec) -> bool {
+    fn applies_to(&self, _spec: SpecRef<'_>) -> bool {
         true
     }
-    fn validate(&self, spec: &ImageSpec, _inputs: &Inputs) -> std::result::Result<(), SpecError> {
-        imagespec_core::safety::check_image_config(spec, CONFIG_MICROMAMBA_IMAGE)
+    fn validate(&self, spec: SpecRef<'_>, _inputs: &Inputs) -> std::result::Result<(), SpecError> {
+        imagespec_core::safety::check_image_config(spec.spec, CONFIG_MICROMAMBA_IMAGE)
     }
-    fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
+    fn contribute(&self, spec: SpecRef<'_>, plan: &mut PlanBuilder<'_>) -> Result<()> {
         plan.add_stage(
             MICROMAMBA_STAGE,
             spec.builder_config_str(CONFIG_MICROMAMBA_IMAGE)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use imagespec_core::inputs::Inputs;
 use imagespec_core::installer::{Installer, InstallerRegistration, Role};
 use imagespec_core::plan::{sh, EnvVar, Mount, PlanBuilder, Slot, Step, Word};
-use imagespec_core::{ImageSpec, Plugin, Result, SpecError};
+use imagespec_core::{Plugin, Result, SpecError, SpecRef};
 use imagespec_python_install::{
     add_lock_files, check_lock_file, lock_side_files, pip_install_args, requirements_file_named,
     uv_binary_mount, uv_cache_mount, venv_env, VENV,
@@ -31,16 +31,16 @@ impl Installer for PoetryLockInstaller {
     fn role(&self) -> Role {
         Role::Packages
     }
-    fn applies_to(&self, spec: &ImageSpec) -> bool {
-        requirements_file_named(spec, "poetry.lock").is_some()
+    fn applies_to(&self, spec: SpecRef<'_>) -> bool {
+        requirements_file_named(spec.spec, "poetry.lock").is_some()
     }
-    fn side_files(&self, spec: &ImageSpec) -> Vec<PathBuf> {
+    fn side_files(&self, spec: SpecRef<'_>) -> Vec<PathBuf> {
         lock_side_files(spec, "poetry.lock")
     }
-    fn validate(&self, spec: &ImageSpec, inputs: &Inputs) -> std::result::Result<(), SpecError> {
+    fn validate(&self, spec: SpecRef<'_>, inputs: &Inputs) -> std::result::Result<(), SpecError> {
         check_lock_file(spec, inputs, "poetry.lock")
     }
-    fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
+    fn contribute(&self, spec: SpecRef<'_>, plan: &mut PlanBuilder<'_>) -> Result<()> {
         let mut mounts = vec![Mount::Cache {
             target: "/tmp/poetry_cache".into(),
             id: "poetry".into(),

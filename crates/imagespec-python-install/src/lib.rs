@@ -19,7 +19,7 @@ use imagespec_core::installer::{Installer, InstallerRegistration, Role};
 use imagespec_core::plan::{
     bind_mount, env, FileContent, Mount, PlanBuilder, PythonRuntime, Step, Word,
 };
-use imagespec_core::{ImageSpec, Plugin, Result, SpecError};
+use imagespec_core::{ImageSpec, Plugin, Result, SpecError, SpecRef};
 
 /// flytekit's `DEFAULT_UV_IMAGE`.
 pub const DEFAULT_UV_IMAGE: &str = "ghcr.io/astral-sh/uv:0.5.1";
@@ -105,8 +105,8 @@ fn pyproject_of(lock: &str) -> PathBuf {
 
 /// The side file a lock-file installer needs to know about: the
 /// `pyproject.toml` beside the lock file.
-pub fn lock_side_files(spec: &ImageSpec, lock_name: &str) -> Vec<PathBuf> {
-    requirements_file_named(spec, lock_name)
+pub fn lock_side_files(spec: SpecRef<'_>, lock_name: &str) -> Vec<PathBuf> {
+    requirements_file_named(spec.spec, lock_name)
         .map(pyproject_of)
         .into_iter()
         .collect()
@@ -115,11 +115,11 @@ pub fn lock_side_files(spec: &ImageSpec, lock_name: &str) -> Vec<PathBuf> {
 /// flytekit's checks for a lock-file installer: no `packages` beside the lock
 /// file, and a `pyproject.toml` in the lock file's folder.
 pub fn check_lock_file(
-    spec: &ImageSpec,
+    spec: SpecRef<'_>,
     inputs: &Inputs,
     lock_name: &str,
 ) -> std::result::Result<(), SpecError> {
-    let Some(req) = requirements_file_named(spec, lock_name) else {
+    let Some(req) = requirements_file_named(spec.spec, lock_name) else {
         return Ok(());
     };
     if spec.packages_raw().is_some() {
@@ -148,7 +148,7 @@ pub fn check_lock_file(
 /// into the context, and returns their bind mounts, in flytekit's order.
 pub fn add_lock_files(plan: &mut PlanBuilder<'_>, lock_name: &str) -> Vec<Mount> {
     let spec = plan.spec();
-    let lock = requirements_file_named(spec, lock_name).unwrap_or(lock_name);
+    let lock = requirements_file_named(spec.spec, lock_name).unwrap_or(lock_name);
     let (lock_path, pyproject) = (
         spec.resolve(lock),
         spec.resolve(&pyproject_of(lock).to_string_lossy()),
@@ -175,13 +175,13 @@ impl Installer for UvTools {
     fn role(&self) -> Role {
         Role::Toolbox
     }
-    fn applies_to(&self, _spec: &ImageSpec) -> bool {
+    fn applies_to(&self, _spec: SpecRef<'_>) -> bool {
         true
     }
-    fn validate(&self, spec: &ImageSpec, _inputs: &Inputs) -> std::result::Result<(), SpecError> {
-        imagespec_core::safety::check_image_config(spec, CONFIG_UV_IMAGE)
+    fn validate(&self, spec: SpecRef<'_>, _inputs: &Inputs) -> std::result::Result<(), SpecError> {
+        imagespec_core::safety::check_image_config(spec.spec, CONFIG_UV_IMAGE)
     }
-    fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
+    fn contribute(&self, spec: SpecRef<'_>, plan: &mut PlanBuilder<'_>) -> Result<()> {
         plan.add_stage(
             UV_STAGE,
             spec.builder_config_str(CONFIG_UV_IMAGE)
@@ -215,12 +215,12 @@ impl Installer for BasePython {
     fn role(&self) -> Role {
         Role::Python
     }
-    fn applies_to(&self, spec: &ImageSpec) -> bool {
+    fn applies_to(&self, spec: SpecRef<'_>) -> bool {
         spec.python_exec().is_some()
     }
     /// flytekit's `prepare_python_executable`: conda has no place beside a
     /// base image's own Python.
-    fn validate(&self, spec: &ImageSpec, _inputs: &Inputs) -> std::result::Result<(), SpecError> {
+    fn validate(&self, spec: SpecRef<'_>, _inputs: &Inputs) -> std::result::Result<(), SpecError> {
         for (field, set) in [
             ("conda_channels", !spec.conda_channels().is_empty()),
             ("conda_packages", !spec.conda_packages().is_empty()),
@@ -237,7 +237,7 @@ impl Installer for BasePython {
         }
         Ok(())
     }
-    fn contribute(&self, _spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
+    fn contribute(&self, _spec: SpecRef<'_>, plan: &mut PlanBuilder<'_>) -> Result<()> {
         plan.set_python(PythonRuntime {
             exec: format!("{VENV}/bin/python"),
             bin_dir: format!("{VENV}/bin"),

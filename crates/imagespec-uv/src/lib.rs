@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use imagespec_core::inputs::Inputs;
 use imagespec_core::installer::{Installer, InstallerRegistration, Role};
 use imagespec_core::plan::{bind_mount, sh, FileContent, PlanBuilder, Slot, Step, Word};
-use imagespec_core::{ImageSpec, Plugin, Result, SpecError};
+use imagespec_core::{Plugin, Result, SpecError, SpecRef};
 use imagespec_python_install::{
     add_lock_files, base_has_venv, check_lock_file, lock_side_files, pip_install_args,
     requirements_file_named, uv_binary_mount, uv_cache_mount, venv_env, LOCK_FILES, VENV,
@@ -35,7 +35,7 @@ pub fn is_flytekit(requirement: &str) -> bool {
 /// The lines of `requirements_uv.txt`: the requirements file's lines (each
 /// stripped), the packages, then the flytekit requirement unless one is listed.
 pub fn requirements_lines(
-    spec: &ImageSpec,
+    spec: SpecRef<'_>,
     inputs: &Inputs,
     flytekit_requirement: &str,
 ) -> Result<Vec<String>> {
@@ -73,15 +73,15 @@ impl Installer for UvInstaller {
     /// Every spec but those whose `requirements` is a lock file: flytekit
     /// hands `uv.lock` and `poetry.lock` (by base name) to their own steps, so
     /// this installer must not read them as a requirements list.
-    fn applies_to(&self, spec: &ImageSpec) -> bool {
+    fn applies_to(&self, spec: SpecRef<'_>) -> bool {
         LOCK_FILES
             .iter()
-            .all(|lock| requirements_file_named(spec, lock).is_none())
+            .all(|lock| requirements_file_named(spec.spec, lock).is_none())
     }
     /// The requirements file becomes lines of `requirements_uv.txt`: one
     /// holding a line separator other than `\n` (which Python's readlines
     /// keeps, and other readers split at) is refused.
-    fn validate(&self, _spec: &ImageSpec, inputs: &Inputs) -> std::result::Result<(), SpecError> {
+    fn validate(&self, _spec: SpecRef<'_>, inputs: &Inputs) -> std::result::Result<(), SpecError> {
         let Some(req) = &inputs.requirements else {
             return Ok(());
         };
@@ -104,7 +104,7 @@ impl Installer for UvInstaller {
         }
         Ok(())
     }
-    fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
+    fn contribute(&self, spec: SpecRef<'_>, plan: &mut PlanBuilder<'_>) -> Result<()> {
         let lines = requirements_lines(spec, plan.inputs(), &plan.defaults().flytekit_requirement)?;
         plan.add_file(REQUIREMENTS_FILE, FileContent::Text(lines.join("\n")));
         let mut mounts = vec![
@@ -177,16 +177,16 @@ impl Installer for UvLockInstaller {
     fn role(&self) -> Role {
         Role::Packages
     }
-    fn applies_to(&self, spec: &ImageSpec) -> bool {
-        requirements_file_named(spec, "uv.lock").is_some()
+    fn applies_to(&self, spec: SpecRef<'_>) -> bool {
+        requirements_file_named(spec.spec, "uv.lock").is_some()
     }
-    fn side_files(&self, spec: &ImageSpec) -> Vec<PathBuf> {
+    fn side_files(&self, spec: SpecRef<'_>) -> Vec<PathBuf> {
         lock_side_files(spec, "uv.lock")
     }
-    fn validate(&self, spec: &ImageSpec, inputs: &Inputs) -> std::result::Result<(), SpecError> {
+    fn validate(&self, spec: SpecRef<'_>, inputs: &Inputs) -> std::result::Result<(), SpecError> {
         check_lock_file(spec, inputs, "uv.lock")
     }
-    fn contribute(&self, spec: &ImageSpec, plan: &mut PlanBuilder<'_>) -> Result<()> {
+    fn contribute(&self, spec: SpecRef<'_>, plan: &mut PlanBuilder<'_>) -> Result<()> {
         plan.warn("uv.lock support is experimental");
         let mut mounts = vec![uv_cache_mount(), uv_binary_mount()];
         mounts.extend(add_lock_files(plan, "uv.lock"));

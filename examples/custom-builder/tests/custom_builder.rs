@@ -112,7 +112,7 @@ async fn the_library_api_needs_no_cli() {
         lock_dir: None,
     };
     // Prepared once: the spec's inputs read and its identity computed.
-    let job = imagespec_core::builder::prepare(&spec).unwrap();
+    let job = imagespec_core::builder::prepare(spec.view()).unwrap();
     let report = Engine::new(builders, options, 2)
         .run(&[job], false)
         .await

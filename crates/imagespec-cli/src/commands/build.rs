@@ -33,7 +33,7 @@ pub(crate) fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitStatu
     for (job, path) in jobs.iter().zip(&args.specs) {
         let mut prefix = String::new();
         for j in job.chain() {
-            imagespec_core::builder::for_spec(&j.spec)
+            imagespec_core::builder::for_spec(j.spec.view().spec)
                 .map_err(|e| match e {
                     imagespec_core::Error::Spec(se) if !prefix.is_empty() => {
                         imagespec_core::Error::Spec(se.nested_in(&prefix))
@@ -267,7 +267,7 @@ async fn show(
             });
             continue;
         };
-        let builder = imagespec_core::builder::for_spec(&job.spec)?;
+        let builder = imagespec_core::builder::for_spec(job.spec.view().spec)?;
         let dockerfile = match what.contains(&Show::Dockerfile) && builder.name() != "noop" {
             true => Some(imagespec_core::render::render(
                 &imagespec_core::plan::plan(job, &options.defaults)?,

@@ -29,7 +29,7 @@ pub(crate) fn run(args: ExistsArgs, printer: Printer) -> anyhow::Result<ExitStat
             );
             set.spawn(
                 async move {
-                    let builder = imagespec_core::builder::for_spec(&job.spec)
+                    let builder = imagespec_core::builder::for_spec(job.spec.view().spec)
                         .map_err(|e| locate(e, &job.spec, &path))?;
                     let existence = builder.existence(&job).await?;
                     Ok::<_, imagespec_core::Error>((

@@ -172,7 +172,7 @@ fn git_record(spec: &Path, rev: &str, options: &LoadOptions) -> anyhow::Result<T
     let job = imagespec_core::spec::load_file_with(&old_spec, &options)
         .map_err(anyhow::Error::from)
         .and_then(|spec| {
-            imagespec_core::builder::prepare(&spec)
+            imagespec_core::builder::prepare(spec.view())
                 .map_err(|e| super::locate(e, &spec, &old_spec).into())
         })
         .with_context(|| format!("the spec at `{}`", imagespec_core::safety::printable(rev)))?;

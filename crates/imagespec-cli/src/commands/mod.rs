@@ -15,7 +15,7 @@ use std::path::Path;
 
 use imagespec_core::lint::Lint;
 use imagespec_core::spec::LoadOptions;
-use imagespec_core::{BuildJob, ImageSpec};
+use imagespec_core::{BuildJob, Loaded};
 
 use crate::cli::{Cli, Command};
 use crate::printer::Printer;
@@ -71,7 +71,7 @@ pub(crate) fn prepare(
         let _reading =
             tracing::info_span!("reading", progress = true, spec = %path.display()).entered();
         let spec = imagespec_core::spec::load_file_with(path, options)?;
-        imagespec_core::builder::prepare(&spec).map_err(|e| locate(e, &spec, path))?
+        imagespec_core::builder::prepare(spec.view()).map_err(|e| locate(e, &spec, path))?
     };
     if lints != Lints::Quiet {
         let found = imagespec_core::lint::lint(&job);
@@ -121,12 +121,12 @@ pub(crate) fn lint_line(path: &Path, lint: &Lint) -> String {
 /// Adds the spec file and the field's line to a spec error.
 pub(crate) fn locate(
     e: imagespec_core::Error,
-    spec: &ImageSpec,
+    spec: &Loaded,
     path: &Path,
 ) -> imagespec_core::Error {
     match e {
         imagespec_core::Error::Spec(se) => {
-            let line = spec.line_of(&se.location.field);
+            let line = spec.origin.line_of(&se.location.field);
             imagespec_core::Error::Spec(se.in_file(&shown_path(spec, path)).at_line(line))
         }
         other => other,
@@ -134,8 +134,8 @@ pub(crate) fn locate(
 }
 
 /// How messages name a spec's file: `--display-name` when given, else the path.
-pub(crate) fn shown_path(spec: &ImageSpec, path: &Path) -> std::path::PathBuf {
-    match &spec.load_options().display_name {
+pub(crate) fn shown_path(spec: &Loaded, path: &Path) -> std::path::PathBuf {
+    match &spec.options.display_name {
         Some(name) => std::path::PathBuf::from(name),
         None => path.to_path_buf(),
     }

@@ -15,7 +15,7 @@ use super::files::{
     LinkFence, SourceFile,
 };
 use crate::error::{Error, Result, SpecError};
-use crate::spec::ImageSpec;
+use crate::spec::SpecRef;
 
 /// What the build context holds for the spec's `copy` entries: what
 /// `shutil.copytree` / `shutil.copy` put there.
@@ -66,7 +66,7 @@ pub fn copy_entry_rel(entry: &str) -> String {
 /// (`compute_digest(self.copy)`): an entry that does not exist, a broken
 /// link or a socket is skipped, as flytekit skips it (its build context then
 /// fails on it; see [`copy_context`]).
-pub fn copy_digest_files(spec: &ImageSpec) -> Result<Vec<SourceFile>> {
+pub fn copy_digest_files(spec: SpecRef<'_>) -> Result<Vec<SourceFile>> {
     let sorted = spec.load_options().fix_flytekit_quirks;
     let mut out = Vec::new();
     for (i, entry) in spec.copy().iter().enumerate() {
@@ -129,7 +129,7 @@ pub fn copy_digest_files(spec: &ImageSpec) -> Result<Vec<SourceFile>> {
 }
 
 /// Links in `copy[i]` must stay inside the spec's folder.
-fn spec_fence(spec: &ImageSpec, i: usize) -> Result<LinkFence> {
+fn spec_fence(spec: SpecRef<'_>, i: usize) -> Result<LinkFence> {
     LinkFence::new(
         spec.base_dir(),
         spec.load_options().allow_outside_links,
@@ -140,7 +140,7 @@ fn spec_fence(spec: &ImageSpec, i: usize) -> Result<LinkFence> {
 
 /// What the build context holds for the spec's `copy` entries, placed as
 /// flytekit places them (`tmp_dir / Path(src)`).
-pub fn copy_context(spec: &ImageSpec) -> Result<CopyContext> {
+pub fn copy_context(spec: SpecRef<'_>) -> Result<CopyContext> {
     let mut out = CopyContext::default();
     for (i, entry) in spec.copy().iter().enumerate() {
         let field = || format!("copy[{i}]");

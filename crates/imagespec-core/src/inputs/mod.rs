@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use sha1::{Digest as _, Sha1};
 
 use crate::error::{Error, Result, SpecError};
-use crate::spec::{CopyMode, ImageSpec};
+use crate::spec::{CopyMode, ImageSpec, SpecRef};
 
 pub(crate) use cache_file::{read as read_cache_file, write as write_cache_file};
 pub use copy::{copy_entry_rel, CopyContext, CopyEntry};
@@ -42,7 +42,7 @@ pub const STAT_CACHE_DIR: &str = "digests";
 /// The digest of `files`, through the stat cache when the spec has one;
 /// `stats`: the files' metadata, when the walk took it.
 fn digest_of(
-    spec: &ImageSpec,
+    spec: SpecRef<'_>,
     files: &[SourceFile],
     stats: Option<stat_cache::Walked>,
 ) -> Result<String> {
@@ -57,7 +57,7 @@ fn digest_of(
 /// not use (`explain` and the inputs label do). `kind` names the list
 /// (`source`, `copy`); with the spec's cache folder, files whose stats are
 /// unchanged are not read again.
-pub fn file_hashes(spec: &ImageSpec, kind: &str, files: &[SourceFile]) -> Result<Vec<String>> {
+pub fn file_hashes(spec: SpecRef<'_>, kind: &str, files: &[SourceFile]) -> Result<Vec<String>> {
     match &spec.load_options().digest_cache {
         Some(dir) => {
             let owner = spec.file().unwrap_or(spec.base_dir());
@@ -181,7 +181,7 @@ const RELATIVE: &str = "paths in a spec file are relative to the spec file's fol
 /// (found by its `.git`, without running git), else that folder itself.
 ///
 /// [`LoadOptions::project_root`]: crate::spec::LoadOptions::project_root
-pub fn project_root(spec: &ImageSpec) -> PathBuf {
+pub fn project_root(spec: SpecRef<'_>) -> PathBuf {
     if let Some(root) = &spec.load_options().project_root {
         return root.clone();
     }
@@ -217,7 +217,7 @@ fn lexical(path: &Path) -> PathBuf {
 /// ([`project_root`]) as written (`/etc/passwd`, `../../x`); `None` when it
 /// is inside, or names nothing (nothing is read then). A link inside the
 /// project that leads out is judged by the link rule (`--allow-outside-links`).
-pub fn outside_project(spec: &ImageSpec, written: &str) -> Option<PathBuf> {
+pub fn outside_project(spec: SpecRef<'_>, written: &str) -> Option<PathBuf> {
     let path = spec.resolve(written);
     std::fs::symlink_metadata(&path).ok()?;
     let at = lexical(&path);
@@ -231,7 +231,7 @@ pub fn outside_project(spec: &ImageSpec, written: &str) -> Option<PathBuf> {
 }
 
 /// The paths a spec names that it reads (or mounts): field and path as written.
-pub fn named_paths(spec: &ImageSpec) -> Vec<(String, String)> {
+pub fn named_paths(spec: SpecRef<'_>) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if let Some(root) = spec.source_root() {
         out.push(("source_root".to_string(), root.to_string()));
@@ -249,7 +249,7 @@ pub fn named_paths(spec: &ImageSpec) -> Vec<(String, String)> {
 }
 
 /// Refuses a path outside the spec's project, unless allowed.
-fn check_inside_project(spec: &ImageSpec, side_files: &[PathBuf]) -> Result<()> {
+fn check_inside_project(spec: SpecRef<'_>, side_files: &[PathBuf]) -> Result<()> {
     if spec.load_options().allow_outside_paths {
         return Ok(());
     }
@@ -289,7 +289,7 @@ impl Inputs {
     /// Reads what `spec` names. Fails, naming the field, when a file the tag
     /// needs is missing (the requirements file, a `source_root` to copy, a
     /// secret file) or a source file cannot be read.
-    pub fn collect(spec: &ImageSpec, request: InputRequest) -> Result<Inputs> {
+    pub fn collect(spec: SpecRef<'_>, request: InputRequest) -> Result<Inputs> {
         check_inside_project(spec, &request.side_files)?;
         let source = collect_source(spec)?;
         let copy = collect_copy(spec)?;
@@ -369,7 +369,7 @@ impl Inputs {
     }
 }
 
-fn collect_source(spec: &ImageSpec) -> Result<Option<SourceInputs>> {
+fn collect_source(spec: SpecRef<'_>) -> Result<Option<SourceInputs>> {
     let Some(mode) = spec.source_copy_mode() else {
         return Ok(None);
     };
@@ -401,7 +401,7 @@ fn collect_source(spec: &ImageSpec) -> Result<Option<SourceInputs>> {
     Ok(Some(SourceInputs { files, digest }))
 }
 
-fn collect_copy(spec: &ImageSpec) -> Result<Option<CopyInputs>> {
+fn collect_copy(spec: SpecRef<'_>) -> Result<Option<CopyInputs>> {
     if spec.copy().is_empty() {
         return Ok(None);
     }
@@ -421,7 +421,7 @@ fn collect_copy(spec: &ImageSpec) -> Result<Option<CopyInputs>> {
 /// The largest requirements (or lock) file imagespec reads.
 pub const MAX_REQUIREMENTS: u64 = 64 * 1024 * 1024;
 
-fn collect_requirements(spec: &ImageSpec) -> Result<Option<Requirements>> {
+fn collect_requirements(spec: SpecRef<'_>) -> Result<Option<Requirements>> {
     let Some(req) = spec.requirements().filter(|r| !r.is_empty()) else {
         return Ok(None);
     };

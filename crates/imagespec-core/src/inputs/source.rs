@@ -31,7 +31,7 @@ use super::files::{
     SourceFile,
 };
 use crate::error::{Error, Result, SpecError};
-use crate::spec::{CopyMode, ImageSpec};
+use crate::spec::{CopyMode, SpecRef};
 use imagespec_pycompat::path as pp;
 
 /// flytekit's `STANDARD_IGNORE_PATTERNS`, matched with Python's `fnmatch`
@@ -188,7 +188,7 @@ impl IgnoreGroup {
 /// flytekit sorts them, with each file's metadata when the walk took it (for
 /// the stat cache). `root_written` is `source_root` as the spec wrote it.
 pub fn list_source(
-    spec: &ImageSpec,
+    spec: SpecRef<'_>,
     root_written: &str,
     mode: CopyMode,
 ) -> Result<(Vec<SourceFile>, Option<super::stat_cache::Walked>)> {
@@ -201,7 +201,7 @@ pub fn list_source(
 
 /// flytekit's `list_all_files` with its `IgnoreGroup`.
 fn list_all_files(
-    spec: &ImageSpec,
+    spec: SpecRef<'_>,
     root_written: &str,
 ) -> Result<(Vec<SourceFile>, Option<super::stat_cache::Walked>)> {
     let want_stats = spec.load_options().digest_cache.is_some();
@@ -361,7 +361,7 @@ fn walk_parallel<D: Send, F: Send>(
 
 /// The current folder of the process flytekit runs in: `--base-dir` when
 /// given (the flytekit plugin passes its process's), else this process's.
-fn process_folder(spec: &ImageSpec) -> Result<PathBuf> {
+fn process_folder(spec: SpecRef<'_>) -> Result<PathBuf> {
     match &spec.load_options().base_dir {
         Some(dir) => Ok(dir.clone()),
         None => std::env::current_dir().map_err(|e| Error::io("read", ".", e)),
@@ -370,7 +370,7 @@ fn process_folder(spec: &ImageSpec) -> Result<PathBuf> {
 
 /// flytekit's `list_imported_modules_as_files`, for the module files the
 /// caller says are loaded (`LoadOptions::loaded_modules`).
-fn list_loaded_modules(spec: &ImageSpec, root_written: &str) -> Result<Vec<SourceFile>> {
+fn list_loaded_modules(spec: SpecRef<'_>, root_written: &str) -> Result<Vec<SourceFile>> {
     let Some(modules) = &spec.load_options().loaded_modules else {
         return Ok(Vec::new());
     };

@@ -28,7 +28,7 @@ use crate::error::{Error, PluginKind, Result};
 use crate::installer::{self, Role};
 use crate::job::BuildJob;
 use crate::knobs::PythonDefaults;
-use crate::spec::ImageSpec;
+use crate::spec::SpecRef;
 use crate::PyValue;
 
 /// flytekit's default base image.
@@ -45,7 +45,7 @@ pub const IMAGE_USER: &str = "flytekit";
 pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
     let spec = &job.spec;
     let mut b = PlanBuilder::new(job, defaults);
-    let chosen = installer::selected(spec)?;
+    let chosen = installer::selected(spec.view())?;
     let packages = chosen.iter().find(|i| i.role() == Role::Packages);
     if packages.is_none() {
         return Err(Error::MissingPlugin {
@@ -58,7 +58,7 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
     }
     for inst in &chosen {
         tracing::debug!(installer = inst.name(), "planning");
-        inst.contribute(spec, &mut b)?;
+        inst.contribute(spec.view(), &mut b)?;
     }
     let Some(python) = b.python.clone() else {
         return Err(Error::MissingPlugin {
@@ -96,7 +96,7 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
             target: "/var/cache/apt".into(),
             id: "apt".into(),
         }];
-        mounts.extend(super::spec_secret_mounts(spec));
+        mounts.extend(super::spec_secret_mounts(spec.view()));
         steps.push(Step::Run { mounts, script });
     }
     steps.append(&mut b.certificates);
@@ -127,7 +127,7 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
         env("FLYTE_SDK_RICH_TRACEBACKS", "0"),
         env("SSL_CERT_DIR", "/etc/ssl/certs"),
     ]);
-    vars.extend(user_env(spec));
+    vars.extend(user_env(spec.view()));
     steps.push(Step::Comment {
         text: "Configure user space".into(),
     });
@@ -202,7 +202,7 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
     }
     if !spec.commands().is_empty() {
         let mut mounts = std::mem::take(&mut b.command_mounts);
-        mounts.extend(super::spec_secret_mounts(spec));
+        mounts.extend(super::spec_secret_mounts(spec.view()));
         steps.push(Step::Run {
             mounts,
             script: vec![Word::Shell(spec.commands().join(" && "))],
@@ -314,7 +314,7 @@ fn source_and_copy_overlap(job: &BuildJob) -> bool {
 /// flytekit: `{"PYTHONPATH": "/root"}` updated with the spec's env (a spec's
 /// `PYTHONPATH` key replaces the value in place), each written with `str()`.
 /// The spec's keys are unique Python values already.
-fn user_env(spec: &ImageSpec) -> Vec<EnvVar> {
+fn user_env(spec: SpecRef<'_>) -> Vec<EnvVar> {
     let pythonpath = PyValue::Str("PYTHONPATH".into());
     let mut vars: Vec<EnvVar> = vec![env("PYTHONPATH", "/root")];
     for (k, v) in spec.env() {

@@ -17,7 +17,7 @@ use crate::inputs::Inputs;
 use crate::job::BuildJob;
 use crate::knobs::PythonDefaults;
 use crate::redact::SecretText;
-use crate::spec::ImageSpec;
+use crate::spec::SpecRef;
 
 pub use layout::{plan, CONFIG_BASE_IMAGE, CONFIG_SYNTAX, DEFAULT_BASE_IMAGE, IMAGE_USER};
 
@@ -205,12 +205,12 @@ impl<'a> PlanBuilder<'a> {
             command_mounts: Vec::new(),
             files: Vec::new(),
             warnings: Vec::new(),
-            url_secrets: index_url_secrets(&job.spec),
+            url_secrets: index_url_secrets(job.spec.view()),
         }
     }
     /// The spec being planned.
-    pub fn spec(&self) -> &'a ImageSpec {
-        &self.job.spec
+    pub fn spec(&self) -> SpecRef<'a> {
+        self.job.spec.view()
     }
     /// What its files hold.
     pub fn inputs(&self) -> &'a Inputs {
@@ -318,7 +318,7 @@ pub fn bind_mount(file: &str) -> Mount {
 /// entry (the ids the builder's `--secret` options use). imagespec puts them
 /// on every step that may need one: apt, the Python install, the packages
 /// and the spec's `commands`.
-pub fn spec_secret_mounts(spec: &ImageSpec) -> Vec<Mount> {
+pub fn spec_secret_mounts(spec: SpecRef<'_>) -> Vec<Mount> {
     spec.pip_secret_mounts()
         .iter()
         .enumerate()
@@ -341,7 +341,7 @@ fn secret_target(id: &str) -> String {
 
 /// The spec's index URLs that hold credentials, each with its secret's id
 /// (one per distinct URL).
-fn index_url_secrets(spec: &ImageSpec) -> Vec<(String, String)> {
+fn index_url_secrets(spec: SpecRef<'_>) -> Vec<(String, String)> {
     let mut found: Vec<(String, String)> = Vec::new();
     let urls = spec
         .pip_index()

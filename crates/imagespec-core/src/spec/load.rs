@@ -4,43 +4,13 @@ use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
-use super::{BaseImage, ImageSpec, LoadOptions, PyDict, SecretMount, TypedScalar};
+use super::fields::{FieldValue, Kind};
+use super::{
+    BaseImage, ImageSpec, Loaded, Origin, PyDict, ReadOptions, SecretMount, TypedScalar, FIELDS,
+};
 use crate::error::{Error, SpecError};
 use imagespec_pycompat::yaml::{self, Mark, Node, NodeValue, PyEnum, PythonTags};
 use imagespec_pycompat::PyValue;
-
-/// Every field flytekit's `ImageSpec` takes, in declaration order.
-pub const FIELDS: [&str; 29] = [
-    "name",
-    "python_version",
-    "builder",
-    "source_root",
-    "env",
-    "registry",
-    "packages",
-    "conda_packages",
-    "conda_channels",
-    "requirements",
-    "apt_packages",
-    "cuda",
-    "cudnn",
-    "base_image",
-    "platform",
-    "pip_index",
-    "pip_extra_index_url",
-    "pip_secret_mounts",
-    "pip_extra_args",
-    "registry_config",
-    "entrypoint",
-    "commands",
-    "tag_format",
-    "source_copy_mode",
-    "copy",
-    "python_exec",
-    "runtime_packages",
-    "builder_options",
-    "builder_config",
-];
 
 /// The Python classes a typed spec (`yaml.dump(image_spec)`) may name; every
 /// other `!!python/` tag is refused, and nothing is instantiated from any.
@@ -75,14 +45,19 @@ impl SpecFormat {
     }
 }
 
-/// Loads a spec file. Relative paths in it resolve against its folder.
-pub fn load_file(path: &Path) -> Result<ImageSpec, Error> {
-    load_file_with(path, &LoadOptions::default())
+/// Whether `name` is a field.
+fn is_field(name: &str) -> bool {
+    FIELDS.iter().any(|f| f.name == name)
 }
 
-/// [`load_file`] with imagespec's load options (quirk fixes, loaded modules).
+/// Loads a spec file. Relative paths in it resolve against its folder.
+pub fn load_file(path: &Path) -> Result<Loaded, Error> {
+    load_file_with(path, &ReadOptions::default())
+}
+
+/// [`load_file`] with imagespec's read options (quirk fixes, loaded modules).
 /// Relative paths resolve against `options.base_dir` when set.
-pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<ImageSpec, Error> {
+pub fn load_file_with(path: &Path, options: &ReadOptions) -> Result<Loaded, Error> {
     let text = read_spec_file(path)?;
     let base_dir = match (&options.base_dir, path.parent()) {
         (Some(dir), _) => dir.clone(),
@@ -100,7 +75,7 @@ pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<ImageSpec, E
     };
     // Named by its label, without the lines of a file the user never saw.
     let label = Path::new(label);
-    let mut spec = load_str_with(
+    let mut loaded = load_str_with(
         &text,
         SpecFormat::from_path(path),
         Some(label),
@@ -111,8 +86,8 @@ pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<ImageSpec, E
         e.location.line = None;
         e
     })?;
-    spec.forget_lines();
-    Ok(spec)
+    loaded.origin.forget_lines();
+    Ok(loaded)
 }
 
 /// The largest spec file imagespec reads.
@@ -185,8 +160,8 @@ pub fn load_str(
     format: SpecFormat,
     file: Option<&Path>,
     base_dir: &Path,
-) -> Result<ImageSpec, SpecError> {
-    load_str_with(text, format, file, base_dir, &LoadOptions::default())
+) -> Result<Loaded, SpecError> {
+    load_str_with(text, format, file, base_dir, &ReadOptions::default())
 }
 
 /// [`load_str`] with imagespec's load options.
@@ -195,8 +170,8 @@ pub fn load_str_with(
     format: SpecFormat,
     file: Option<&Path>,
     base_dir: &Path,
-    options: &LoadOptions,
-) -> Result<ImageSpec, SpecError> {
+    options: &ReadOptions,
+) -> Result<Loaded, SpecError> {
     let located = |e: SpecError| match file {
         Some(f) => e.in_file(f),
         None => e,
@@ -209,7 +184,7 @@ pub fn load_str_with(
                 Some(w) => (
                     // Keys are named only under a known field: a file that
                     // is no spec must not have its content echoed.
-                    if w.keys.first().is_some_and(|k| FIELDS.contains(&k.as_str())) {
+                    if w.keys.first().is_some_and(|k| is_field(k)) {
                         w.keys.join(".")
                     } else {
                         String::new()
@@ -250,11 +225,17 @@ pub fn load_str_with(
         ));
     };
     let loader = Loader {
-        base_dir,
-        options: Arc::new(options.clone()),
+        fix_quirks: options.fix_flytekit_quirks,
         text: (format == SpecFormat::Yaml).then_some(text),
     };
-    loader.spec(&root).map_err(located)
+    let (spec, mut origin) = loader.spec(&root).map_err(located)?;
+    origin.file = file.map(Path::to_path_buf);
+    Ok(Loaded {
+        spec,
+        origin,
+        base_dir: base_dir.to_path_buf(),
+        options: Arc::new(options.clone()),
+    })
 }
 
 fn json_to_node(v: &serde_json::Value) -> Node {
@@ -339,7 +320,7 @@ fn unknown_field(key: &Node, name: &str) -> SpecError {
         )
         .hint(format!(
             "a spec is a mapping of these fields: {}",
-            FIELDS.join(", ")
+            FIELDS.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
         ));
     }
     let e = err(
@@ -351,22 +332,25 @@ fn unknown_field(key: &Node, name: &str) -> SpecError {
     );
     match suggest(name) {
         Some(s) => e.hint(format!("did you mean `{s}`?")),
-        None => e.hint(format!("known fields: {}", FIELDS.join(", "))),
+        None => e.hint(format!(
+            "known fields: {}",
+            FIELDS.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+        )),
     }
 }
 
 fn suggest(unknown: &str) -> Option<&'static str> {
     FIELDS
         .iter()
-        .map(|f| (strsim::jaro_winkler(unknown, f), *f))
+        .map(|f| (strsim::jaro_winkler(unknown, f.name), f.name))
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, f)| f)
 }
 
 struct Loader<'a> {
-    base_dir: &'a Path,
-    options: Arc<LoadOptions>,
+    /// `--fix-flytekit-quirks` (which `__post_init__` applies).
+    fix_quirks: bool,
     /// The YAML text, for what a plain scalar was written as (`None`: JSON).
     text: Option<&'a str>,
 }
@@ -440,7 +424,7 @@ impl Loader<'_> {
 }
 
 impl Loader<'_> {
-    fn spec(&self, root: &Node) -> Result<ImageSpec, SpecError> {
+    fn spec(&self, root: &Node) -> Result<(ImageSpec, Origin), SpecError> {
         let (entries, typed) = match &root.value {
             NodeValue::Map(entries) => (entries, false),
             NodeValue::Object { state, .. } => (state, true),
@@ -460,18 +444,13 @@ impl Loader<'_> {
                 ));
             }
         };
-        let mut spec = ImageSpec {
-            base_dir: self.base_dir.to_path_buf(),
+        let mut spec = ImageSpec::default();
+        // (flytekit's `__post_init__` reads `_is_force_push` and `_fast_fail`
+        // from the environment; the caller does that, once, at its edge.)
+        let mut origin = Origin {
             typed,
-            options: Arc::clone(&self.options),
-            ..ImageSpec::default()
+            ..Origin::default()
         };
-        if !typed {
-            // flytekit's __post_init__ reads these from the environment.
-            spec.force_push = crate::existence::env_flag(crate::existence::ENV_FORCE_PUSH);
-            spec.fast_fail = crate::existence::env_flag(crate::existence::ENV_FAST_FAIL);
-        }
-        let mut recorded = None;
         for (key, value) in entries {
             let Some(field) = value_str(key) else {
                 return Err(err(
@@ -486,31 +465,26 @@ impl Loader<'_> {
                     ),
                 ));
             };
-            if !typed && !FIELDS.contains(&field) {
+            if !typed && !is_field(field) {
                 return Err(unknown_field(key, field));
             }
-            if typed && self.typed_state(&mut spec, &mut recorded, field, value)? {
+            if typed && self.typed_state(&mut origin, field, value)? {
                 continue;
             }
-            self.field(&mut spec, field, value)?;
+            self.field(&mut spec, &mut origin, field, value)?;
             if let Some(l) = line(key) {
-                spec.field_lines.insert(field.to_string(), l);
+                origin.field_lines.insert(field.to_string(), l);
             }
-            item_lines(&mut spec, field, value);
+            item_lines(&mut origin, field, value);
         }
-        spec.recorded_tag = recorded;
-        spec.normalized().map_err(|e| e.at_line(line(root)))
+        super::validate::post_init(&mut spec, typed, self.fix_quirks)
+            .map_err(|e| e.at_line(line(root)))?;
+        Ok((spec, origin))
     }
 
     /// The entries of a typed dump that are not fields: flytekit's private
     /// attributes and its cached properties. Returns true when it took one.
-    fn typed_state(
-        &self,
-        spec: &mut ImageSpec,
-        recorded: &mut Option<String>,
-        key: &str,
-        v: &Node,
-    ) -> Result<bool, SpecError> {
+    fn typed_state(&self, origin: &mut Origin, key: &str, v: &Node) -> Result<bool, SpecError> {
         let flag = |v: &Node| match &v.value {
             NodeValue::Scalar(PyValue::Bool(b)) => Ok(*b),
             _ => Err(err(
@@ -520,16 +494,16 @@ impl Loader<'_> {
             )),
         };
         match key {
-            "_is_force_push" => spec.force_push = flag(v)?,
-            "_fast_fail" => spec.fast_fail = flag(v)?,
+            "_is_force_push" => origin.force_push = flag(v)?,
+            "_fast_fail" => origin.fast_fail = flag(v)?,
             // `id` and `tag` are cached properties: a dump made after they were
             // computed carries them; the tag is checked against imagespec's.
             "id" => {}
-            "tag" => *recorded = want_str(v, key)?,
+            "tag" => origin.recorded_tag = want_str(v, key)?,
             // Where the flytekit plugin recorded the spec was written; not
             // a field, not hashed.
             "_imagespec_origin" => {}
-            _ if FIELDS.contains(&key) => return Ok(false),
+            _ if is_field(key) => return Ok(false),
             _ => tracing::warn!(
                 "the typed spec has the attribute `{}`, which is no ImageSpec field; \
                  flytekit ignores it, and so does imagespec",
@@ -539,75 +513,70 @@ impl Loader<'_> {
         Ok(true)
     }
 
-    fn field(&self, spec: &mut ImageSpec, field: &str, v: &Node) -> Result<(), SpecError> {
-        match field {
-            "name" => {
-                spec.name = want_str(v, field)?
-                    .ok_or_else(|| err(v, field, "name must be a string, not None"))?
+    /// Reads one field as its [`Kind`] says, into the spec.
+    fn field(
+        &self,
+        spec: &mut ImageSpec,
+        origin: &mut Origin,
+        field: &str,
+        v: &Node,
+    ) -> Result<(), SpecError> {
+        let Some(field_kind) = super::field(field).map(|f| f.kind) else {
+            return Err(unknown_field(v, field));
+        };
+        let value = match field_kind {
+            Kind::Name => FieldValue::Name(
+                want_str(v, field)?
+                    .ok_or_else(|| err(v, field, "name must be a string, not None"))?,
+            ),
+            Kind::Str | Kind::Path | Kind::Url => FieldValue::Str(want_str(v, field)?),
+            Kind::StrList | Kind::PathList | Kind::UrlList => {
+                FieldValue::StrList(want_str_list(v, field)?)
             }
-            "python_version" => spec.python_version = self.python_version(v, &mut spec.typed_scalars)?,
-            "builder" => spec.builder = want_str(v, field)?,
-            "source_root" => spec.source_root = want_str(v, field)?,
-            "env" => spec.env = self.want_env(v, &mut spec.typed_scalars)?,
-            "registry" => spec.registry = want_str(v, field)?,
-            "packages" => spec.packages = want_str_list(v, field)?,
-            "conda_packages" => spec.conda_packages = want_str_list(v, field)?,
-            "conda_channels" => spec.conda_channels = want_str_list(v, field)?,
-            "requirements" => spec.requirements = want_str(v, field)?,
-            "apt_packages" => spec.apt_packages = want_str_list(v, field)?,
-            "cuda" => spec.cuda = want_scalar(v, field)?,
-            "cudnn" => spec.cudnn = want_scalar(v, field)?,
-            "base_image" => {
-                spec.base_image = match &v.value {
-                    NodeValue::Scalar(PyValue::None) => None,
-                    NodeValue::Scalar(PyValue::Str(s)) => Some(BaseImage::Name(s.clone())),
-                    NodeValue::Map(_) if spec.typed => {
-                        return Err(err(
-                            v,
-                            field,
-                            "a typed spec's base_image must be a string or a typed ImageSpec, not a plain mapping",
-                        )
-                        .hint("dump the base as an ImageSpec too (yaml.dump of the whole spec does)"))
-                    }
-                    NodeValue::Map(_) | NodeValue::Object { .. } => Some(BaseImage::Spec(Box::new(
-                        self.spec(v).map_err(|e| e.nested_in("base_image"))?,
-                    ))),
-                    _ => {
-                        return Err(err(
-                            v,
-                            field,
-                            format!(
-                                "must be an image name or a nested spec (a mapping), not {}",
-                                kind(v)
-                            ),
-                        ))
-                    }
+            // Only python_version's typing is noted (the lints report it).
+            Kind::Scalar if field == "python_version" => {
+                FieldValue::Py(self.python_version(v, &mut origin.typed_scalars)?)
+            }
+            Kind::Scalar => FieldValue::Py(want_scalar(v, field)?),
+            Kind::Env => FieldValue::Dict(self.want_env(v, &mut origin.typed_scalars)?),
+            Kind::Dict => FieldValue::Dict(want_dict(v, field)?),
+            Kind::SecretMounts => FieldValue::SecretMounts(want_secret_mounts(v)?),
+            // Kept as the value it is: flytekit compares it with its enum,
+            // and hashes it as it is (a string stays a string).
+            Kind::Any => FieldValue::Py(match plain_value(v, field)? {
+                PyValue::None => None,
+                other => Some(other),
+            }),
+            Kind::BaseImage => FieldValue::BaseImage(match &v.value {
+                NodeValue::Scalar(PyValue::None) => None,
+                NodeValue::Scalar(PyValue::Str(s)) => Some(BaseImage::Name(s.clone())),
+                NodeValue::Map(_) if origin.typed => {
+                    return Err(err(
+                        v,
+                        field,
+                        "a typed spec's base_image must be a string or a typed ImageSpec, not a plain mapping",
+                    )
+                    .hint("dump the base as an ImageSpec too (yaml.dump of the whole spec does)"))
                 }
-            }
-            "platform" => spec.platform = want_str(v, field)?,
-            "pip_index" => spec.pip_index = want_str(v, field)?,
-            "pip_extra_index_url" => spec.pip_extra_index_url = want_str_list(v, field)?,
-            "pip_secret_mounts" => spec.pip_secret_mounts = want_secret_mounts(v)?,
-            "pip_extra_args" => spec.pip_extra_args = want_str(v, field)?,
-            "registry_config" => spec.registry_config = want_str(v, field)?,
-            "entrypoint" => spec.entrypoint = want_str_list(v, field)?,
-            "commands" => spec.commands = want_str_list(v, field)?,
-            "tag_format" => spec.tag_format = want_str(v, field)?,
-            // Kept as the value it is: flytekit compares it with its enum, and
-            // hashes it as it is (a string stays a string).
-            "source_copy_mode" => {
-                spec.source_copy_mode = match plain_value(v, field)? {
-                    PyValue::None => None,
-                    other => Some(other),
+                NodeValue::Map(_) | NodeValue::Object { .. } => {
+                    let (nested, nested_origin) =
+                        self.spec(v).map_err(|e| e.nested_in("base_image"))?;
+                    origin.base = Some(Box::new(nested_origin));
+                    Some(BaseImage::Spec(Box::new(nested)))
                 }
-            }
-            "copy" => spec.copy = want_str_list(v, field)?,
-            "python_exec" => spec.python_exec = want_str(v, field)?,
-            "runtime_packages" => spec.runtime_packages = want_str_list(v, field)?,
-            "builder_options" => spec.builder_options = want_dict(v, field)?,
-            "builder_config" => spec.builder_config = want_dict(v, field)?,
-            other => return Err(unknown_field(v, other)),
-        }
+                _ => {
+                    return Err(err(
+                        v,
+                        field,
+                        format!(
+                            "must be an image name or a nested spec (a mapping), not {}",
+                            kind(v)
+                        ),
+                    ))
+                }
+            }),
+        };
+        spec.set_field(field, value);
         Ok(())
     }
 
@@ -675,19 +644,20 @@ impl Loader<'_> {
 }
 
 /// Records the line of each list item and mapping key of a field.
-fn item_lines(spec: &mut ImageSpec, field: &str, value: &Node) {
+fn item_lines(origin: &mut Origin, field: &str, value: &Node) {
     match &value.value {
         NodeValue::Seq(items) => {
             for (i, item) in items.iter().enumerate() {
                 if let Some(l) = line(item) {
-                    spec.item_lines.insert(format!("{field}[{i}]"), l);
+                    origin.item_lines.insert(format!("{field}[{i}]"), l);
                 }
             }
         }
         NodeValue::Map(entries) if field != "base_image" => {
             for (k, _) in entries {
                 if let Some(l) = line(k) {
-                    spec.item_lines
+                    origin
+                        .item_lines
                         .insert(format!("{field}.{}", k.to_py().py_str()), l);
                 }
             }

@@ -6,18 +6,22 @@
 //! flytekit's tag. Change one with the builder-style `with_*` methods, which
 //! return a new spec, as flytekit's do.
 
+mod fields;
 mod load;
+mod origin;
 mod validate;
-
-use std::path::{Path, PathBuf};
 
 use crate::error::SpecError;
 use imagespec_pycompat::PyValue;
 
-pub use load::FIELDS;
+pub use fields::{field, Field, FieldRef, FieldValue, Hashed, ImageSpec, Kind, FIELDS};
 pub use load::{load_file, load_file_with, load_str, load_str_with, SpecFormat};
+pub use origin::{Loaded, Origin, ReadOptions, SpecRef};
 pub use validate::validate_registry;
 pub(crate) use validate::validate_tag;
+
+/// The options of the past: [`ReadOptions`].
+pub type LoadOptions = ReadOptions;
 
 /// An ordered mapping, as a Python `dict` built from YAML keeps it.
 pub type PyDict = Vec<(PyValue, PyValue)>;
@@ -99,52 +103,6 @@ impl CopyMode {
     }
 }
 
-/// How specs are read: imagespec's optional fixes of flytekit's traps, and
-/// facts only the caller knows. Not part of the hash; a nested base inherits
-/// its parent's.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LoadOptions {
-    /// `--fix-flytekit-quirks`: read a `source_copy_mode` string as the enum
-    /// member it names, apply ignore files relative to a relative source_root,
-    /// match loaded modules against the resolved source_root, and walk copied
-    /// folders in sorted order. Tags then differ from flytekit's.
-    pub fix_flytekit_quirks: bool,
-    /// The module files (`module.__file__`) the calling Python process has
-    /// loaded, for `loaded_modules`. `None`: pyflyte's case, nothing loaded
-    /// from under source_root.
-    pub loaded_modules: Option<Vec<String>>,
-    /// `--allow-outside-links`: follow links in `copy` entries and under
-    /// source_root wherever they lead, as flytekit does. Off: a link that
-    /// resolves outside the spec's folder (for `copy`) or source_root is
-    /// refused, so a spec cannot pull in `/etc` through a link.
-    pub allow_outside_links: bool,
-    /// Where digests of unchanged trees are remembered (a stat cache, see
-    /// [`crate::inputs`]); `None`: every tree is hashed (`--no-cache`).
-    pub digest_cache: Option<std::path::PathBuf>,
-    /// `--base-dir`: the folder relative paths in a spec file are taken
-    /// from, instead of the file's own folder. flytekit takes them from the
-    /// current folder of the Python process; a program that hands a spec
-    /// over in a temporary file (the flytekit plugin) passes that folder.
-    pub base_dir: Option<PathBuf>,
-    /// `--display-name`: how messages name a spec read from a file, instead
-    /// of the file (a temporary file another program wrote is no use to the
-    /// user). Its lines are not shown either.
-    pub display_name: Option<String>,
-    /// Reads of absolute paths under the first folder go to the same place
-    /// under the second: `explain --against git:REV` reads a revision's
-    /// files from the tree it wrote out, while the spec keeps the paths it
-    /// holds (and is hashed with them).
-    pub read_root: Option<(PathBuf, PathBuf)>,
-    /// `--allow-outside-paths`: read files the spec names outside its
-    /// project (see [`crate::inputs::outside_project`]), as flytekit does.
-    /// Off: such a path is refused, naming the field, so that a spec from
-    /// elsewhere cannot put `~/.ssh` or `/etc/passwd` into an image.
-    pub allow_outside_paths: bool,
-    /// The project's folder, when the caller knows it better than
-    /// [`crate::inputs::project_root`] (`explain` reading a revision's tree).
-    pub project_root: Option<PathBuf>,
-}
-
 /// `pip_secret_mounts` entry: a local secret file and where the install step sees it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SecretMount {
@@ -182,114 +140,6 @@ pub enum BaseImage {
     Spec(Box<ImageSpec>),
 }
 
-/// A container image spec, field for field flytekit's `ImageSpec`.
-///
-/// Fields that flytekit leaves `None` when unset are `Option`s here, because
-/// flytekit's hash tells an absent field from an empty one (`packages: []`
-/// changes the tag). The accessors without `_raw` give the everyday view,
-/// where absent and empty are the same.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImageSpec {
-    pub(crate) name: String,
-    pub(crate) python_version: Option<PyValue>,
-    pub(crate) builder: Option<String>,
-    pub(crate) source_root: Option<String>,
-    pub(crate) env: Option<PyDict>,
-    pub(crate) registry: Option<String>,
-    pub(crate) packages: Option<Vec<String>>,
-    pub(crate) conda_packages: Option<Vec<String>>,
-    pub(crate) conda_channels: Option<Vec<String>>,
-    pub(crate) requirements: Option<String>,
-    pub(crate) apt_packages: Option<Vec<String>>,
-    pub(crate) cuda: Option<PyValue>,
-    pub(crate) cudnn: Option<PyValue>,
-    pub(crate) base_image: Option<BaseImage>,
-    pub(crate) platform: Option<String>,
-    pub(crate) pip_index: Option<String>,
-    pub(crate) pip_extra_index_url: Option<Vec<String>>,
-    pub(crate) pip_secret_mounts: Option<Vec<SecretMount>>,
-    pub(crate) pip_extra_args: Option<String>,
-    pub(crate) registry_config: Option<String>,
-    pub(crate) entrypoint: Option<Vec<String>>,
-    pub(crate) commands: Option<Vec<String>>,
-    pub(crate) tag_format: Option<String>,
-    pub(crate) source_copy_mode: Option<PyValue>,
-    pub(crate) copy: Option<Vec<String>>,
-    pub(crate) python_exec: Option<String>,
-    pub(crate) runtime_packages: Option<Vec<String>>,
-    pub(crate) builder_options: Option<PyDict>,
-    pub(crate) builder_config: Option<PyDict>,
-
-    /// The folder relative paths resolve against: the spec file's folder.
-    pub(crate) base_dir: PathBuf,
-    /// The spec file, for error messages.
-    pub(crate) file: Option<PathBuf>,
-    /// flytekit's `_is_force_push`.
-    pub(crate) force_push: bool,
-    /// flytekit's `_fast_fail` (a typed spec carries it; else the environment decides).
-    pub(crate) fast_fail: bool,
-    /// Read from a typed dump (`!!python/object:...ImageSpec`): the object was
-    /// restored without `__post_init__`, so nothing was normalised.
-    pub(crate) typed: bool,
-    /// The `tag` a typed dump carried (flytekit's cached property): checked
-    /// against what imagespec computes.
-    pub(crate) recorded_tag: Option<String>,
-    /// How the spec was read.
-    pub(crate) options: std::sync::Arc<LoadOptions>,
-    /// The line each top-level field was written on, for error messages.
-    pub(crate) field_lines: std::collections::BTreeMap<String, usize>,
-    /// The line of each list item (`packages[2]`) and mapping key (`env.FLAG`).
-    pub(crate) item_lines: std::collections::BTreeMap<String, usize>,
-    /// The plain scalars YAML typed into something else than was written.
-    pub(crate) typed_scalars: Vec<TypedScalar>,
-}
-
-impl Default for ImageSpec {
-    fn default() -> Self {
-        ImageSpec {
-            name: "flytekit".to_string(),
-            python_version: None,
-            builder: None,
-            source_root: None,
-            env: None,
-            registry: None,
-            packages: None,
-            conda_packages: None,
-            conda_channels: None,
-            requirements: None,
-            apt_packages: None,
-            cuda: None,
-            cudnn: None,
-            base_image: None,
-            platform: None,
-            pip_index: None,
-            pip_extra_index_url: None,
-            pip_secret_mounts: None,
-            pip_extra_args: None,
-            registry_config: None,
-            entrypoint: None,
-            commands: None,
-            tag_format: None,
-            source_copy_mode: None,
-            copy: None,
-            python_exec: None,
-            runtime_packages: None,
-            builder_options: None,
-            builder_config: None,
-            base_dir: PathBuf::from("."),
-            file: None,
-            force_push: false,
-            fast_fail: false,
-            typed: false,
-            recorded_tag: None,
-            options: Default::default(),
-            field_lines: Default::default(),
-            item_lines: Default::default(),
-            typed_scalars: Vec::new(),
-        }
-    }
-}
-
 fn slice(v: &Option<Vec<String>>) -> &[String] {
     v.as_deref().unwrap_or(&[])
 }
@@ -312,8 +162,14 @@ impl ImageSpec {
     /// Applies flytekit's `__post_init__` and imagespec's checks. Every
     /// constructor and builder method ends here.
     pub(crate) fn normalized(mut self) -> Result<Self, SpecError> {
-        validate::post_init(&mut self)?;
+        validate::post_init(&mut self, false, false)?;
         Ok(self)
+    }
+
+    /// The spec with this name (not checked).
+    fn named(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
     }
 
     // ---- accessors -------------------------------------------------------
@@ -438,26 +294,10 @@ impl ImageSpec {
     pub fn source_copy_mode_raw(&self) -> Option<&PyValue> {
         self.source_copy_mode.as_ref()
     }
-    /// True when the spec came from a typed dump (`yaml.dump(image_spec)`).
-    pub fn is_typed(&self) -> bool {
-        self.typed
-    }
-    /// The `tag` a typed dump recorded, if any.
-    pub fn recorded_tag(&self) -> Option<&str> {
-        self.recorded_tag.as_deref()
-    }
     /// imagespec's own checks (nothing a user writes may change the
     /// Dockerfile's instructions): the same verdict for every command.
     pub fn check(&self) -> Result<(), SpecError> {
         validate::check(self)
-    }
-    /// flytekit's `_fast_fail`, as a typed spec carries it.
-    pub fn is_fast_fail(&self) -> bool {
-        self.fast_fail
-    }
-    /// How the spec was read.
-    pub fn load_options(&self) -> &LoadOptions {
-        &self.options
     }
     /// Files and folders copied to `/root`.
     pub fn copy(&self) -> &[String] {
@@ -486,126 +326,14 @@ impl ImageSpec {
             .find(|(k, _)| k.as_str() == Some(key))
             .and_then(|(_, v)| v.as_str())
     }
-    /// True when force push was asked for (`force_push()`).
-    pub fn is_force_push(&self) -> bool {
-        self.force_push
-    }
     /// The fields whose value is not `None`, in declaration order (flytekit's
     /// `vars(image_spec)` without the private attributes).
     pub fn set_fields(&self) -> Vec<&'static str> {
-        let set = [
-            true,
-            self.python_version.is_some(),
-            self.builder.is_some(),
-            self.source_root.is_some(),
-            self.env.is_some(),
-            self.registry.is_some(),
-            self.packages.is_some(),
-            self.conda_packages.is_some(),
-            self.conda_channels.is_some(),
-            self.requirements.is_some(),
-            self.apt_packages.is_some(),
-            self.cuda.is_some(),
-            self.cudnn.is_some(),
-            self.base_image.is_some(),
-            self.platform.is_some(),
-            self.pip_index.is_some(),
-            self.pip_extra_index_url.is_some(),
-            self.pip_secret_mounts.is_some(),
-            self.pip_extra_args.is_some(),
-            self.registry_config.is_some(),
-            self.entrypoint.is_some(),
-            self.commands.is_some(),
-            self.tag_format.is_some(),
-            self.source_copy_mode.is_some(),
-            self.copy.is_some(),
-            self.python_exec.is_some(),
-            self.runtime_packages.is_some(),
-            self.builder_options.is_some(),
-            self.builder_config.is_some(),
-        ];
         FIELDS
             .iter()
-            .zip(set)
-            .filter_map(|(f, s)| s.then_some(*f))
+            .filter(|f| self.field(f.name).is_some())
+            .map(|f| f.name)
             .collect()
-    }
-
-    /// The folder that relative paths in this spec resolve against.
-    pub fn base_dir(&self) -> &Path {
-        &self.base_dir
-    }
-    /// The file this spec was loaded from, if any.
-    pub fn file(&self) -> Option<&Path> {
-        self.file.as_deref()
-    }
-    /// The line a field was written on, when the spec came from YAML.
-    /// Takes a field path such as `copy[2]` or `base_image.packages`; a
-    /// path into a nested base (`base_image.base_image.copy[0]`) is the
-    /// line in that base.
-    pub fn line_of(&self, field_path: &str) -> Option<usize> {
-        if let Some((nested, rest)) = self.nested_path(field_path) {
-            return nested.line_of(rest).or_else(|| self.line_of("base_image"));
-        }
-        let top = field_path.split(['.', '[']).next().unwrap_or(field_path);
-        self.field_lines.get(top).copied()
-    }
-
-    /// The line of a list item (`packages[2]`) or mapping key (`env.FLAG`,
-    /// named as `str()` writes it), else of its field ([`ImageSpec::line_of`]).
-    pub fn item_line(&self, path: &str) -> Option<usize> {
-        if let Some((nested, rest)) = self.nested_path(path) {
-            return nested
-                .item_line(rest)
-                .or_else(|| self.line_of("base_image"));
-        }
-        self.item_lines
-            .get(path)
-            .copied()
-            .or_else(|| self.line_of(path))
-    }
-
-    /// For `base_image.REST` when the base is a nested spec: that spec and REST.
-    fn nested_path<'p>(&self, path: &'p str) -> Option<(&ImageSpec, &'p str)> {
-        let rest = path.strip_prefix("base_image.")?;
-        match &self.base_image {
-            Some(BaseImage::Spec(nested)) => Some((nested, rest)),
-            _ => None,
-        }
-    }
-
-    /// Drops the line tables (of this spec and its nested bases): for a spec
-    /// whose file the user never saw, no line is shown.
-    pub(crate) fn forget_lines(&mut self) {
-        self.field_lines.clear();
-        self.item_lines.clear();
-        for t in &mut self.typed_scalars {
-            t.line = None;
-        }
-        if let Some(BaseImage::Spec(nested)) = &mut self.base_image {
-            nested.forget_lines();
-        }
-    }
-    /// The plain scalars YAML 1.1 typed into a value whose `str()` is not
-    /// what was written (see [`TypedScalar`]), in the file's order.
-    pub fn typed_scalars(&self) -> &[TypedScalar] {
-        &self.typed_scalars
-    }
-
-    /// Resolves a path from the spec against the spec's folder (and, for an
-    /// absolute path, through [`LoadOptions::read_root`]).
-    pub fn resolve(&self, path: &str) -> PathBuf {
-        let p = Path::new(path);
-        if !p.is_absolute() {
-            return self.base_dir.join(p);
-        }
-        match &self.options.read_root {
-            Some((from, to)) => match p.strip_prefix(from) {
-                Ok(rest) => to.join(rest),
-                Err(_) => p.to_path_buf(),
-            },
-            None => p.to_path_buf(),
-        }
     }
 
     // ---- builder-style updates (flytekit's with_* methods) ----------------
@@ -667,12 +395,6 @@ impl ImageSpec {
         }
         s.normalized()
     }
-    /// A new spec with force push on: build and push even when the image exists.
-    pub fn force_push(&self) -> Self {
-        let mut s = self.clone();
-        s.force_push = true;
-        s
-    }
     /// A new spec with `base_image` set.
     pub fn with_base_image(&self, base: BaseImage) -> Result<Self, SpecError> {
         let mut s = self.clone();
@@ -690,12 +412,6 @@ impl ImageSpec {
         let mut s = self.clone();
         s.registry = Some(registry.into());
         s.normalized()
-    }
-    /// A new spec whose relative paths resolve against `dir`.
-    pub fn with_base_dir(&self, dir: impl Into<PathBuf>) -> Self {
-        let mut s = self.clone();
-        s.base_dir = dir.into();
-        s
     }
 }
 

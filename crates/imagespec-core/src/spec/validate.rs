@@ -78,8 +78,12 @@ pub(crate) fn validate_tag(tag: &str) -> Result<(), SpecError> {
 /// A typed spec (`yaml.dump(image_spec)`) was restored without
 /// `__post_init__`, as PyYAML restores objects, so it is checked but not
 /// normalised: its name, registry, platform and copy mode stay as dumped.
-pub(crate) fn post_init(spec: &mut ImageSpec) -> Result<(), SpecError> {
-    if !spec.typed {
+pub(crate) fn post_init(
+    spec: &mut ImageSpec,
+    typed: bool,
+    fix_quirks: bool,
+) -> Result<(), SpecError> {
+    if !typed {
         spec.name = spec.name.to_lowercase();
     }
     if !name_pattern().is_match(&spec.name) {
@@ -90,7 +94,7 @@ pub(crate) fn post_init(spec: &mut ImageSpec) -> Result<(), SpecError> {
         .hint("use lower-case letters, digits and `.`, `_`, `-` separators (and `/` between path parts)"));
     }
     if let Some(registry) = &mut spec.registry {
-        if !spec.typed {
+        if !typed {
             *registry = registry.to_lowercase();
         }
         // `user:token@host` holds a secret: masked in all output from now on.
@@ -102,7 +106,7 @@ pub(crate) fn post_init(spec: &mut ImageSpec) -> Result<(), SpecError> {
         }
         validate_registry(registry)?;
     }
-    if spec.platform.is_none() && !spec.typed {
+    if spec.platform.is_none() && !typed {
         let local = spec
             .registry
             .as_deref()
@@ -117,7 +121,7 @@ pub(crate) fn post_init(spec: &mut ImageSpec) -> Result<(), SpecError> {
             .to_string(),
         );
     }
-    if spec.options.fix_flytekit_quirks {
+    if fix_quirks {
         // The enum member the user meant, instead of a string no member equals.
         if let Some(mode) = spec
             .source_copy_mode
@@ -131,7 +135,7 @@ pub(crate) fn post_init(spec: &mut ImageSpec) -> Result<(), SpecError> {
     // flytekit: `self.source_copy_mode = self.source_copy_mode or LOADED_MODULES`
     // when a source_root is set, so any false value (None, '', 0, []) becomes the member.
     if spec.source_root.is_some()
-        && !spec.typed
+        && !typed
         && !spec.source_copy_mode.as_ref().is_some_and(PyValue::truthy)
     {
         spec.source_copy_mode = Some(CopyMode::LoadedModules.to_py());
