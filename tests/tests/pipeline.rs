@@ -67,6 +67,7 @@ fn in_memory_job() -> BuildJob {
         }),
         secrets: vec![],
         side_files: BTreeMap::new(),
+        masked: Default::default(),
     };
     let identity = Identity::compute(spec.view(), &inputs).unwrap();
     BuildJob {

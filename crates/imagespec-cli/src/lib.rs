@@ -58,6 +58,7 @@ pub fn main() -> ExitCode {
         color: args.color.enabled(),
         json: args.command.json(),
         command: args.command.name(),
+        masker: Default::default(),
     };
     printer.init_logging();
     // SIGINT, SIGTERM: remove what is half-written, then end as interrupted.
@@ -65,7 +66,7 @@ pub fn main() -> ExitCode {
         imagespec_core::cleanup::remove_all();
         std::process::exit(130);
     });
-    let result = commands::run(args, printer);
+    let result = commands::run(args, &printer);
     // Interrupted: what failed because of it (a build whose docker was
     // ended) is not reported; the handler removes what was half-written and
     // exits with 130.

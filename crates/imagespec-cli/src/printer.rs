@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::{json, Value};
 use tracing_subscriber::EnvFilter;
 
+use imagespec_core::redact::{Masker, MaskingWriter};
+
 use crate::status::ExitStatus;
 
 /// Environment variable with a tracing filter, e.g. `debug` or `imagespec_core=trace`.
@@ -29,8 +31,8 @@ pub const JSON_SCHEMA_VERSION: u32 = 1;
 /// Set once stdout is found closed: nothing more is written to it.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 
-/// How much to say, and how.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How much to say, and how, and what never to show.
+#[derive(Debug, Clone)]
 pub struct Printer {
     /// `-q`: errors only.
     pub quiet: bool,
@@ -42,12 +44,15 @@ pub struct Printer {
     pub json: bool,
     /// The command, for the JSON envelope.
     pub command: &'static str,
+    /// The secrets met so far (each spec's and job's, added as the command
+    /// reads them): masked in everything printed, logs included.
+    pub masker: Masker,
 }
 
 impl Printer {
     /// Writes what the user asked for to stdout.
     pub fn stdout_line(&self, text: &str) -> anyhow::Result<()> {
-        write_stdout(&format!("{}\n", imagespec_core::redact::redact(text)))
+        write_stdout(&format!("{}\n", self.masker.mask(text)))
     }
 
     /// Writes a JSON document in the common envelope to stdout: `ok` and the
@@ -60,17 +65,13 @@ impl Printer {
     /// Human output on stderr, unless quiet.
     pub fn stderr(&self, text: &str) {
         if !self.quiet {
-            let _ = write!(
-                std::io::stderr().lock(),
-                "{}",
-                imagespec_core::redact::redact(text)
-            );
+            let _ = write!(std::io::stderr().lock(), "{}", self.masker.mask(text));
         }
     }
 
     /// An error on stderr, always (control characters escaped).
     pub fn error(&self, text: &str) {
-        let text = imagespec_core::redact::redact(text);
+        let text = self.masker.mask(text);
         let text = imagespec_core::safety::printable(&text);
         let _ = writeln!(
             std::io::stderr().lock(),
@@ -84,7 +85,7 @@ impl Printer {
         if self.quiet {
             return;
         }
-        let text = imagespec_core::redact::redact(text);
+        let text = self.masker.mask(text);
         let text = imagespec_core::safety::printable(&text);
         let _ = writeln!(
             std::io::stderr().lock(),
@@ -120,10 +121,18 @@ impl Printer {
         let writer = match &indicatif {
             Some(layer) => {
                 let w = layer.get_stderr_writer();
-                BoxMakeWriter::new(move || imagespec_core::redact::RedactingWriter(w.clone()))
+                let masker = self.masker.clone();
+                BoxMakeWriter::new(move || MaskingWriter {
+                    masker: masker.clone(),
+                    inner: w.clone(),
+                })
             }
             None => {
-                BoxMakeWriter::new(|| imagespec_core::redact::RedactingWriter(std::io::stderr()))
+                let masker = self.masker.clone();
+                BoxMakeWriter::new(move || MaskingWriter {
+                    masker: masker.clone(),
+                    inner: std::io::stderr(),
+                })
             }
         };
         let fmt = tracing_subscriber::fmt::layer()
@@ -145,17 +154,16 @@ impl Printer {
     /// object goes to stdout as well.
     pub fn report(&self, err: &anyhow::Error, status: ExitStatus) {
         let spec_error = spec_error(err);
+        if let Some(se) = spec_error {
+            self.masker.add(&se.masked);
+        }
         let feature_hint = err
             .chain()
             .find_map(|c| c.downcast_ref::<imagespec_core::Error>())
             .and_then(crate::plugins::feature_hint);
         match spec_error.and_then(|se| crate::diagnostic::render(se, self.color)) {
             Some(rendered) => {
-                let _ = write!(
-                    std::io::stderr().lock(),
-                    "{}",
-                    imagespec_core::redact::redact(&rendered)
-                );
+                let _ = write!(std::io::stderr().lock(), "{}", self.masker.mask(&rendered));
             }
             None => {
                 let mut text = err.to_string();
@@ -172,7 +180,7 @@ impl Printer {
             let doc = envelope(
                 self.command,
                 false,
-                json!({ "error": error_object(err, status, feature_hint.as_deref()) }),
+                json!({ "error": error_object(err, status, feature_hint.as_deref(), &self.masker) }),
             );
             if let Ok(text) = serde_json::to_string_pretty(&doc) {
                 let _ = self.stdout_line(&text);
@@ -244,8 +252,13 @@ pub fn error_json(
 
 /// [`error_json`] of an error: its chain as the causes and, for a spec
 /// error, its file, field, line and hint.
-pub fn error_object(err: &anyhow::Error, status: ExitStatus, hint: Option<&str>) -> Value {
-    let redact = |s: String| imagespec_core::redact::redact(&s).into_owned();
+pub fn error_object(
+    err: &anyhow::Error,
+    status: ExitStatus,
+    hint: Option<&str>,
+    masker: &Masker,
+) -> Value {
+    let redact = |s: String| masker.mask(&s);
     let causes = err.chain().skip(1).map(|c| redact(c.to_string())).collect();
     let mut obj = error_json(status, &redact(err.to_string()), causes, hint);
     if let Some(se) = spec_error(err) {

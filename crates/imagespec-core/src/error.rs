@@ -37,6 +37,10 @@ pub struct SpecError {
     pub message: String,
     /// What the user can do about it, when that is known.
     pub hint: Option<String>,
+    /// Secrets of the spec that failed, for whoever prints the error (and
+    /// the line of the file it shows): a spec refused while loading never
+    /// reaches the caller, so its secrets come with the error.
+    pub masked: crate::redact::Secrets,
 }
 
 impl SpecError {
@@ -49,7 +53,14 @@ impl SpecError {
             },
             message: message.into(),
             hint: None,
+            masked: Default::default(),
         }
+    }
+
+    /// Carries `secrets` to whoever prints this error.
+    pub fn masking(mut self, secrets: &crate::redact::Secrets) -> Self {
+        self.masked.extend(secrets);
+        self
     }
 
     /// Adds advice on what to do.

@@ -646,7 +646,7 @@ fn key_changes(field: &str, new: &TagRecord, old: &TagRecord, out: &mut Vec<Chan
         }
         let value = record.values.get(field)?.get(key)?;
         match crate::redact::urls_with_credentials(value).is_empty() {
-            true => Some(crate::redact::redact(value).into_owned()),
+            true => Some(value.clone()),
             false => None,
         }
     };
@@ -870,11 +870,11 @@ fn render_changes(changes: &[Change], indent: &str, out: &mut String) {
             Change::FieldRemoved { field } => put("fields", format!("- {} unset", shown(field))),
             Change::RequirementAdded { line } => put(
                 "requirements",
-                format!("+ {}", shown(&crate::redact::redact(line))),
+                format!("+ {}", shown(&crate::redact::mask_urls(line))),
             ),
             Change::RequirementRemoved { line } => put(
                 "requirements",
-                format!("- {}", shown(&crate::redact::redact(line))),
+                format!("- {}", shown(&crate::redact::mask_urls(line))),
             ),
             Change::RequirementsAdded { count } => {
                 put("requirements", format!("+ {count} line(s) not recorded"))

@@ -145,6 +145,16 @@ impl BuildJob {
         Ok(())
     }
 
+    /// What output about this job must not show: the secrets its spec and
+    /// its files hold, its nested bases' included.
+    pub fn secrets(&self) -> crate::redact::Secrets {
+        let mut out = crate::redact::Secrets::of_spec(&self.spec);
+        for job in self.chain() {
+            out.extend(&job.inputs.masked);
+        }
+        out
+    }
+
     /// This job, then its nested base's, and so on.
     pub fn chain(&self) -> impl Iterator<Item = &BuildJob> {
         std::iter::successors(Some(self), |j| j.base.as_deref())

@@ -561,17 +561,8 @@ impl<'a> Linter<'a> {
             let value = v.py_str();
             let field = format!("env.{key}");
             let urls = redact::urls_with_credentials(&value);
-            let named = secret_name(&key)
-                && !value.trim().is_empty()
-                && !matches!(v, PyValue::None | PyValue::Bool(_))
-                && !value.contains('$');
-            if !named && urls.is_empty() {
+            if !redact::env_value_is_secret(&key, v) && urls.is_empty() {
                 continue;
-            }
-            if urls.is_empty() {
-                redact::register(&value);
-            } else {
-                redact::register_urls_in(&value);
             }
             let what = if urls.is_empty() {
                 format!("`{key}` names a secret and has a value")
@@ -1081,30 +1072,10 @@ fn has_credentials(url: &str) -> bool {
     redact::url_credentials(url).is_some_and(|u| !u.is_empty())
 }
 
-/// Whether an env name names a secret: a word (between `_` or `-`) TOKEN,
-/// SECRET, PASSWORD, PASSWD, APIKEY, or API/ACCESS/PRIVATE/SECRET before
-/// KEY; not when it ends with PATH, FILE or DIR (a secret's file, the
-/// right way to pass one).
-/// Whether an env name names a secret (`HF_TOKEN`, `DB_PASSWORD`, `OPENAI_API_KEY`).
+/// Whether an env name names a secret (`HF_TOKEN`, `DB_PASSWORD`,
+/// `OPENAI_API_KEY`); see [`redact::secret_name`].
 pub fn names_secret(name: &str) -> bool {
-    secret_name(name)
-}
-
-fn secret_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    let words: Vec<&str> = upper.split(['_', '-']).filter(|w| !w.is_empty()).collect();
-    if words
-        .last()
-        .is_some_and(|w| ["PATH", "FILE", "DIR"].contains(w))
-    {
-        return false;
-    }
-    words
-        .iter()
-        .any(|w| ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY"].contains(w))
-        || words
-            .windows(2)
-            .any(|p| ["API", "ACCESS", "PRIVATE"].contains(&p[0]) && p[1] == "KEY")
+    redact::secret_name(name)
 }
 
 /// The variables `$NAME` and `${NAME...}` of a value, in order, once each.
@@ -1202,7 +1173,7 @@ mod tests {
             "OPENAI_API_KEY",
             "token",
         ] {
-            assert!(secret_name(yes), "{yes}");
+            assert!(redact::secret_name(yes), "{yes}");
         }
         for no in [
             "TOKENIZERS_PARALLELISM",
@@ -1211,7 +1182,7 @@ mod tests {
             "KEYRING",
             "MONKEY",
         ] {
-            assert!(!secret_name(no), "{no}");
+            assert!(!redact::secret_name(no), "{no}");
         }
     }
 

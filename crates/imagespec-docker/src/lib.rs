@@ -453,7 +453,8 @@ pub async fn build_with(
     let mut build = settings.docker_supervised();
     plan.apply(&mut build);
     tracing::info!(image = %image_name, mode = ?caps.mode, "building");
-    progress::run_streaming(build, &image_name, "build", options.quiet).await?;
+    let masked = job.secrets();
+    progress::run_streaming(build, &image_name, "build", options.quiet, &masked).await?;
 
     let mut digest = None;
     if push {
@@ -462,7 +463,8 @@ pub async fn build_with(
             BuildMode::Builtin => {
                 let mut cmd = settings.docker_supervised();
                 cmd.arg("push").arg(&image_name);
-                let out = progress::run_streaming(cmd, &image_name, "push", options.quiet).await?;
+                let out = progress::run_streaming(cmd, &image_name, "push", options.quiet, &masked)
+                    .await?;
                 digest = command::digest_from_push_output(&out);
             }
         }

@@ -91,6 +91,7 @@ pub async fn run_streaming(
     image: &str,
     what: &'static str,
     quiet: bool,
+    masked: &imagespec_core::redact::Secrets,
 ) -> Result<String, DockerError> {
     tracing::debug!(?cmd, "running");
     // Nothing new starts once the program is being interrupted (no push
@@ -136,7 +137,7 @@ pub async fn run_streaming(
     let mut tracker = StepTracker::default();
     while let Some(line) = rx.recv().await {
         // An installer may print a URL with its credentials, or a secret.
-        let line = imagespec_core::redact::redact(&line).into_owned();
+        let line = masked.mask(&line).into_owned();
         if !quiet {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "[{image}] {line}");

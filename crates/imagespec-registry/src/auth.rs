@@ -3,6 +3,7 @@
 //! for a pull token (with docker's credentials, if any, as basic auth); a
 //! `Basic` challenge has the credentials sent as they are.
 
+use imagespec_core::redact::Secrets;
 use oci_client::secrets::RegistryAuth;
 use reqwest::header::WWW_AUTHENTICATE;
 use reqwest::{RequestBuilder, StatusCode, Url};
@@ -90,6 +91,8 @@ pub(crate) struct Session {
     pub credentials: RegistryAuth,
     /// The authorization to send, once found.
     authorization: tokio::sync::OnceCell<Authorization>,
+    /// The secrets met (credentials, tokens): masked in what the checker says.
+    pub masked: std::sync::Arc<std::sync::Mutex<Secrets>>,
 }
 
 impl Session {
@@ -98,13 +101,22 @@ impl Session {
         base: String,
         repository: String,
         credentials: RegistryAuth,
+        masked: std::sync::Arc<std::sync::Mutex<Secrets>>,
     ) -> Session {
+        {
+            let mut m = masked.lock().unwrap_or_else(|e| e.into_inner());
+            match &credentials {
+                RegistryAuth::Basic(_, secret) | RegistryAuth::Bearer(secret) => m.add(secret),
+                RegistryAuth::Anonymous => {}
+            }
+        }
         Session {
             client,
             base,
             repository,
             credentials,
             authorization: tokio::sync::OnceCell::new(),
+            masked,
         }
     }
 
@@ -230,8 +242,11 @@ impl Session {
                     .filter(|t| !t.is_empty())
             })
             .map(|token| {
-                // A bearer token is a credential too: masked in all output.
-                imagespec_core::redact::register(token);
+                // A bearer token is a credential too: masked in what is said.
+                self.masked
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .add(token);
                 token.to_string()
             })
             .ok_or_else(|| {
@@ -262,6 +277,7 @@ mod tests {
             "https://registry.example".into(),
             "team/app".into(),
             RegistryAuth::Basic("alice".into(), "s3cret".into()),
+            Default::default(),
         );
         let Err(Failure::Final(reason)) = session.token("http://127.0.0.1:9/token", None).await
         else {

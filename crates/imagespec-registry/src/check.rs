@@ -15,6 +15,7 @@ use crate::manifest::{self, Manifest};
 use crate::transport::{
     self, read_capped, request_failure, status_failure, BodyError, Failure, MAX_BODY_BYTES,
 };
+use imagespec_core::redact::Secrets;
 
 /// The header naming a manifest's digest.
 const DIGEST_HEADER: &str = "docker-content-digest";
@@ -200,12 +201,30 @@ impl ImageRequests<'_> {
 #[derive(Debug)]
 pub struct RegistryChecker {
     config: CheckConfig,
+    /// Credentials and tokens met: never in what the checker says.
+    masked: std::sync::Arc<std::sync::Mutex<Secrets>>,
 }
 
 impl RegistryChecker {
     /// A checker with this configuration.
     pub fn new(config: CheckConfig) -> Self {
-        RegistryChecker { config }
+        RegistryChecker {
+            config,
+            masked: Default::default(),
+        }
+    }
+
+    /// The credentials and tokens this checker has met, for whoever prints
+    /// what it logged.
+    pub fn secrets(&self) -> Secrets {
+        self.masked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn mask(&self, text: String) -> String {
+        self.secrets().mask(&text).into_owned()
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retries run
@@ -291,6 +310,7 @@ impl RegistryChecker {
             base,
             reference.repository().to_string(),
             credentials,
+            std::sync::Arc::clone(&self.masked),
         ));
         Ok(ImageRequests {
             session,
@@ -303,6 +323,16 @@ impl RegistryChecker {
     /// (an index resolved to the platform), then the config blob, each read
     /// at most [`MAX_BODY_BYTES`], with digests checked.
     pub async fn labels(
+        &self,
+        image: &str,
+        platform: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, String> {
+        self.read_labels(image, platform)
+            .await
+            .map_err(|e| self.mask(e))
+    }
+
+    async fn read_labels(
         &self,
         image: &str,
         platform: &str,
@@ -355,6 +385,19 @@ impl RegistryChecker {
 
     /// Whether `image` exists with every one of `platforms`.
     pub async fn check_image(&self, image: &str, platforms: &[String]) -> Existence {
+        match self.check_unmasked(image, platforms).await {
+            Existence::Missing { reason, digest } => Existence::Missing {
+                reason: self.mask(reason),
+                digest,
+            },
+            Existence::Unknown { reason } => Existence::Unknown {
+                reason: self.mask(reason),
+            },
+            exists => exists,
+        }
+    }
+
+    async fn check_unmasked(&self, image: &str, platforms: &[String]) -> Existence {
         let reference: Reference = match image.parse() {
             Ok(r) => r,
             Err(e) => {

@@ -105,13 +105,6 @@ pub async fn credentials_for(
 }
 
 fn auth_of(registry: &str, credential: docker_credential::DockerCredential) -> RegistryAuth {
-    // Masked in every line imagespec prints from now on.
-    match &credential {
-        docker_credential::DockerCredential::UsernamePassword(_, secret)
-        | docker_credential::DockerCredential::IdentityToken(secret) => {
-            imagespec_core::redact::register(secret)
-        }
-    }
     match credential {
         docker_credential::DockerCredential::UsernamePassword(user, password) => {
             tracing::debug!(registry, "using docker credentials (user and password)");

@@ -11,7 +11,7 @@ use crate::cli::{BuildArgs, Show};
 use crate::printer::Printer;
 use crate::status::{ExitStatus, UsageError};
 
-pub(crate) fn run(args: BuildArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: BuildArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     if (args.context_only || args.keep_context.is_some()) && args.specs.len() != 1 {
         return Err(
             UsageError("--context-only and --keep-context take exactly one spec".into()).into(),
@@ -201,7 +201,7 @@ fn context_only(
     args: &BuildArgs,
     job: &BuildJob,
     defaults: &imagespec_core::knobs::PythonDefaults,
-    printer: Printer,
+    printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let dir = match &args.keep_context {
         Some(dir) => dir.clone(),
@@ -292,7 +292,7 @@ fn print_plain(
     args: &BuildArgs,
     report: &Report,
     shown: Option<&[Shown]>,
-    printer: Printer,
+    printer: &Printer,
 ) -> anyhow::Result<()> {
     if !args.dry_run {
         for e in report.requested() {

@@ -6,7 +6,7 @@ use crate::cli::{CacheArgs, CacheCommand};
 use crate::printer::Printer;
 use crate::status::{ExitStatus, UsageError};
 
-pub(crate) fn run(command: CacheCommand, printer: Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(command: CacheCommand, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let cache = cache_dir()?;
     let (args, clean) = match &command {
         CacheCommand::Prune(a) => (a, false),

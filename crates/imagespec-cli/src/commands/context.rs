@@ -11,7 +11,7 @@ use crate::cli::ContextArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
-pub(crate) fn run(args: ContextArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: ContextArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let options = args.read.load_options()?;
     let job = prepare(
         &args.spec,

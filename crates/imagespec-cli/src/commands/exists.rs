@@ -7,7 +7,7 @@ use crate::cli::ExistsArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
-pub(crate) fn run(args: ExistsArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: ExistsArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let options = args.read.load_options()?;
     #[cfg(feature = "registry")]
     imagespec_registry::validate_env()?;

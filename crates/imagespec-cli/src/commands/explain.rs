@@ -55,13 +55,13 @@ fn looks_like_image(text: &str) -> bool {
     !spec_like && chars_ok && tagged
 }
 
-pub(crate) fn run(args: ExplainArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: ExplainArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let options = &args.read.load_options()?;
     let job = prepare(&args.spec, options, printer, Lints::Quiet)?;
     let new = TagRecord::of(&job)?;
     let old = match parse_against(&args.against) {
         Against::File(path) => TagRecord::of(&prepare(&path, options, printer, Lints::Quiet)?)?,
-        Against::Git(rev) => git_record(&args.spec, &rev, options)?,
+        Against::Git(rev) => git_record(&args.spec, &rev, options, printer)?,
         Against::Image(image) => {
             let platform = job
                 .spec
@@ -115,7 +115,12 @@ fn image_record(image: &str, platform: &str) -> anyhow::Result<TagRecord> {
 /// the spec read from the same place in it. Its files are read there too,
 /// absolute paths into the repository included, while the spec keeps the
 /// paths it holds (its hash sees them as written).
-fn git_record(spec: &Path, rev: &str, options: &LoadOptions) -> anyhow::Result<TagRecord> {
+fn git_record(
+    spec: &Path,
+    rev: &str,
+    options: &LoadOptions,
+    printer: &Printer,
+) -> anyhow::Result<TagRecord> {
     use imagespec_core::git::Git;
     let spec_abs = spec
         .canonicalize()
@@ -172,9 +177,13 @@ fn git_record(spec: &Path, rev: &str, options: &LoadOptions) -> anyhow::Result<T
     let job = imagespec_core::spec::load_file_with(&old_spec, &options)
         .map_err(anyhow::Error::from)
         .and_then(|spec| {
+            printer
+                .masker
+                .add(&imagespec_core::redact::Secrets::of_spec(&spec));
             imagespec_core::builder::prepare(spec.view())
                 .map_err(|e| super::locate(e, &spec, &old_spec).into())
         })
+        .inspect(|job| printer.masker.add(&job.secrets()))
         .with_context(|| format!("the spec at `{}`", imagespec_core::safety::printable(rev)))?;
     Ok(TagRecord::of(&job)?)
 }

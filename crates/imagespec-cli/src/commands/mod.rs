@@ -14,6 +14,7 @@ mod tag;
 use std::path::Path;
 
 use imagespec_core::lint::Lint;
+use imagespec_core::redact::Secrets;
 use imagespec_core::spec::LoadOptions;
 use imagespec_core::{BuildJob, Loaded};
 
@@ -22,7 +23,7 @@ use crate::printer::Printer;
 use crate::status::{ExitStatus, LintFailure};
 
 /// Runs a parsed command line.
-pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
+pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Tag(args) => tag::run(args, printer),
         Command::Context(args) => context::run(args, printer),
@@ -63,7 +64,7 @@ impl Lints {
 pub(crate) fn prepare(
     path: &Path,
     options: &LoadOptions,
-    printer: Printer,
+    printer: &Printer,
     lints: Lints,
 ) -> anyhow::Result<BuildJob> {
     let job = {
@@ -71,7 +72,12 @@ pub(crate) fn prepare(
         let _reading =
             tracing::info_span!("reading", progress = true, spec = %path.display()).entered();
         let spec = imagespec_core::spec::load_file_with(path, options)?;
-        imagespec_core::builder::prepare(spec.view()).map_err(|e| locate(e, &spec, path))?
+        // What the spec holds is masked from here on, its own errors included.
+        printer.masker.add(&Secrets::of_spec(&spec));
+        let job =
+            imagespec_core::builder::prepare(spec.view()).map_err(|e| locate(e, &spec, path))?;
+        printer.masker.add(&job.secrets());
+        job
     };
     if lints != Lints::Quiet {
         let found = imagespec_core::lint::lint(&job);
@@ -93,7 +99,7 @@ pub(crate) fn prepare(
 pub(crate) fn prepare_all(
     paths: &[std::path::PathBuf],
     options: &LoadOptions,
-    printer: Printer,
+    printer: &Printer,
     lints: Lints,
 ) -> anyhow::Result<Vec<BuildJob>> {
     paths

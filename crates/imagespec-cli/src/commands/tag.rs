@@ -5,7 +5,7 @@ use crate::cli::TagArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
-pub(crate) fn run(args: TagArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: TagArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let options = args.read.load_options()?;
     let job = prepare(
         &args.spec,

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use sha1::{Digest as _, Sha1};
 
 use crate::error::{Error, Result, SpecError};
+use crate::redact::Secrets;
 use crate::spec::{CopyMode, ImageSpec, SpecRef};
 
 pub(crate) use cache_file::{read as read_cache_file, write as write_cache_file};
@@ -164,6 +165,9 @@ pub struct Inputs {
     pub secrets: Vec<SecretFile>,
     /// The side files asked about, and whether each is a file.
     pub side_files: BTreeMap<PathBuf, bool>,
+    /// What the files read hold that output must not show: the content of
+    /// the secret files, the credentials of URLs in the requirements file.
+    pub masked: Secrets,
 }
 
 /// Python's `bytes.strip()`: ASCII white space at both ends.
@@ -307,6 +311,11 @@ impl Inputs {
                 )),
                 (None, None) => None,
             };
+        let mut masked = Secrets::new();
+        if let Some(r) = &requirements {
+            // `pkg @ https://user:token@host/...` lines.
+            masked.add_urls_in(&String::from_utf8_lossy(&r.bytes));
+        }
         let secrets = spec
             .pip_secret_mounts()
             .iter()
@@ -314,10 +323,10 @@ impl Inputs {
                 let path = spec.resolve(&m.src);
                 let exists = path.is_file();
                 if exists {
-                    // Masked in all output; a secret file too large to be
-                    // one (over 1 MiB), or no regular file, is not read.
+                    // A secret file too large to be one (over 1 MiB), or no
+                    // regular file, is not read.
                     if let Ok(bytes) = crate::fsx::read_regular(&path, 1 << 20) {
-                        crate::redact::register_file_content(&bytes);
+                        masked.add_file_content(&bytes);
                     }
                 }
                 SecretFile { exists, path }
@@ -339,6 +348,7 @@ impl Inputs {
             base,
             secrets,
             side_files,
+            masked,
         })
     }
 
@@ -441,8 +451,6 @@ fn collect_requirements(spec: SpecRef<'_>) -> Result<Option<Requirements>> {
         _ => Error::io("read requirements file", &path, e),
     })?;
     let sha1 = hex::encode(Sha1::digest(py_strip(&bytes)));
-    // `pkg @ https://user:token@host/...` lines: masked in all output.
-    crate::redact::register_urls_in(&String::from_utf8_lossy(&bytes));
     Ok(Some(Requirements { path, bytes, sha1 }))
 }
 

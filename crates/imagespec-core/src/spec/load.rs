@@ -477,8 +477,9 @@ impl Loader<'_> {
             }
             item_lines(&mut origin, field, value);
         }
+        let secrets = crate::redact::Secrets::of_spec(&spec);
         super::validate::post_init(&mut spec, typed, self.fix_quirks)
-            .map_err(|e| e.at_line(line(root)))?;
+            .map_err(|e| e.at_line(line(root)).masking(&secrets))?;
         Ok((spec, origin))
     }
 

@@ -97,13 +97,6 @@ pub(crate) fn post_init(
         if !typed {
             *registry = registry.to_lowercase();
         }
-        // `user:token@host` holds a secret: masked in all output from now on.
-        if let Some((secret, _)) = registry.rsplit_once('@') {
-            crate::redact::register(secret);
-            if let Some((_, password)) = secret.split_once(':') {
-                crate::redact::register(password);
-            }
-        }
         validate_registry(registry)?;
     }
     if spec.platform.is_none() && !typed {
@@ -207,18 +200,6 @@ fn refuse_control(field: &str, value: &str) -> Result<(), SpecError> {
 /// target that would add mount options, naming the field. Nested bases
 /// included.
 pub(crate) fn check(spec: &ImageSpec) -> Result<(), SpecError> {
-    // Credentials in URLs are masked in all output from now on, this
-    // check's own messages included.
-    for text in spec
-        .pip_index()
-        .into_iter()
-        .chain(spec.pip_extra_args())
-        .chain(spec.pip_extra_index_url().iter().map(String::as_str))
-        .chain(spec.packages().iter().map(String::as_str))
-        .chain(spec.commands().iter().map(String::as_str))
-    {
-        crate::redact::register_urls_in(text);
-    }
     let lists: [(&str, &[String]); 9] = [
         ("packages", spec.packages()),
         ("conda_packages", spec.conda_packages()),
