@@ -9,7 +9,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use imagespec_core::context::write_context;
 use imagespec_core::knobs::PythonDefaults;
 use imagespec_core::spec::load_file;
 use regex::Regex;
@@ -248,16 +247,15 @@ pub fn run_imagespec(dir: &Path, spec_file: &str, defaults: &PythonDefaults, out
     };
     // What `imagespec context` does: prepare (checks, inputs, identity),
     // the builders' checks, then the context.
-    let job = match imagespec_core::builder::prepare(spec.view()) {
+    let engine = crate::engine(defaults);
+    let job = match engine.prepare(spec.view()) {
         Ok(job) => job,
         Err(e) => return fail(side, "prepare", e.to_string()),
     };
     side.id = Some(job.identity.id.clone());
     side.tag = Some(job.identity.tag.clone());
     side.image_name = Some(job.identity.image_name.clone());
-    let written = imagespec_core::builder::check_chain(&job)
-        .and_then(|()| imagespec_core::builder::context_checks(&job))
-        .and_then(|()| write_context(&job, defaults, out));
+    let written = engine.write_context(&job, out, Default::default());
     match written {
         Ok(written) => {
             for f in &written.files {

@@ -7,6 +7,7 @@ pub mod registry;
 
 use std::path::{Path, PathBuf};
 
+use imagespec_core::engine::{Engine, EngineOptions, Plugins};
 use imagespec_core::knobs::PythonDefaults;
 
 /// Keeps the installer plugins linked, so their registrations exist.
@@ -162,21 +163,42 @@ impl SpecExt for imagespec_core::ImageSpec {
 
 impl SpecExt for imagespec_core::Loaded {
     fn job(&self) -> imagespec_core::Result<imagespec_core::BuildJob> {
-        imagespec_core::builder::prepare(self.view())
+        engine(&oracle_defaults()).prepare(self.view())
     }
 }
 
-/// What `imagespec context` does: prepare, the builders' and the Docker
-/// context's checks, then the context, written atomically into `output`.
+/// The plugins linked into the tests (see [`link_plugins`]), collected once.
+pub fn plugins() -> &'static Plugins<'static> {
+    static PLUGINS: std::sync::OnceLock<Plugins<'static>> = std::sync::OnceLock::new();
+    PLUGINS.get_or_init(|| {
+        link_plugins();
+        Plugins::registered().expect("the registered plugins")
+    })
+}
+
+/// An engine with the registered plugins and these defaults, as the CLI
+/// makes one.
+pub fn engine(defaults: &PythonDefaults) -> Engine<'static> {
+    Engine::new(
+        plugins(),
+        EngineOptions {
+            defaults: defaults.clone(),
+            ..EngineOptions::default()
+        },
+        1,
+    )
+}
+
+/// What `imagespec context` does: prepare, the Docker context's checks,
+/// then the context, written atomically into `output`.
 pub fn write_context(
     spec: &imagespec_core::Loaded,
     defaults: &PythonDefaults,
     output: &Path,
 ) -> imagespec_core::Result<imagespec_core::context::WrittenContext> {
-    let job = spec.job()?;
-    imagespec_core::builder::check_chain(&job)?;
-    imagespec_core::builder::context_checks(&job)?;
-    imagespec_core::context::write_context(&job, defaults, output)
+    let engine = engine(defaults);
+    let job = engine.prepare(spec.view())?;
+    engine.write_context(&job, output, Default::default())
 }
 
 #[cfg(test)]

@@ -9,11 +9,12 @@ use std::path::Path;
 use imagespec_core::spec::load_file;
 use imagespec_tests::{link_plugins, oracle_defaults, SpecExt};
 
-/// What `tag` runs: load, prepare, the builders' checks.
+/// What `tag` runs: load, prepare, the checks of the Docker builder (its
+/// context's: no builder is linked here).
 fn tag_verdict(spec_file: &Path) -> Result<imagespec_core::BuildJob, imagespec_core::Error> {
     let spec = load_file(spec_file)?;
     let job = spec.job()?;
-    imagespec_core::builder::check_chain(&job)?;
+    imagespec_tests::engine(&oracle_defaults()).check_context(&job)?;
     Ok(job)
 }
 

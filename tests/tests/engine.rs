@@ -3,14 +3,12 @@
 //! "take" time on tokio's paused clock, so the tests wait for nothing.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use imagespec_core::builder::{
-    BuildOptions, BuildOutcome, BuilderRegistration, Builders, ImageBuilder,
-};
-use imagespec_core::engine::{Action, Engine};
+use imagespec_core::builder::{BuildOutcome, BuildRequest, Builders, ImageBuilder, Target};
+use imagespec_core::engine::{Action, Engine, EngineOptions, Plugins};
 use imagespec_core::existence::Existence;
 use imagespec_core::spec::{load_str, SpecFormat};
 use imagespec_core::{BaseImage, BuildJob, Plugin, Result};
@@ -28,7 +26,7 @@ struct Recorder {
 #[derive(Debug)]
 struct TestBuilder {
     name: &'static str,
-    rec: &'static Recorder,
+    rec: Arc<Recorder>,
     /// Image names (without tag) that already exist.
     existing: Vec<&'static str>,
     /// Image names (without tag) whose build fails.
@@ -41,19 +39,16 @@ struct TestBuilder {
 }
 
 impl TestBuilder {
-    fn new(name: &'static str, rec: &'static Recorder) -> TestBuilder {
+    fn new(name: &'static str, rec: &Arc<Recorder>) -> TestBuilder {
         TestBuilder {
             name,
-            rec,
+            rec: Arc::clone(rec),
             existing: vec![],
             failing: vec![],
             real: vec![],
             delay: Duration::from_millis(20),
             remembers: false,
         }
-    }
-    fn leak(self, priority: i32) -> BuilderRegistration {
-        BuilderRegistration::new(Box::leak(Box::new(self)), priority)
     }
 }
 
@@ -65,16 +60,21 @@ impl Plugin for TestBuilder {
 
 #[async_trait]
 impl ImageBuilder for TestBuilder {
-    async fn existence(&self, job: &BuildJob) -> Result<Existence> {
+    /// It builds from no context: the engine's logic alone is under test.
+    fn needs_context(&self) -> bool {
+        false
+    }
+
+    async fn existence(&self, target: &Target<'_>) -> Result<Option<Existence>> {
         let built = self
             .rec
             .builds
             .lock()
             .unwrap()
             .iter()
-            .any(|(n, _)| *n == job.identity.image_name);
-        Ok(
-            if self.existing.contains(&job.spec.name()) || (self.remembers && built) {
+            .any(|(n, _)| n == target.image_name);
+        Ok(Some(
+            if self.existing.contains(&target.spec.name()) || (self.remembers && built) {
                 Existence::Exists {
                     digest: "sha256:test".into(),
                 }
@@ -84,33 +84,30 @@ impl ImageBuilder for TestBuilder {
                     digest: None,
                 }
             },
-        )
+        ))
     }
 
-    async fn build_image(&self, job: &BuildJob, _options: &BuildOptions) -> Result<BuildOutcome> {
-        let spec = &job.spec;
+    async fn build_image(&self, request: &BuildRequest<'_>) -> Result<BuildOutcome> {
+        let target = &request.target;
+        let name = target.spec.name();
         let now = self.rec.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.rec.max_in_flight.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(self.delay).await;
         self.rec.in_flight.fetch_sub(1, Ordering::SeqCst);
-        let image_name = job.identity.image_name.clone();
-        let base = job.inputs.base.as_ref().map(|b| b.name.clone());
-        self.rec
-            .builds
-            .lock()
-            .unwrap()
-            .push((image_name.clone(), base));
-        if self.failing.contains(&spec.name()) {
+        self.rec.builds.lock().unwrap().push((
+            target.image_name.to_string(),
+            target.base_image.map(str::to_string),
+        ));
+        if self.failing.contains(&name) {
             return Err(imagespec_core::Error::Other(format!(
-                "{} failed on purpose",
-                spec.name()
+                "{name} failed on purpose"
             )));
         }
         Ok(BuildOutcome {
             real_name: self
                 .real
                 .iter()
-                .find(|(n, _)| *n == spec.name())
+                .find(|(n, _)| *n == name)
                 .map(|(_, r)| r.to_string()),
             pushed: false,
             digest: None,
@@ -119,30 +116,39 @@ impl ImageBuilder for TestBuilder {
     }
 }
 
-fn recorder() -> &'static Recorder {
-    Box::leak(Box::new(Recorder::default()))
+fn recorder() -> Arc<Recorder> {
+    Arc::new(Recorder::default())
 }
 
-fn builders(regs: Vec<BuilderRegistration>) -> &'static Builders {
-    Box::leak(Box::new(Builders::new(regs, "image builders").unwrap()))
+/// The plugins of a run: these builders, borrowed, and the registered
+/// installers.
+fn set_of<'a>(builders: &[(&'a TestBuilder, i32)]) -> Plugins<'a> {
+    link_plugins();
+    let mut set = Builders::empty();
+    for (b, priority) in builders {
+        set = set.with(*b, *priority);
+    }
+    Plugins {
+        builders: set,
+        ..Plugins::registered().unwrap()
+    }
 }
 
-fn options() -> BuildOptions {
-    BuildOptions {
+fn options() -> EngineOptions {
+    EngineOptions {
         push: true,
         defaults: oracle_defaults(),
-        keep_context: None,
-        force_push: false,
-        fast_fail: false,
-        assume_exists_when_unknown: false,
         quiet: true,
-        lock_dir: None,
+        ..EngineOptions::default()
     }
 }
 
 /// The specs prepared (inputs read, identity computed), as the CLI does.
-fn jobs(specs: &[imagespec_core::Loaded]) -> Vec<BuildJob> {
-    specs.iter().map(|s| s.job().unwrap()).collect()
+fn jobs(engine: &Engine<'_>, specs: &[imagespec_core::Loaded]) -> Vec<BuildJob> {
+    specs
+        .iter()
+        .map(|s| engine.prepare(s.view()).unwrap())
+        .collect()
 }
 
 fn spec(yaml: &str) -> imagespec_core::Loaded {
@@ -164,17 +170,18 @@ fn built(rec: &Recorder) -> Vec<(String, Option<String>)> {
 #[test]
 fn the_highest_priority_builder_is_the_default_and_names_select() {
     let rec = recorder();
-    let set = builders(vec![
-        TestBuilder::new("low", rec).leak(1),
-        TestBuilder::new("high", rec).leak(5),
-        TestBuilder::new("also-high", rec).leak(5),
-    ]);
+    let (low, high, also) = (
+        TestBuilder::new("low", &rec),
+        TestBuilder::new("high", &rec),
+        TestBuilder::new("also-high", &rec),
+    );
+    let plugins = set_of(&[(&low, 1), (&high, 5), (&also, 5)]);
     assert_eq!(
-        set.names(),
+        plugins.builders.names(),
         ["also-high", "high", "low"],
         "priority, then name"
     );
-    let for_spec = |yaml: &str| imagespec_core::builder::for_spec_in(set, &spec(yaml));
+    let for_spec = |yaml: &str| plugins.builder_for(&spec(yaml));
     assert_eq!(for_spec("name: a\n").unwrap().name(), "also-high");
     assert_eq!(for_spec("name: a\nbuilder: low\n").unwrap().name(), "low");
 
@@ -192,10 +199,14 @@ fn the_highest_priority_builder_is_the_default_and_names_select() {
 #[test]
 fn duplicate_builder_names_are_an_error() {
     let rec = recorder();
+    let (one, two) = (
+        TestBuilder::new("same", &rec),
+        TestBuilder::new("same", &rec),
+    );
     let err = Builders::new(
         [
-            TestBuilder::new("same", rec).leak(1),
-            TestBuilder::new("same", rec).leak(2),
+            imagespec_core::Registration::new(&one as &dyn ImageBuilder, 1),
+            imagespec_core::Registration::new(&two as &dyn ImageBuilder, 2),
         ],
         "image builders",
     )
@@ -210,18 +221,20 @@ fn duplicate_builder_names_are_an_error() {
 #[tokio::test(start_paused = true)]
 async fn a_nested_base_is_built_first_and_its_name_goes_into_the_child() {
     let rec = recorder();
-    let set = builders(vec![TestBuilder::new("t", rec).leak(0)]);
+    let t = TestBuilder::new("t", &rec);
+    let plugins = set_of(&[(&t, 0)]);
+    let engine = Engine::new(&plugins, options(), 4);
     let c = child("child", "base", "t");
     let base_name = match c.base_image() {
         Some(BaseImage::Spec(b)) => b.job().unwrap().identity.image_name,
         _ => unreachable!(),
     };
-    let report = Engine::new(set, options(), 4)
-        .run(&jobs(std::slice::from_ref(&c)), false)
+    let report = engine
+        .run(&jobs(&engine, std::slice::from_ref(&c)), false)
         .await
         .unwrap();
     assert!(report.ok(), "{report:?}");
-    let builds = built(rec);
+    let builds = built(&rec);
     assert_eq!(builds.len(), 2);
     assert_eq!(builds[0].0, base_name, "the base first");
     assert_eq!(
@@ -241,16 +254,15 @@ async fn a_nested_base_is_built_first_and_its_name_goes_into_the_child() {
 #[tokio::test(start_paused = true)]
 async fn a_shared_base_is_built_exactly_once_across_ten_specs() {
     let rec = recorder();
-    let set = builders(vec![TestBuilder::new("t", rec).leak(0)]);
+    let t = TestBuilder::new("t", &rec);
+    let plugins = set_of(&[(&t, 0)]);
+    let engine = Engine::new(&plugins, options(), 4);
     let specs: Vec<imagespec_core::Loaded> = (0..10)
         .map(|i| child(&format!("c{i}"), "shared", "t"))
         .collect();
-    let report = Engine::new(set, options(), 4)
-        .run(&jobs(&specs), false)
-        .await
-        .unwrap();
+    let report = engine.run(&jobs(&engine, &specs), false).await.unwrap();
     assert!(report.ok());
-    let builds = built(rec);
+    let builds = built(&rec);
     let base_builds = builds
         .iter()
         .filter(|(n, _)| n.starts_with("shared:"))
@@ -261,28 +273,31 @@ async fn a_shared_base_is_built_exactly_once_across_ten_specs() {
     assert_eq!(report.entries.iter().filter(|e| e.requested).count(), 10);
     // The same spec twice is one image too.
     let rec2 = recorder();
-    let set2 = builders(vec![TestBuilder::new("t", rec2).leak(0)]);
+    let t2 = TestBuilder::new("t", &rec2);
+    let plugins2 = set_of(&[(&t2, 0)]);
+    let engine2 = Engine::new(&plugins2, options(), 2);
     let s = spec("name: twice\nbuilder: t\n");
-    Engine::new(set2, options(), 2)
-        .run(&jobs(&[s.clone(), s]), false)
+    engine2
+        .run(&jobs(&engine2, &[s.clone(), s]), false)
         .await
         .unwrap();
-    assert_eq!(built(rec2).len(), 1);
+    assert_eq!(built(&rec2).len(), 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_name_a_builder_returns_is_what_dependents_use() {
     let rec = recorder();
-    let mut b = TestBuilder::new("t", rec);
+    let mut b = TestBuilder::new("t", &rec);
     b.real = vec![("base", "mirror.example/base:real")];
-    let set = builders(vec![b.leak(0)]);
+    let plugins = set_of(&[(&b, 0)]);
+    let engine = Engine::new(&plugins, options(), 2);
     let c = child("child", "base", "t");
-    let report = Engine::new(set, options(), 2)
-        .run(&jobs(std::slice::from_ref(&c)), false)
+    let report = engine
+        .run(&jobs(&engine, std::slice::from_ref(&c)), false)
         .await
         .unwrap();
     assert!(report.ok());
-    let builds = built(rec);
+    let builds = built(&rec);
     assert_eq!(builds[1].1.as_deref(), Some("mirror.example/base:real"));
     assert_eq!(
         report.entries[0].real_name.as_deref(),
@@ -305,18 +320,16 @@ async fn the_name_a_builder_returns_is_what_dependents_use() {
 #[tokio::test(start_paused = true)]
 async fn builds_run_concurrently_up_to_jobs() {
     let rec = recorder();
-    let mut b = TestBuilder::new("t", rec);
+    let mut b = TestBuilder::new("t", &rec);
     b.delay = Duration::from_millis(150);
-    let set = builders(vec![b.leak(0)]);
+    let plugins3 = set_of(&[(&b, 0)]);
+    let engine = Engine::new(&plugins3, options(), 3);
     let specs: Vec<imagespec_core::Loaded> = (0..7)
         .map(|i| spec(&format!("name: p{i}\nbuilder: t\n")))
         .collect();
-    let report = Engine::new(set, options(), 3)
-        .run(&jobs(&specs), false)
-        .await
-        .unwrap();
+    let report = engine.run(&jobs(&engine, &specs), false).await.unwrap();
     assert!(report.ok());
-    assert_eq!(built(rec).len(), 7);
+    assert_eq!(built(&rec).len(), 7);
     assert_eq!(
         rec.max_in_flight.load(Ordering::SeqCst),
         3,
@@ -324,32 +337,28 @@ async fn builds_run_concurrently_up_to_jobs() {
     );
 
     let rec1 = recorder();
-    let mut b1 = TestBuilder::new("t", rec1);
+    let mut b1 = TestBuilder::new("t", &rec1);
     b1.delay = Duration::from_millis(30);
-    let set1 = builders(vec![b1.leak(0)]);
-    Engine::new(set1, options(), 1)
-        .run(&jobs(&specs), false)
-        .await
-        .unwrap();
+    let plugins1 = set_of(&[(&b1, 0)]);
+    let engine1 = Engine::new(&plugins1, options(), 1);
+    engine1.run(&jobs(&engine1, &specs), false).await.unwrap();
     assert_eq!(rec1.max_in_flight.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn one_failure_fails_its_dependents_and_nothing_else() {
     let rec = recorder();
-    let mut b = TestBuilder::new("t", rec);
+    let mut b = TestBuilder::new("t", &rec);
     b.failing = vec!["badbase", "lonely"];
-    let set = builders(vec![b.leak(0)]);
+    let plugins = set_of(&[(&b, 0)]);
+    let engine = Engine::new(&plugins, options(), 2);
     let specs = vec![
         child("c1", "badbase", "t"),
         spec("name: fine\nbuilder: t\n"),
         spec("name: lonely\nbuilder: t\n"),
         child("c2", "goodbase", "t"),
     ];
-    let report = Engine::new(set, options(), 2)
-        .run(&jobs(&specs), false)
-        .await
-        .unwrap();
+    let report = engine.run(&jobs(&engine, &specs), false).await.unwrap();
     assert!(!report.ok());
     let action = |prefix: &str| {
         report
@@ -375,18 +384,16 @@ async fn one_failure_fails_its_dependents_and_nothing_else() {
 #[tokio::test(start_paused = true)]
 async fn existing_images_are_skipped_and_dry_runs_build_nothing() {
     let rec = recorder();
-    let mut b = TestBuilder::new("t", rec);
+    let mut b = TestBuilder::new("t", &rec);
     b.existing = vec!["base", "there"];
-    let set = builders(vec![b.leak(0)]);
+    let plugins = set_of(&[(&b, 0)]);
+    let engine = Engine::new(&plugins, options(), 2);
     let specs = vec![
         child("child", "base", "t"),
         spec("name: there\nbuilder: t\n"),
     ];
-    let dry = Engine::new(set, options(), 2)
-        .run(&jobs(&specs), true)
-        .await
-        .unwrap();
-    assert!(built(rec).is_empty(), "a dry run builds nothing");
+    let dry = engine.run(&jobs(&engine, &specs), true).await.unwrap();
+    assert!(built(&rec).is_empty(), "a dry run builds nothing");
     let actions: Vec<Action> = dry.entries.iter().map(|e| e.action).collect();
     assert_eq!(
         actions,
@@ -394,19 +401,14 @@ async fn existing_images_are_skipped_and_dry_runs_build_nothing() {
     );
 
     let mut forced = options();
-    forced.force_push = true;
-    let report = Engine::new(set, forced, 2)
-        .run(&jobs(&specs), false)
-        .await
-        .unwrap();
+    forced.policy.force_push = true;
+    let forced = Engine::new(&plugins, forced, 2);
+    let report = forced.run(&jobs(&forced, &specs), false).await.unwrap();
     assert!(
         report.entries.iter().all(|e| e.action == Action::Built),
         "force push builds existing images"
     );
-    let report = Engine::new(set, options(), 2)
-        .run(&jobs(&specs), false)
-        .await
-        .unwrap();
+    let report = engine.run(&jobs(&engine, &specs), false).await.unwrap();
     let actions: Vec<Action> = report.entries.iter().map(|e| e.action).collect();
     assert_eq!(actions, [Action::Skipped, Action::Built, Action::Skipped]);
 }
@@ -416,19 +418,22 @@ async fn existing_images_are_skipped_and_dry_runs_build_nothing() {
 #[tokio::test]
 async fn two_runs_at_once_build_an_image_once_and_both_succeed() {
     let rec = recorder();
-    let mut b = TestBuilder::new("t", rec);
+    let mut b = TestBuilder::new("t", &rec);
     b.remembers = true;
     b.delay = Duration::from_millis(100);
-    let set = builders(vec![b.leak(0)]);
+    let plugins = set_of(&[(&b, 0)]);
     let locks = tempfile::tempdir().unwrap();
     let mut opts = options();
     opts.lock_dir = Some(locks.path().to_path_buf());
-    let job = jobs(&[spec("name: once\nbuilder: t\n")]);
-    let (first, second) = (Engine::new(set, opts.clone(), 1), Engine::new(set, opts, 1));
+    let (first, second) = (
+        Engine::new(&plugins, opts.clone(), 1),
+        Engine::new(&plugins, opts, 1),
+    );
+    let job = jobs(&first, &[spec("name: once\nbuilder: t\n")]);
     let (one, two) = tokio::join!(first.run(&job, false), second.run(&job, false));
     let (one, two) = (one.unwrap(), two.unwrap());
     assert!(one.ok() && two.ok());
-    assert_eq!(built(rec).len(), 1, "built once");
+    assert_eq!(built(&rec).len(), 1, "built once");
     let mut actions = [one.entries[0].action, two.entries[0].action];
     actions.sort_by_key(|a| a.label());
     assert_eq!(actions, [Action::Built, Action::Skipped]);

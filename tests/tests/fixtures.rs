@@ -14,7 +14,9 @@ use std::path::Path;
 
 use imagespec_core::knobs::PythonDefaults;
 use imagespec_core::spec::load_file;
-use imagespec_tests::{link_plugins, normalize_dockerfile, write_context, OracleCase, SpecExt};
+use imagespec_tests::{
+    link_plugins, normalize_dockerfile, oracle_defaults, write_context, OracleCase, SpecExt,
+};
 use sha2::{Digest, Sha256};
 
 fn defaults(case: &OracleCase) -> PythonDefaults {
@@ -53,8 +55,9 @@ fn identity(path: &Path) -> Outcome {
     let case = case_of(path);
     let job = load_file(path).map_err(|e| e.to_string()).and_then(|spec| {
         let job = spec.job().map_err(|e| e.to_string())?;
-        imagespec_core::builder::check_chain(&job).map_err(|e| e.to_string())?;
-        imagespec_core::builder::context_checks(&job).map_err(|e| e.to_string())?;
+        imagespec_tests::engine(&oracle_defaults())
+            .check_context(&job)
+            .map_err(|e| e.to_string())?;
         Ok(job)
     });
     match (case.error(), job) {

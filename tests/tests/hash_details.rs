@@ -180,7 +180,12 @@ fn a_source_change_while_writing_aborts_and_leaves_nothing() {
     write(dir.path(), "src/app.py", "v = 1\n");
     let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
     let job = spec.job().unwrap();
-    let plan = imagespec_core::plan::plan(&job, &oracle_defaults()).unwrap();
+    let plan = imagespec_core::plan::plan(
+        &job,
+        &imagespec_tests::plugins().installers,
+        &oracle_defaults(),
+    )
+    .unwrap();
     write(dir.path(), "src/app.py", "v = 2\n");
     let out = dir.path().join("ctx");
     let err = write_plan(&job, &plan, &out).unwrap_err();

@@ -99,7 +99,12 @@ fn identity_plan_and_render_are_pure_functions_of_spec_and_inputs() {
         "deterministic"
     );
 
-    let plan = imagespec_core::plan::plan(&job, &oracle_defaults()).unwrap();
+    let plan = imagespec_core::plan::plan(
+        &job,
+        &imagespec_tests::plugins().installers,
+        &oracle_defaults(),
+    )
+    .unwrap();
     let dockerfile = imagespec_core::render::render(&plan).unwrap();
     assert!(
         dockerfile.contains("\nFROM localhost:5000/base:built\n"),
@@ -139,7 +144,12 @@ fn plan_snapshots() {
     for name in ["python-exec", "uv-lock", "copy"] {
         let case = all_cases().into_iter().find(|c| c.name == name).unwrap();
         let job = load_file(&case.spec()).unwrap().job().unwrap();
-        let plan = imagespec_core::plan::plan(&job, &oracle_defaults()).unwrap();
+        let plan = imagespec_core::plan::plan(
+            &job,
+            &imagespec_tests::plugins().installers,
+            &oracle_defaults(),
+        )
+        .unwrap();
         let root = case.dir.display().to_string();
         insta::with_settings!({
             snapshot_path => "snapshots",

@@ -391,7 +391,11 @@ fn check_loaded(
     if let Err(e) = imagespec_core::builder::context_checks(&job) {
         return refused(e);
     }
-    let plan = match imagespec_core::plan::plan(&job, &oracle_defaults()) {
+    let plan = match imagespec_core::plan::plan(
+        &job,
+        &imagespec_tests::plugins().installers,
+        &oracle_defaults(),
+    ) {
         Ok(p) => p,
         Err(e) => return refused(e),
     };

@@ -8,7 +8,12 @@ fn plan_json(dir: &std::path::Path, spec: serde_json::Value) -> Result<String, S
     let spec =
         load_str(&spec.to_string(), SpecFormat::Json, None, dir).map_err(|e| e.to_string())?;
     let job = spec.job().map_err(|e| e.to_string())?;
-    let plan = imagespec_core::plan::plan(&job, &oracle_defaults()).map_err(|e| e.to_string())?;
+    let plan = imagespec_core::plan::plan(
+        &job,
+        &imagespec_tests::plugins().installers,
+        &oracle_defaults(),
+    )
+    .map_err(|e| e.to_string())?;
     imagespec_core::render::render(&plan).map_err(|e| e.to_string())
 }
 

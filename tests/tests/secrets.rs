@@ -29,7 +29,12 @@ fn index_credentials_become_build_secrets_and_leave_no_trace_in_the_context() {
     .unwrap();
     let spec = load_str(&spec_text(), SpecFormat::Yaml, None, dir.path()).unwrap();
     let job = spec.job().unwrap();
-    let plan = imagespec_core::plan::plan(&job, &oracle_defaults()).unwrap();
+    let plan = imagespec_core::plan::plan(
+        &job,
+        &imagespec_tests::plugins().installers,
+        &oracle_defaults(),
+    )
+    .unwrap();
     let dockerfile = imagespec_core::render::render(&plan).unwrap();
     assert!(!dockerfile.contains(TOKEN), "{dockerfile}");
     assert!(!dockerfile.contains("deploy"), "{dockerfile}");
@@ -155,7 +160,12 @@ fn credentials_in_shell_text_get_a_warning() {
         dir.path(),
     )
     .unwrap();
-    let plan = imagespec_core::plan::plan(&spec.job().unwrap(), &oracle_defaults()).unwrap();
+    let plan = imagespec_core::plan::plan(
+        &spec.job().unwrap(),
+        &imagespec_tests::plugins().installers,
+        &oracle_defaults(),
+    )
+    .unwrap();
     assert!(
         plan.warnings
             .iter()

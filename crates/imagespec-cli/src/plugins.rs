@@ -20,27 +20,26 @@ pub fn link() {
 }
 
 /// The cargo feature of `imagespec-cli` that would have provided what an
-/// error says is missing, as a hint for the user.
+/// error says is missing, as a hint for the user: from what the error
+/// carries (the kind of plugin, and the name asked for), never its text.
 pub fn feature_hint(err: &imagespec_core::Error) -> Option<String> {
     use imagespec_core::{Error, PluginKind};
-    let feature = match err {
-        Error::MissingPlugin { kind, needed_for } => match kind {
-            PluginKind::Checker => "registry",
-            PluginKind::PythonInstaller => "micromamba",
-            PluginKind::PackagesInstaller if needed_for.contains("poetry.lock") => "poetry",
-            PluginKind::PackagesInstaller => "uv",
-            PluginKind::Builder => "docker",
-        },
-        Error::Spec(se) if se.location.field.ends_with("builder") => {
-            if se.message.contains("`default`") {
-                "docker"
-            } else if se.message.contains("`noop`") {
-                "noop"
-            } else {
-                return None;
-            }
+    let (kind, asked) = match err {
+        Error::MissingPlugin { kind, asked, .. } => (*kind, asked.as_deref()),
+        Error::Spec(se) => {
+            let (kind, name) = se.carried.missing.as_ref()?;
+            (*kind, Some(name.as_str()))
         }
         _ => return None,
+    };
+    let feature = match (kind, asked) {
+        (PluginKind::Checker, _) => "registry",
+        (PluginKind::PythonInstaller, _) => "micromamba",
+        (PluginKind::PackagesInstaller, Some("poetry.lock")) => "poetry",
+        (PluginKind::PackagesInstaller, _) => "uv",
+        (PluginKind::Builder, None | Some("default")) => "docker",
+        (PluginKind::Builder, Some("noop")) => "noop",
+        (PluginKind::Builder, Some(_)) => return None,
     };
     Some(format!(
         "this imagespec was built without the `{feature}` feature; rebuild it with \

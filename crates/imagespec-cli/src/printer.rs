@@ -155,7 +155,7 @@ impl Printer {
     pub fn report(&self, err: &anyhow::Error, status: ExitStatus) {
         let spec_error = spec_error(err);
         if let Some(se) = spec_error {
-            self.masker.add(&se.masked);
+            self.masker.add(&se.carried.masked);
         }
         let feature_hint = err
             .chain()

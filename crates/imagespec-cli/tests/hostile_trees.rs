@@ -161,7 +161,13 @@ fn kept_contexts_are_per_project_and_checked_by_content() {
     dir_of(&b.path().join("spec.yaml"));
     let key = |dir: &Path| {
         let spec = imagespec_core::spec::load_file(&dir.join("spec.yaml")).unwrap();
-        let job = imagespec_core::builder::prepare(spec.view()).unwrap();
+        let job = imagespec_core::engine::Engine::new(
+            &imagespec_core::engine::Plugins::registered().unwrap(),
+            Default::default(),
+            1,
+        )
+        .prepare(spec.view())
+        .unwrap();
         let (kept, _lock) = imagespec_core::cache::kept_context(cache.path(), &job).unwrap();
         (kept, job)
     };
@@ -174,9 +180,23 @@ fn kept_contexts_are_per_project_and_checked_by_content() {
         flytekit_requirement: "flytekit==1.16.31".into(),
     };
     let shared = cache.path().join("shared-context");
-    let plan_a = imagespec_core::plan::plan(&job_a, &defaults).unwrap();
+    let plan_a = imagespec_core::plan::plan(
+        &job_a,
+        &imagespec_core::engine::Plugins::registered()
+            .unwrap()
+            .installers,
+        &defaults,
+    )
+    .unwrap();
     imagespec_core::context::sync_plan(&job_a, &plan_a, &shared).unwrap();
-    let plan_b = imagespec_core::plan::plan(&job_b, &defaults).unwrap();
+    let plan_b = imagespec_core::plan::plan(
+        &job_b,
+        &imagespec_core::engine::Plugins::registered()
+            .unwrap()
+            .installers,
+        &defaults,
+    )
+    .unwrap();
     imagespec_core::context::sync_plan(&job_b, &plan_b, &shared).unwrap();
     assert_eq!(
         std::fs::read_to_string(shared.join("src/app.py")).unwrap(),
@@ -246,7 +266,13 @@ fn deletes_never_go_through_a_link_in_the_cache() {
         "name: x\npython_version: '3.12'\npackages: [flytekit==1.16.31]\n",
     );
     let spec = imagespec_core::spec::load_file(&dir.path().join("spec.yaml")).unwrap();
-    let job = imagespec_core::builder::prepare(spec.view()).unwrap();
+    let job = imagespec_core::engine::Engine::new(
+        &imagespec_core::engine::Plugins::registered().unwrap(),
+        Default::default(),
+        1,
+    )
+    .prepare(spec.view())
+    .unwrap();
     let (kept, lock) = imagespec_core::cache::kept_context(cache.path(), &job).unwrap();
     drop(lock);
     std::os::unix::fs::symlink(victim.path(), &kept).unwrap();
@@ -255,7 +281,14 @@ fn deletes_never_go_through_a_link_in_the_cache() {
         default_python: "3.12".into(),
         flytekit_requirement: "flytekit==1.16.31".into(),
     };
-    let plan = imagespec_core::plan::plan(&job, &defaults).unwrap();
+    let plan = imagespec_core::plan::plan(
+        &job,
+        &imagespec_core::engine::Plugins::registered()
+            .unwrap()
+            .installers,
+        &defaults,
+    )
+    .unwrap();
     imagespec_core::context::sync_plan(&job, &plan, &kept).unwrap();
     assert_eq!(
         std::fs::read_to_string(victim.path().join("precious.txt")).unwrap(),

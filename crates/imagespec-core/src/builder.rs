@@ -1,86 +1,128 @@
-//! Image builders: the plugins that turn a prepared [`BuildJob`] into an image.
+//! Image builders: the plugins that turn a prepared build context into an
+//! image. They only build: everything before (reading the spec's files,
+//! naming the image, planning and writing the context, flytekit's re-check)
+//! is the pipeline's, done once, whatever builder runs.
 //!
 //! A builder crate registers itself with
-//! `inventory::submit!(BuilderRegistration::new(&MyBuilder, priority))`. A
-//! spec's `builder` field picks one by name; without it, the registered
-//! builder with the highest priority is used (ties broken by name). This
-//! crate names no builder.
-//!
-//! [`prepare`] is where a spec becomes a job: its nested bases first, each
-//! base standing for the name its builder will answer with.
+//! `inventory::submit!(BuilderRegistration::new(&MyBuilder, priority))`, or
+//! a program puts its own in the set it hands the engine
+//! ([`crate::plugin::Registry::with`]). A spec's `builder` field picks one by
+//! name; without it, the builder with the highest priority is used (ties
+//! broken by name). This crate names no builder.
 
 use std::path::PathBuf;
 
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::error::{Error, PluginKind, Result, SpecError};
-use crate::existence::{decide, Decision, Existence};
-use crate::job::{BuildJob, Preparer};
-use crate::knobs::PythonDefaults;
+use crate::error::{Result, SpecError};
+use crate::existence::Existence;
 use crate::plugin::{collected, Plugin, Registration, Registry};
-use crate::spec::{ImageSpec, SpecRef};
+use crate::redact::Secrets;
+use crate::spec::SpecRef;
 
-/// Environment variable that turns pushing off (`false`/`0`).
-pub const ENV_PUSH: &str = "IMAGESPEC_PUSH";
-/// flytekit's variable with the same meaning.
-pub const ENV_FLYTE_PUSH: &str = "FLYTE_PUSH_IMAGE_SPEC";
-
-/// How a build is run.
+/// The image a builder is asked about: its name and where it goes. No file
+/// is read from it; the spec is there for a builder's own checks.
 #[derive(Debug, Clone)]
-pub struct BuildOptions {
-    /// Push the image when the spec has a registry.
+pub struct Target<'a> {
+    /// The spec (this level).
+    pub spec: SpecRef<'a>,
+    /// flytekit's image name.
+    pub image_name: &'a str,
+    /// What `FROM` names: the spec's `base_image`, or the name its nested
+    /// base was built as.
+    pub base_image: Option<&'a str>,
+    /// The target platforms (`linux/amd64`), trimmed.
+    pub platforms: Vec<String>,
+    /// Whether the image goes to its registry.
     pub push: bool,
-    /// The values flytekit takes from its Python process.
-    pub defaults: PythonDefaults,
-    /// Write the build context here and keep it, instead of a temporary folder.
-    pub keep_context: Option<PathBuf>,
-    /// Build and push even when the image exists (`force_push()`, `--force-push`,
-    /// `FLYTE_FORCE_PUSH_IMAGE_SPEC`).
-    pub force_push: bool,
-    /// Fail instead of assuming the image exists when the check cannot tell
-    /// (`--fast-fail`, `FLYTE_IMG_FAST_FAIL`).
-    pub fast_fail: bool,
-    /// Assume an image exists when its existence cannot be told (flytekit's
-    /// behaviour, `--assume-exists-when-unknown`); off, such an image is built.
-    pub assume_exists_when_unknown: bool,
-    /// Print nothing but errors (`-q`): builders keep their output to
-    /// themselves, and show its end only when they fail.
+}
+
+/// A secret the build reads (`RUN --mount=type=secret,id=ID`), and the file
+/// that holds it for the build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSecret {
+    /// The mount's id.
+    pub id: String,
+    /// The file (a path the spec names, or a memory file the engine's
+    /// client inherits, `/proc/self/fd/N`); for a planned context, a
+    /// description.
+    pub path: PathBuf,
+}
+
+/// A build context, ready: the folder with its `Dockerfile` and files,
+/// rechecked against the tag as flytekit's builder requires, the secrets the
+/// build mounts and the labels the image carries. It holds what must live
+/// until the build ends (a temporary folder, a lock, memory files) and
+/// releases it when dropped.
+pub struct BuildContext {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The Dockerfile's name in it.
+    pub dockerfile: String,
+    /// The secrets the build mounts.
+    pub secrets: Vec<BuildSecret>,
+    /// The image's labels.
+    pub labels: Vec<(String, String)>,
+    /// The folder kept for the user (`--keep-context`), if any.
+    pub kept: Option<PathBuf>,
+    /// Planned, not written: `dir` and the secrets' paths are descriptions
+    /// (`build --dry-run --show command`).
+    pub planned: bool,
+    held: Vec<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for BuildContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuildContext")
+            .field("dir", &self.dir)
+            .field("dockerfile", &self.dockerfile)
+            .field("secrets", &self.secrets)
+            .field(
+                "labels",
+                &self.labels.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("kept", &self.kept)
+            .field("planned", &self.planned)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BuildContext {
+    /// A context in `dir` (with a file named `Dockerfile`).
+    pub fn new(dir: PathBuf) -> BuildContext {
+        BuildContext {
+            dir,
+            dockerfile: "Dockerfile".into(),
+            secrets: Vec::new(),
+            labels: Vec::new(),
+            kept: None,
+            planned: false,
+            held: Vec::new(),
+        }
+    }
+
+    /// Keeps `guard` alive as long as the context.
+    pub fn hold(&mut self, guard: impl std::any::Any + Send + Sync) {
+        self.held.push(Box::new(guard));
+    }
+}
+
+/// What a builder is asked to build.
+#[derive(Debug)]
+pub struct BuildRequest<'a> {
+    /// The image.
+    pub target: Target<'a>,
+    /// Its context, for a builder that builds from one.
+    pub context: Option<&'a BuildContext>,
+    /// The name the builder said it would answer with
+    /// ([`ImageBuilder::planned_real_name`]).
+    pub real_name: Option<String>,
+    /// What its output must never show.
+    pub masked: &'a Secrets,
+    /// Print nothing but errors (`-q`): a builder keeps its output to
+    /// itself, and shows its end only when it fails.
     pub quiet: bool,
-    /// Where the locks that keep two processes from building one image at
-    /// once live (`None`: no locking).
-    pub lock_dir: Option<PathBuf>,
-}
-
-impl BuildOptions {
-    /// The existence policy these options ask for, with the spec's own
-    /// (a typed spec's `_is_force_push` and `_fast_fail`).
-    pub fn policy(&self, spec: SpecRef<'_>) -> crate::existence::Policy {
-        crate::existence::Policy {
-            force_push: self.force_push || spec.is_force_push(),
-            fast_fail: self.fast_fail || spec.is_fast_fail(),
-            assume_exists_when_unknown: self.assume_exists_when_unknown,
-        }
-    }
-}
-
-impl BuildOptions {
-    /// Whether pushing is on by the environment: `IMAGESPEC_PUSH`, else
-    /// `FLYTE_PUSH_IMAGE_SPEC`, each read exactly as flytekit reads its
-    /// variable (`os.getenv(name, "True").lower() in ("true", "1")`): unset
-    /// is on; set, only `true` (any case) and `1` are on.
-    pub fn push_from_env() -> bool {
-        let value = std::env::var(ENV_PUSH).or_else(|_| std::env::var(ENV_FLYTE_PUSH));
-        match value {
-            Ok(v) => push_value(&v),
-            Err(_) => true,
-        }
-    }
-}
-
-/// flytekit's test of `FLYTE_PUSH_IMAGE_SPEC`: `value.lower() in ("true", "1")`.
-pub fn push_value(value: &str) -> bool {
-    matches!(value.to_lowercase().as_str(), "true" | "1")
 }
 
 /// What a build produced.
@@ -111,12 +153,22 @@ fn lossy_path<S: serde::Serializer>(path: &Option<PathBuf>, s: S) -> Result<S::O
 /// An image builder plugin.
 #[async_trait]
 pub trait ImageBuilder: Plugin {
-    /// Every check a job must pass before this builder can build it. The
-    /// default is what a Docker build context needs ([`context_checks`]:
-    /// flytekit's `create_docker_context` errors and the installers'); a
-    /// builder that makes no context (noop) checks less, as flytekit's do.
-    fn check(&self, job: &BuildJob) -> Result<()> {
-        context_checks(job)
+    /// Whether it builds from a context (a `Dockerfile` and files): the
+    /// pipeline then runs flytekit's checks of a Docker context and prepares
+    /// one. A builder that makes none (noop) says no, and gets none.
+    fn needs_context(&self) -> bool {
+        true
+    }
+
+    /// Checks of its own, beyond the context's, made before anything is
+    /// built.
+    fn check(&self, _target: &Target<'_>) -> Result<(), SpecError> {
+        Ok(())
+    }
+
+    /// What it wants said before it builds (flytekit's warnings).
+    fn notes(&self, _target: &Target<'_>) -> Vec<String> {
+        Vec::new()
     }
 
     /// The fully qualified name [`ImageBuilder::build_image`] will answer
@@ -124,210 +176,42 @@ pub trait ImageBuilder: Plugin {
     /// `base_image`). flytekit maps the spec's image name to it, so a spec
     /// built on this one builds on that name, and hashes it. `None`: the
     /// image name itself.
-    fn planned_real_name(&self, _job: &BuildJob) -> Result<Option<String>> {
+    fn planned_real_name(&self, _target: &Target<'_>) -> Result<Option<String>, SpecError> {
         Ok(None)
     }
 
-    /// Whether the image exists where this builder would put it. The default
-    /// asks the registered registry checker when the spec has a registry; a
-    /// builder that can look elsewhere (a local engine) overrides it.
-    async fn existence(&self, job: &BuildJob) -> Result<Existence> {
-        registry_existence(job).await
+    /// Whether it asks whether the image exists before building. A builder
+    /// that builds nothing (noop) says no: "building" is always right.
+    fn checks_existence(&self) -> bool {
+        true
     }
 
-    /// flytekit's `should_build`: [`ImageBuilder::existence`] through
-    /// [`crate::existence::decide`].
-    async fn should_build(&self, job: &BuildJob, options: &BuildOptions) -> Result<Decision> {
-        let image = &job.identity.image_name;
-        let policy = options.policy(job.spec.view());
-        let existence = match self.existence(job).await {
-            // Forced builds need no answer.
-            Err(Error::MissingPlugin { .. }) if policy.force_push => {
-                return Ok(Decision::Build {
-                    reason:
-                        "forced (--force-push); existence not checked: no registry checker built in"
-                            .into(),
-                })
-            }
-            other => other?,
-        };
-        decide(image, &existence, policy)
+    /// Its own answer to whether the image exists (a local engine's image
+    /// store, for a spec without a registry); `None`: ask the registry.
+    async fn existence(&self, _target: &Target<'_>) -> Result<Option<Existence>> {
+        Ok(None)
     }
 
-    /// The commands [`ImageBuilder::build_image`] would run for this job, as
-    /// shell lines, for `build --dry-run --show command` (a secret's source
-    /// is named, never its content). The default: none (a builder that runs
-    /// no command, as noop).
-    async fn planned_commands(
-        &self,
-        _job: &BuildJob,
-        _options: &BuildOptions,
-    ) -> Result<Vec<String>> {
+    /// The commands [`ImageBuilder::build_image`] would run for a planned
+    /// request, as shell lines (`build --dry-run --show command`; a secret's
+    /// source is named, never its content). The default: none.
+    async fn planned_commands(&self, _request: &BuildRequest<'_>) -> Result<Vec<String>> {
         Ok(Vec::new())
     }
 
-    /// Builds (and pushes, when asked) the image of a checked job whose
-    /// nested base, if any, was built already.
-    async fn build_image(&self, job: &BuildJob, options: &BuildOptions) -> Result<BuildOutcome>;
-}
-
-/// flytekit's `create_docker_context` errors and the chosen installers'
-/// checks: what a Docker build context of the job needs.
-pub fn context_checks(job: &BuildJob) -> Result<()> {
-    let spec = &job.spec;
-    if spec.cuda().is_some() || spec.cudnn().is_some() {
-        let field = if spec.cuda().is_some() {
-            "cuda"
-        } else {
-            "cudnn"
-        };
-        return Err(SpecError::field(
-            field,
-            "cuda and cudnn do not need to be specified. If you are installed a GPU accelerated library on PyPI, \
-             then it likely will install cuda from PyPI.With conda you can installed cuda from the `nvidia` channel \
-             by adding `nvidia` to ImageSpec.conda_channels and adding packages from https://anaconda.org/nvidia \
-             into ImageSpec.conda_packages. If you require cuda for non-python dependencies, you can set a \
-             `base_image` with cuda preinstalled.",
-        )
-        .hint("remove cuda and cudnn; use a CUDA base_image or conda packages from the `nvidia` channel")
-        .into());
-    }
-    if let Some(copy) = &job.inputs.copy {
-        if let Err(e) = &copy.context {
-            return Err(Error::Spec(e.clone()));
-        }
-    }
-    crate::installer::validate(spec.view(), &job.inputs)
-}
-
-/// Whether a job's image exists in its registry, asked of the registered
-/// checker; a spec without a registry counts as missing.
-pub async fn registry_existence(job: &BuildJob) -> Result<Existence> {
-    let image = &job.identity.image_name;
-    if job.spec.registry().is_none() {
-        return Ok(Existence::Missing {
-            reason: "no registry to look in".into(),
-            digest: None,
-        });
-    }
-    let platforms: Vec<String> = job.spec.platforms().iter().map(|p| p.to_string()).collect();
-    match crate::existence::checker()? {
-        Some(checker) => Ok(checker.check(image, &platforms).await),
-        None => Err(Error::MissingPlugin {
-            kind: PluginKind::Checker,
-            needed_for: format!("checking whether `{image}` exists in its registry"),
-        }),
-    }
+    /// Builds (and pushes, when the target says so) the image.
+    async fn build_image(&self, request: &BuildRequest<'_>) -> Result<BuildOutcome>;
 }
 
 /// A builder's entry in the registry.
-pub type BuilderRegistration = Registration<dyn ImageBuilder>;
+pub type BuilderRegistration = Registration<'static, dyn ImageBuilder>;
 
 inventory::collect!(BuilderRegistration);
 
 /// A set of builders (the registered ones, or an embedder's own).
-pub type Builders = Registry<dyn ImageBuilder>;
+pub type Builders<'a> = Registry<'a, dyn ImageBuilder>;
 
 /// The builders registered with `inventory::submit!` in this program, built once.
-pub fn registry() -> Result<&'static Builders> {
+pub fn registry() -> Result<&'static Builders<'static>> {
     collected!(dyn ImageBuilder, "image builders")
-}
-
-/// The builder a spec asks for by name, or the highest-priority one.
-pub fn for_spec_in(builders: &Builders, spec: &ImageSpec) -> Result<&'static dyn ImageBuilder> {
-    match spec.builder() {
-        Some(name) => builders.get(name).ok_or_else(|| {
-            let known = builders.names();
-            SpecError::field(
-                "builder",
-                format!("image builder `{name}` is not registered"),
-            )
-            .hint(if known.is_empty() {
-                "this imagespec was built without any builder; enable one with cargo features"
-                    .to_string()
-            } else {
-                format!("registered builders: {}", known.join(", "))
-            })
-            .into()
-        }),
-        None => builders.first().ok_or(Error::MissingPlugin {
-            kind: PluginKind::Builder,
-            needed_for: "building an image".into(),
-        }),
-    }
-}
-
-/// The registered builder a spec asks for, or the highest-priority one.
-pub fn for_spec(spec: &ImageSpec) -> Result<&'static dyn ImageBuilder> {
-    for_spec_in(registry()?, spec)
-}
-
-/// Prepares a spec with the registered plugins: spec checks, inputs and
-/// identity, for the spec and its nested bases, each base standing for the
-/// name its builder will answer with (flytekit's real-name mapping).
-pub fn prepare(spec: SpecRef<'_>) -> Result<BuildJob> {
-    let side_files = |s: SpecRef<'_>| crate::installer::side_files(s).unwrap_or_default();
-    let real_name = |job: &BuildJob| -> Result<Option<String>> {
-        match for_spec(&job.spec) {
-            Ok(builder) => builder.planned_real_name(job),
-            // An unknown builder is reported when the job is built.
-            Err(_) => Ok(None),
-        }
-    };
-    BuildJob::prepare(
-        spec,
-        &Preparer {
-            side_files: &side_files,
-            real_name: &real_name,
-        },
-    )
-}
-
-/// The name dependents of a job build on: the real name its builder will
-/// answer with, else its image name.
-pub fn dependent_name(job: &BuildJob) -> Result<String> {
-    let planned = match for_spec(&job.spec) {
-        Ok(builder) => builder.planned_real_name(job)?,
-        Err(_) => None,
-    };
-    Ok(planned.unwrap_or_else(|| job.identity.image_name.clone()))
-}
-
-/// Runs, for a job and each of its nested bases, the checks of the builder
-/// that builds it ([`ImageBuilder::check`]); a job whose builder is not
-/// registered gets the Docker context's checks.
-pub fn check_chain(job: &BuildJob) -> Result<()> {
-    let mut prefix = String::new();
-    for j in job.chain() {
-        let checked = match for_spec(&j.spec) {
-            Ok(builder) => builder.check(j),
-            Err(_) => context_checks(j),
-        };
-        checked.map_err(|e| match e {
-            Error::Spec(se) if !prefix.is_empty() => Error::Spec(se.nested_in(&prefix)),
-            other => other,
-        })?;
-        prefix = if prefix.is_empty() {
-            "base_image".to_string()
-        } else {
-            format!("{prefix}.base_image")
-        };
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::push_value;
-
-    #[test]
-    fn push_values_are_read_as_flytekit_reads_them() {
-        // `os.getenv("FLYTE_PUSH_IMAGE_SPEC", "True").lower() in ("true", "1")`
-        for on in ["true", "True", "TRUE", "1"] {
-            assert!(push_value(on), "{on}");
-        }
-        for off in ["false", "0", "", "yes", "on", " true", "true ", "2"] {
-            assert!(!push_value(off), "{off:?}");
-        }
-    }
 }

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result, SpecError};
 use crate::identity::Identity;
+use crate::installer::Installers;
 use crate::job::BuildJob;
 use crate::knobs::PythonDefaults;
 use crate::plan::{self, BuildPlan, FileContent};
@@ -52,20 +53,22 @@ pub enum Materialize {
 /// complete: a failure leaves nothing behind.
 pub fn write_context(
     job: &BuildJob,
+    installers: &Installers<'_>,
     defaults: &PythonDefaults,
     output: &Path,
 ) -> Result<WrittenContext> {
-    write_context_with(job, defaults, output, Materialize::Link)
+    write_context_with(job, installers, defaults, output, Materialize::Link)
 }
 
 /// [`write_context`], getting the files' bytes as `how` says.
 pub fn write_context_with(
     job: &BuildJob,
+    installers: &Installers<'_>,
     defaults: &PythonDefaults,
     output: &Path,
     how: Materialize,
 ) -> Result<WrittenContext> {
-    let plan = plan::plan(job, defaults)?;
+    let plan = plan::plan(job, installers, defaults)?;
     write_plan_with(job, &plan, output, how)
 }
 

@@ -13,16 +13,108 @@
 //! - A failure fails its dependents (not attempted) and nothing else; the
 //!   report has every image's outcome.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::sync::{watch, Semaphore};
 
-use crate::builder::{BuildOptions, Builders};
-use crate::error::{Error, Result};
-use crate::existence::Decision;
-use crate::job::BuildJob;
+use crate::builder::{BuildContext, BuildRequest, Builders, ImageBuilder, Target};
+use crate::error::{Error, PluginKind, Result, SpecError};
+use crate::existence::{decide, Checkers, Decision, Existence, Policy};
+use crate::installer::Installers;
+use crate::job::{BuildJob, Preparer};
+use crate::knobs::PythonDefaults;
+use crate::prepare::ContextOptions;
+use crate::spec::{ImageSpec, SpecRef};
+
+/// The plugins a run uses, handed in: the builders, the installers the
+/// planner chooses from, and the registry checkers.
+#[derive(Debug, Clone)]
+pub struct Plugins<'a> {
+    /// The image builders.
+    pub builders: Builders<'a>,
+    /// The installers.
+    pub installers: Installers<'a>,
+    /// The registry checkers (the first one asks).
+    pub checkers: Checkers<'a>,
+}
+
+impl Plugins<'static> {
+    /// What `inventory` collected in this program.
+    pub fn registered() -> Result<Plugins<'static>> {
+        Ok(Plugins {
+            builders: crate::builder::registry()?.clone(),
+            installers: crate::installer::registry()?.clone(),
+            checkers: crate::existence::registry()?.clone(),
+        })
+    }
+}
+
+impl<'a> Plugins<'a> {
+    /// The builder a spec asks for by name, or the one with the highest
+    /// priority.
+    pub fn builder_for(&self, spec: &ImageSpec) -> Result<&'a dyn ImageBuilder> {
+        match spec.builder() {
+            Some(name) => self.builders.get(name).ok_or_else(|| {
+                let known = self.builders.names();
+                SpecError::field(
+                    "builder",
+                    format!("image builder `{name}` is not registered"),
+                )
+                .hint(if known.is_empty() {
+                    "this imagespec was built without any builder; enable one with cargo features"
+                        .to_string()
+                } else {
+                    format!("registered builders: {}", known.join(", "))
+                })
+                .missing_plugin(PluginKind::Builder, name)
+                .into()
+            }),
+            None => self.builders.first().ok_or(Error::MissingPlugin {
+                kind: PluginKind::Builder,
+                needed_for: "building an image".into(),
+                asked: None,
+            }),
+        }
+    }
+}
+
+/// How a run goes: what the command line (or a program) decided, read once.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Push images whose spec has a registry.
+    pub push: bool,
+    /// The values flytekit takes from its Python process.
+    pub defaults: PythonDefaults,
+    /// Where contexts go.
+    pub context: ContextOptions,
+    /// What to do when an image exists or its existence cannot be told (a
+    /// typed spec's own `_is_force_push` and `_fast_fail` add to it).
+    pub policy: Policy,
+    /// Print nothing but errors (`-q`).
+    pub quiet: bool,
+    /// Where the locks that keep two processes from building one image at
+    /// once live (`None`: no locking).
+    pub lock_dir: Option<PathBuf>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            push: true,
+            defaults: PythonDefaults {
+                default_python: "3.12".into(),
+                flytekit_requirement: format!("flytekit=={}", crate::knobs::FLYTEKIT_VERSION),
+            },
+            context: ContextOptions::default(),
+            policy: Policy::default(),
+            quiet: false,
+            lock_dir: None,
+        }
+    }
+}
 
 /// What happened to one image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -165,30 +257,276 @@ struct Node {
     requested: bool,
 }
 
-/// Runs builds.
+/// Runs the pipeline: prepares jobs, checks them, and builds them.
 #[derive(Debug, Clone)]
-pub struct Engine {
-    builders: &'static Builders,
-    options: BuildOptions,
+pub struct Engine<'p> {
+    plugins: &'p Plugins<'p>,
+    options: EngineOptions,
     jobs: usize,
 }
 
 /// What a finished node hands to its dependents: the name to build on, or why it failed.
 type Outcome = Option<std::result::Result<String, String>>;
 
-impl Engine {
-    /// An engine with these builders and options, running at most `jobs` builds at once.
-    pub fn new(builders: &'static Builders, options: BuildOptions, jobs: usize) -> Self {
+/// A Dockerfile and commands a build would use (`build --dry-run --show`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shown {
+    /// The Dockerfile (for a builder that builds from a context).
+    pub dockerfile: Option<String>,
+    /// The builder's commands.
+    pub commands: Option<Vec<String>>,
+}
+
+impl<'p> Engine<'p> {
+    /// An engine with these plugins and options, running at most `jobs` builds at once.
+    pub fn new(plugins: &'p Plugins<'p>, options: EngineOptions, jobs: usize) -> Self {
         Engine {
-            builders,
+            plugins,
             options,
             jobs: jobs.max(1),
         }
     }
 
-    /// The engine with the builders registered in this program.
-    pub fn registered(options: BuildOptions, jobs: usize) -> Result<Self> {
-        Ok(Engine::new(crate::builder::registry()?, options, jobs))
+    /// The plugins.
+    pub fn plugins(&self) -> &'p Plugins<'p> {
+        self.plugins
+    }
+
+    /// Checks `spec`, reads its inputs and computes its identity, its
+    /// nested bases first, each base standing for the name its builder will
+    /// answer with (flytekit's real-name mapping).
+    pub fn prepare(&self, spec: SpecRef<'_>) -> Result<BuildJob> {
+        let side_files = |s: SpecRef<'_>| crate::installer::side_files(&self.plugins.installers, s);
+        let real_name = |job: &BuildJob| -> Result<Option<String>> {
+            match self.plugins.builder_for(&job.spec) {
+                Ok(builder) => Ok(builder.planned_real_name(&self.target(job))?),
+                // An unknown builder is reported when the job is checked.
+                Err(_) => Ok(None),
+            }
+        };
+        BuildJob::prepare(
+            spec,
+            &Preparer {
+                side_files: &side_files,
+                real_name: &real_name,
+            },
+        )
+    }
+
+    /// What a builder is told about a job's image.
+    pub fn target<'j>(&self, job: &'j BuildJob) -> Target<'j> {
+        Target {
+            spec: job.spec.view(),
+            image_name: &job.identity.image_name,
+            base_image: job.inputs.base.as_ref().map(|b| b.name.as_str()),
+            platforms: job
+                .spec
+                .platforms()
+                .iter()
+                .map(|p| p.trim().to_string())
+                .collect(),
+            push: self.options.push && job.spec.registry().is_some(),
+        }
+    }
+
+    /// The name dependents of a job build on: the real name its builder will
+    /// answer with, else its image name.
+    pub fn dependent_name(&self, job: &BuildJob) -> Result<String> {
+        let planned = match self.plugins.builder_for(&job.spec) {
+            Ok(builder) => builder.planned_real_name(&self.target(job))?,
+            Err(_) => None,
+        };
+        Ok(planned.unwrap_or_else(|| job.identity.image_name.clone()))
+    }
+
+    /// Every check a job and its nested bases must pass before anything is
+    /// built: each names a builder this program has, passes its checks and,
+    /// for a builder that builds from a context, flytekit's context checks.
+    /// An error names the nested field (`base_image.cuda`) and is located in
+    /// the spec's file.
+    pub fn check(&self, job: &BuildJob) -> Result<()> {
+        self.check_chain(job, |j| self.check_level(j))
+    }
+
+    /// flytekit's checks of a Docker build context, for a job and its nested
+    /// bases, whatever builder they name (`imagespec context`).
+    pub fn check_context(&self, job: &BuildJob) -> Result<()> {
+        self.check_chain(job, |j| {
+            crate::plan::context_checks(j, &self.plugins.installers)
+        })
+    }
+
+    /// Writes the build context of a job into `output` (see
+    /// [`crate::context::write_context`]), after [`Engine::check_context`].
+    pub fn write_context(
+        &self,
+        job: &BuildJob,
+        output: &std::path::Path,
+        how: crate::context::Materialize,
+    ) -> Result<crate::context::WrittenContext> {
+        self.check_context(job)?;
+        crate::context::write_context_with(
+            job,
+            &self.plugins.installers,
+            &self.options.defaults,
+            output,
+            how,
+        )
+        .map_err(|e| job.spec.locate(e))
+    }
+
+    fn check_chain(&self, job: &BuildJob, check: impl Fn(&BuildJob) -> Result<()>) -> Result<()> {
+        let mut prefix = String::new();
+        for j in job.chain() {
+            check(j).map_err(|e| {
+                let e = match e {
+                    Error::Spec(se) if !prefix.is_empty() => Error::Spec(se.nested_in(&prefix)),
+                    other => other,
+                };
+                job.spec.locate(e)
+            })?;
+            prefix = match prefix.is_empty() {
+                true => "base_image".to_string(),
+                false => format!("{prefix}.base_image"),
+            };
+        }
+        Ok(())
+    }
+
+    fn check_level(&self, job: &BuildJob) -> Result<()> {
+        let builder = self.plugins.builder_for(&job.spec)?;
+        let target = self.target(job);
+        builder.check(&target)?;
+        if builder.needs_context() {
+            crate::plan::context_checks(job, &self.plugins.installers)?;
+        }
+        Ok(())
+    }
+
+    /// Whether each job's image exists, asked concurrently, in order.
+    pub async fn exists(&self, jobs: &[BuildJob]) -> Vec<Result<Existence>> {
+        let asks = jobs.iter().map(|job| {
+            let span = tracing::info_span!(
+                "checking",
+                progress = true,
+                image = %job.identity.image_name
+            );
+            tracing::Instrument::instrument(
+                async move {
+                    let builder = self
+                        .plugins
+                        .builder_for(&job.spec)
+                        .map_err(|e| job.spec.locate(e))?;
+                    self.existence(builder, &self.target(job)).await
+                },
+                span,
+            )
+        });
+        futures_util::future::join_all(asks).await
+    }
+
+    /// The image's existence: the builder's own answer, else the registry's.
+    async fn existence(
+        &self,
+        builder: &dyn ImageBuilder,
+        target: &Target<'_>,
+    ) -> Result<Existence> {
+        if let Some(answer) = builder.existence(target).await? {
+            return Ok(answer);
+        }
+        if target.spec.registry().is_none() {
+            return Ok(Existence::Missing {
+                reason: "no registry to look in".into(),
+                digest: None,
+            });
+        }
+        match self.plugins.checkers.first() {
+            Some(checker) => Ok(checker.check(target.image_name, &target.platforms).await),
+            None => Err(Error::MissingPlugin {
+                kind: PluginKind::Checker,
+                needed_for: format!(
+                    "checking whether `{}` exists in its registry",
+                    target.image_name
+                ),
+                asked: None,
+            }),
+        }
+    }
+
+    /// flytekit's `should_build`: the image's existence through [`decide`].
+    async fn should_build(&self, builder: &dyn ImageBuilder, job: &BuildJob) -> Result<Decision> {
+        if !builder.checks_existence() {
+            return Ok(Decision::Build {
+                reason: format!("the `{}` builder uses base_image as it is", builder.name()),
+            });
+        }
+        let target = self.target(job);
+        let policy = Policy {
+            force_push: self.options.policy.force_push || job.spec.origin.force_push,
+            fast_fail: self.options.policy.fast_fail || job.spec.origin.fast_fail,
+            ..self.options.policy
+        };
+        let existence = match self.existence(builder, &target).await {
+            // Forced builds need no answer.
+            Err(Error::MissingPlugin { .. }) if policy.force_push => {
+                return Ok(Decision::Build {
+                    reason:
+                        "forced (--force-push); existence not checked: no registry checker built in"
+                            .into(),
+                })
+            }
+            other => other?,
+        };
+        decide(target.image_name, &existence, policy)
+    }
+
+    /// The plan of a job, with this run's installers and defaults.
+    pub fn plan(&self, job: &BuildJob) -> Result<crate::plan::BuildPlan> {
+        crate::plan::plan(job, &self.plugins.installers, &self.options.defaults)
+    }
+
+    /// The Dockerfile and builder commands of a job (`--show`).
+    pub async fn show(&self, job: &BuildJob, dockerfile: bool, commands: bool) -> Result<Shown> {
+        let builder = self.plugins.builder_for(&job.spec)?;
+        let plan = match builder.needs_context() {
+            true => Some(self.plan(job)?),
+            false => None,
+        };
+        let dockerfile = match (&plan, dockerfile) {
+            (Some(plan), true) => Some(crate::render::render(plan)?),
+            _ => None,
+        };
+        let commands = match commands {
+            true => {
+                let context = plan.as_ref().map(crate::prepare::planned);
+                let masked = job.secrets();
+                let request = self.request(builder, job, context.as_ref(), &masked)?;
+                Some(builder.planned_commands(&request).await?)
+            }
+            false => None,
+        };
+        Ok(Shown {
+            dockerfile,
+            commands,
+        })
+    }
+
+    fn request<'r>(
+        &self,
+        builder: &dyn ImageBuilder,
+        job: &'r BuildJob,
+        context: Option<&'r BuildContext>,
+        masked: &'r crate::redact::Secrets,
+    ) -> Result<BuildRequest<'r>> {
+        let target = self.target(job);
+        let real_name = builder.planned_real_name(&target)?;
+        Ok(BuildRequest {
+            target,
+            context,
+            real_name,
+            masked,
+            quiet: self.options.quiet,
+        })
     }
 
     /// The graph: every job and its nested bases, once each, bases first.
@@ -222,9 +560,30 @@ impl Engine {
         nodes
     }
 
-    /// Checks, and unless `dry_run` builds, every prepared job and its bases.
-    /// Build failures are in the report; an error means the run could not start.
+    /// Checks every prepared job and its bases ([`Engine::check`]: an error
+    /// there means nothing was built), then, unless `dry_run`, builds them.
+    /// Build failures are in the report.
     pub async fn run(&self, jobs: &[BuildJob], dry_run: bool) -> Result<Report> {
+        for job in jobs {
+            self.check(job)?;
+        }
+        let report = self.run_checked(jobs, dry_run).await;
+        // The kept build contexts stay within their bounds.
+        if let (false, Some(cache)) = (dry_run, &self.options.context.cache) {
+            match crate::cache::prune_contexts(cache, Default::default()) {
+                Ok(p) if p.contexts > 0 => tracing::info!(
+                    "pruned {} kept build context(s) ({} bytes)",
+                    p.contexts,
+                    p.bytes
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::debug!("kept build contexts not pruned: {e}"),
+            }
+        }
+        Ok(report)
+    }
+
+    async fn run_checked(&self, jobs: &[BuildJob], dry_run: bool) -> Report {
         let nodes = Engine::graph(jobs);
         let semaphore = Arc::new(Semaphore::new(self.jobs));
         let mut senders = Vec::new();
@@ -234,34 +593,24 @@ impl Engine {
             senders.push(tx);
             receivers.push(rx);
         }
-        let mut tasks = tokio::task::JoinSet::new();
-        for (index, (node, tx)) in nodes.iter().cloned().zip(senders).enumerate() {
+        // Every node at once, each waiting for its base and a permit; the
+        // builds wait on their engines (and the contexts are written on
+        // blocking threads), so one task drives them all, borrowing the plugins.
+        let runs = nodes.iter().cloned().zip(senders).map(|(node, tx)| {
             let base_rx = node
                 .base
                 .map(|b| (nodes[b].key.clone(), receivers[b].clone()));
-            let engine = self.clone();
             let semaphore = semaphore.clone();
             // A `progress` span: the command line shows it as a spinner on a terminal.
             let span = tracing::info_span!("image", progress = true, name = %node.key);
-            tasks.spawn(tracing::Instrument::instrument(
-                async move {
-                    let entry = engine
-                        .run_node(node, base_rx, semaphore, dry_run, &tx)
-                        .await;
-                    (index, entry)
-                },
+            tracing::Instrument::instrument(
+                async move { self.run_node(node, base_rx, semaphore, dry_run, &tx).await },
                 span,
-            ));
+            )
+        });
+        Report {
+            entries: futures_util::future::join_all(runs).await,
         }
-        let mut entries: Vec<Option<Entry>> = vec![None; nodes.len()];
-        while let Some(joined) = tasks.join_next().await {
-            let (index, entry) =
-                joined.map_err(|e| Error::Other(format!("a build task failed: {e}")))?;
-            entries[index] = Some(entry);
-        }
-        Ok(Report {
-            entries: entries.into_iter().flatten().collect(),
-        })
     }
 
     async fn run_node(
@@ -342,10 +691,9 @@ impl Engine {
         dry_run: bool,
     ) -> Result<()> {
         entry.image_name = job.identity.image_name.clone();
-        let builder = crate::builder::for_spec_in(self.builders, &job.spec)?;
+        let builder = self.plugins.builder_for(&job.spec)?;
         entry.builder = Some(builder.name().to_string());
-        builder.check(job)?;
-        let pushing = self.options.push && job.spec.registry().is_some();
+        let pushing = self.target(job).push;
         // One process builds an image at a time: a second one waits here,
         // then finds the image and skips it.
         let _lock = match (&self.options.lock_dir, dry_run) {
@@ -359,7 +707,7 @@ impl Engine {
             }
             _ => None,
         };
-        let decision = builder.should_build(job, &self.options).await?;
+        let decision = self.should_build(builder, job).await?;
         match decision {
             Decision::Skip { reason } => {
                 tracing::info!("[{}] {reason}", entry.image_name);
@@ -377,12 +725,12 @@ impl Engine {
                 // What the build would answer with, so dependents are shown
                 // (and hashed) on the name they would really build on.
                 entry.real_name = builder
-                    .planned_real_name(job)?
+                    .planned_real_name(&self.target(job))?
                     .filter(|r| *r != entry.image_name);
             }
             Decision::Build { reason } => {
                 tracing::info!("[{}] {reason}", entry.image_name);
-                let outcome = builder.build_image(job, &self.options).await?;
+                let outcome = self.build(builder, job).await?;
                 entry.action = Action::Built;
                 entry.pushed = outcome.pushed;
                 entry.digest = outcome.digest;
@@ -391,6 +739,37 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+impl Engine<'_> {
+    /// Prepares the context (for a builder that builds from one) and hands
+    /// it to the builder: the only place a builder runs.
+    async fn build(
+        &self,
+        builder: &dyn ImageBuilder,
+        job: &BuildJob,
+    ) -> Result<crate::builder::BuildOutcome> {
+        for note in builder.notes(&self.target(job)) {
+            tracing::warn!("[{}] {note}", job.identity.image_name);
+        }
+        let context = match builder.needs_context() {
+            true => {
+                let plan = self.plan(job)?;
+                let (job, options) = (job.clone(), self.options.context.clone());
+                Some(
+                    tokio::task::spawn_blocking(move || {
+                        crate::prepare::prepare(&job, &plan, &options)
+                    })
+                    .await
+                    .map_err(|e| Error::Other(format!("the context task failed: {e}")))??,
+                )
+            }
+            false => None,
+        };
+        let masked = job.secrets();
+        let request = self.request(builder, job, context.as_ref(), &masked)?;
+        builder.build_image(&request).await
     }
 }
 

@@ -37,10 +37,20 @@ pub struct SpecError {
     pub message: String,
     /// What the user can do about it, when that is known.
     pub hint: Option<String>,
+    /// What the error carries for whoever prints it.
+    pub carried: Box<Carried>,
+}
+
+/// What a [`SpecError`] carries besides its message, as data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Carried {
     /// Secrets of the spec that failed, for whoever prints the error (and
     /// the line of the file it shows): a spec refused while loading never
     /// reaches the caller, so its secrets come with the error.
     pub masked: crate::redact::Secrets,
+    /// The plugin the spec asks for and this program lacks (a builder's
+    /// name), for a caller that knows where it would come from.
+    pub missing: Option<(PluginKind, String)>,
 }
 
 impl SpecError {
@@ -53,13 +63,20 @@ impl SpecError {
             },
             message: message.into(),
             hint: None,
-            masked: Default::default(),
+            carried: Default::default(),
         }
+    }
+
+    /// Says that the spec asks for a plugin of `kind` named `name` that this
+    /// program lacks.
+    pub fn missing_plugin(mut self, kind: PluginKind, name: &str) -> Self {
+        self.carried.missing = Some((kind, name.to_string()));
+        self
     }
 
     /// Carries `secrets` to whoever prints this error.
     pub fn masking(mut self, secrets: &crate::redact::Secrets) -> Self {
-        self.masked.extend(secrets);
+        self.carried.masked.extend(secrets);
         self
     }
 
@@ -170,6 +187,9 @@ pub enum Error {
         kind: PluginKind,
         /// What needs it, e.g. "checking whether `x:1` exists".
         needed_for: String,
+        /// What the plugin was to handle, when that tells plugins apart: the
+        /// requirements file's name (`poetry.lock`) for a packages installer.
+        asked: Option<String>,
     },
 
     /// A builder plugin's own error (its crate's error type).

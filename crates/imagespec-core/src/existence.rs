@@ -9,11 +9,6 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::plugin::{collected, Plugin, Registration, Registry};
 
-/// flytekit's variable: build and push even when the image exists.
-pub const ENV_FORCE_PUSH: &str = "FLYTE_FORCE_PUSH_IMAGE_SPEC";
-/// flytekit's variable: fail instead of assuming an image exists when the check cannot tell.
-pub const ENV_FAST_FAIL: &str = "FLYTE_IMG_FAST_FAIL";
-
 /// What a registry said about an image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -74,15 +69,6 @@ impl Decision {
     }
 }
 
-/// flytekit's `str2bool` on an environment variable: unset is false, and
-/// anything but `false`, `0`, `off`, `no` (any case) is true.
-pub fn env_flag(name: &str) -> bool {
-    match std::env::var(name) {
-        Ok(v) => !matches!(v.to_lowercase().as_str(), "false" | "0" | "off" | "no"),
-        Err(_) => false,
-    }
-}
-
 /// What to do when the answer is not "missing".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Policy {
@@ -125,7 +111,7 @@ pub fn decide(image: &str, existence: &Existence, policy: Policy) -> Result<Deci
         }),
         Existence::Unknown { reason } if policy.fast_fail => Err(Error::Other(format!(
             "Build failed as ImageSpec failed to check if the image {image} exists ({reason}). \
-             This fast failure is configured with {ENV_FAST_FAIL} (or --fast-fail)"
+             This fast failure is configured with FLYTE_IMG_FAST_FAIL (or --fast-fail)"
         ))),
         Existence::Unknown { reason } if policy.assume_exists_when_unknown => {
             tracing::warn!(
@@ -167,18 +153,17 @@ pub trait ExistenceChecker: Plugin {
 }
 
 /// A checker's entry in the registry.
-pub type CheckerRegistration = Registration<dyn ExistenceChecker>;
+pub type CheckerRegistration = Registration<'static, dyn ExistenceChecker>;
 
 inventory::collect!(CheckerRegistration);
 
-/// The registry checkers registered in this program, built once.
-pub fn registry() -> Result<&'static Registry<dyn ExistenceChecker>> {
-    collected!(dyn ExistenceChecker, "registry checkers")
-}
+/// A set of registry checkers (the registered ones, or an embedder's own);
+/// the one with the highest priority asks.
+pub type Checkers<'a> = Registry<'a, dyn ExistenceChecker>;
 
-/// The registered checker with the highest priority (ties: by name).
-pub fn checker() -> Result<Option<&'static dyn ExistenceChecker>> {
-    Ok(registry()?.first())
+/// The registry checkers registered in this program, built once.
+pub fn registry() -> Result<&'static Checkers<'static>> {
+    collected!(dyn ExistenceChecker, "registry checkers")
 }
 
 #[cfg(test)]
@@ -232,7 +217,7 @@ mod tests {
         let err = decide("i", &unknown(), p(false, true, false))
             .unwrap_err()
             .to_string();
-        assert!(err.contains(ENV_FAST_FAIL), "{err}");
+        assert!(err.contains("FLYTE_IMG_FAST_FAIL"), "{err}");
         assert!(
             decide("i", &unknown(), p(false, true, true)).is_err(),
             "fast fail wins"

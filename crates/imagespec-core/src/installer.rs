@@ -54,42 +54,46 @@ pub trait Installer: Plugin {
 }
 
 /// An installer's entry in the registry.
-pub type InstallerRegistration = Registration<dyn Installer>;
+pub type InstallerRegistration = Registration<'static, dyn Installer>;
 
 inventory::collect!(InstallerRegistration);
 
+/// A set of installers (the registered ones, or an embedder's own): what
+/// the planner is handed.
+pub type Installers<'a> = Registry<'a, dyn Installer>;
+
 /// The installers registered in this program, built once.
-pub fn registry() -> Result<&'static Registry<dyn Installer>> {
+pub fn registry() -> Result<&'static Installers<'static>> {
     collected!(dyn Installer, "installers")
 }
 
-/// The installers chosen for a spec: the Python one, the packages one, then
-/// every toolbox one that applies.
-pub fn selected(spec: SpecRef<'_>) -> Result<Vec<&'static dyn Installer>> {
-    let all = registry()?.all();
+/// The installers of `installers` chosen for a spec: the Python one, the
+/// packages one, then every toolbox one that applies.
+pub fn selected<'a>(installers: &Installers<'a>, spec: SpecRef<'_>) -> Vec<&'a dyn Installer> {
+    let all = installers.all();
     let applying = |role: Role| {
         all.iter()
             .map(|r| r.plugin)
             .filter(move |i| i.role() == role && i.applies_to(spec))
     };
-    let mut out: Vec<&'static dyn Installer> = Vec::new();
+    let mut out: Vec<&'a dyn Installer> = Vec::new();
     out.extend(applying(Role::Python).next());
     out.extend(applying(Role::Packages).next());
     out.extend(applying(Role::Toolbox));
-    Ok(out)
+    out
 }
 
 /// The side files the chosen installers of a spec ask about.
-pub fn side_files(spec: SpecRef<'_>) -> Result<Vec<PathBuf>> {
-    Ok(selected(spec)?
+pub fn side_files(installers: &Installers<'_>, spec: SpecRef<'_>) -> Vec<PathBuf> {
+    selected(installers, spec)
         .into_iter()
         .flat_map(|i| i.side_files(spec))
-        .collect())
+        .collect()
 }
 
 /// Runs the chosen installers' own checks.
-pub fn validate(spec: SpecRef<'_>, inputs: &Inputs) -> Result<()> {
-    for installer in selected(spec)? {
+pub fn validate(installers: &Installers<'_>, spec: SpecRef<'_>, inputs: &Inputs) -> Result<()> {
+    for installer in selected(installers, spec) {
         installer.validate(spec, inputs)?;
     }
     Ok(())

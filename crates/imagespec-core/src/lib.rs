@@ -47,6 +47,8 @@ pub mod lint;
 mod parallel;
 pub mod plan;
 mod plugin;
+pub mod prepare;
+pub mod record;
 pub mod redact;
 pub mod render;
 pub mod safety;

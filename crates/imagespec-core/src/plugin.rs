@@ -19,30 +19,32 @@ pub trait Plugin: Send + Sync + 'static {
     fn name(&self) -> &'static str;
 }
 
-/// A plugin's entry: the plugin and its priority.
-pub struct Registration<T: ?Sized + 'static> {
+/// A plugin's entry: the plugin and its priority. Registered with
+/// `inventory` it borrows a `static`; an embedder's set may borrow a plugin
+/// it owns (`'a`), such as a builder configured at start-up.
+pub struct Registration<'a, T: ?Sized + 'a> {
     /// The plugin.
-    pub plugin: &'static T,
+    pub plugin: &'a T,
     /// Higher wins where one plugin is chosen among several.
     pub priority: i32,
 }
 
-impl<T: ?Sized> Clone for Registration<T> {
+impl<T: ?Sized> Clone for Registration<'_, T> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<T: ?Sized> Copy for Registration<T> {}
+impl<T: ?Sized> Copy for Registration<'_, T> {}
 
-impl<T: ?Sized> Registration<T> {
-    /// For `inventory::submit!`.
-    pub const fn new(plugin: &'static T, priority: i32) -> Self {
+impl<'a, T: ?Sized> Registration<'a, T> {
+    /// For `inventory::submit!` (with a `static`), or a set of one's own.
+    pub const fn new(plugin: &'a T, priority: i32) -> Self {
         Registration { plugin, priority }
     }
 }
 
-impl<T: ?Sized + Plugin> fmt::Debug for Registration<T> {
+impl<T: ?Sized + Plugin> fmt::Debug for Registration<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registration")
             .field("name", &self.plugin.name())
@@ -52,12 +54,14 @@ impl<T: ?Sized + Plugin> fmt::Debug for Registration<T> {
 }
 
 /// A set of plugins of one kind: unique names, sorted by priority (highest
-/// first), then by name.
-pub struct Registry<T: ?Sized + 'static> {
-    sorted: Vec<Registration<T>>,
+/// first), then by name. A value: whoever runs the pipeline holds one per
+/// kind and passes it in ([`Registry::registered`] gives what `inventory`
+/// collected).
+pub struct Registry<'a, T: ?Sized + 'a> {
+    sorted: Vec<Registration<'a, T>>,
 }
 
-impl<T: ?Sized> Clone for Registry<T> {
+impl<T: ?Sized> Clone for Registry<'_, T> {
     fn clone(&self) -> Self {
         Registry {
             sorted: self.sorted.clone(),
@@ -65,20 +69,20 @@ impl<T: ?Sized> Clone for Registry<T> {
     }
 }
 
-impl<T: ?Sized + Plugin> fmt::Debug for Registry<T> {
+impl<T: ?Sized + Plugin> fmt::Debug for Registry<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(&self.sorted).finish()
     }
 }
 
-impl<T: ?Sized + Plugin> Registry<T> {
+impl<'a, T: ?Sized + Plugin> Registry<'a, T> {
     /// Sorts the registrations; `kind` names the plugins in the error for a
     /// duplicate name (`image builders`, `installers`, `registry checkers`).
     pub fn new(
-        registrations: impl IntoIterator<Item = Registration<T>>,
+        registrations: impl IntoIterator<Item = Registration<'a, T>>,
         kind: &str,
     ) -> Result<Self> {
-        let mut sorted: Vec<Registration<T>> = registrations.into_iter().collect();
+        let mut sorted: Vec<Registration<'a, T>> = registrations.into_iter().collect();
         let mut seen = BTreeSet::new();
         for r in &sorted {
             if !seen.insert(r.plugin.name()) {
@@ -92,13 +96,29 @@ impl<T: ?Sized + Plugin> Registry<T> {
         Ok(Registry { sorted })
     }
 
+    /// An empty set.
+    pub fn empty() -> Self {
+        Registry { sorted: Vec::new() }
+    }
+
+    /// The same set with `plugin` in place of the one of its name (or
+    /// added): how a program puts a builder it configured at start-up in
+    /// place of the registered one.
+    pub fn with(mut self, plugin: &'a T, priority: i32) -> Self {
+        self.sorted.retain(|r| r.plugin.name() != plugin.name());
+        self.sorted.push(Registration::new(plugin, priority));
+        self.sorted
+            .sort_by(|a, b| (-a.priority, a.plugin.name()).cmp(&(-b.priority, b.plugin.name())));
+        self
+    }
+
     /// Every registration, in order.
-    pub fn all(&self) -> &[Registration<T>] {
+    pub fn all(&self) -> &[Registration<'a, T>] {
         &self.sorted
     }
 
     /// The plugin with this name.
-    pub fn get(&self, name: &str) -> Option<&'static T> {
+    pub fn get(&self, name: &str) -> Option<&'a T> {
         self.sorted
             .iter()
             .find(|r| r.plugin.name() == name)
@@ -106,7 +126,7 @@ impl<T: ?Sized + Plugin> Registry<T> {
     }
 
     /// The plugin with the highest priority.
-    pub fn first(&self) -> Option<&'static T> {
+    pub fn first(&self) -> Option<&'a T> {
         self.sorted.first().map(|r| r.plugin)
     }
 
@@ -120,11 +140,12 @@ impl<T: ?Sized + Plugin> Registry<T> {
 /// program; `$kind` names it in errors.
 macro_rules! collected {
     ($t:ty, $kind:expr) => {{
-        static REG: std::sync::OnceLock<std::result::Result<crate::plugin::Registry<$t>, String>> =
-            std::sync::OnceLock::new();
+        static REG: std::sync::OnceLock<
+            std::result::Result<crate::plugin::Registry<'static, $t>, String>,
+        > = std::sync::OnceLock::new();
         REG.get_or_init(|| {
             crate::plugin::Registry::new(
-                inventory::iter::<crate::plugin::Registration<$t>>().copied(),
+                inventory::iter::<crate::plugin::Registration<'static, $t>>().copied(),
                 $kind,
             )
             .map_err(|e| e.to_string())

@@ -472,6 +472,6 @@ mod tests {
         assert_eq!(secrets.mask("tok-idx-9 hf-tok-9 v"), "**** **** v");
         // A spec refused while loading hands its secrets over with the error.
         let refused = load("name: x\nregistry: me:tok-reg-9@localhost:5000\n").unwrap_err();
-        assert_eq!(refused.masked.mask("me:tok-reg-9"), "****");
+        assert_eq!(refused.carried.masked.mask("me:tok-reg-9"), "****");
     }
 }

@@ -203,7 +203,10 @@ fn run(c: &Case) -> (Vec<Lint>, Vec<Lint>, String) {
         ..LoadOptions::default()
     };
     let spec = load_file_with(&file, &options).unwrap();
-    let job = imagespec_core::builder::prepare(spec.view()).unwrap();
+    let plugins = imagespec_core::engine::Plugins::registered().unwrap();
+    let job = imagespec_core::engine::Engine::new(&plugins, Default::default(), 1)
+        .prepare(spec.view())
+        .unwrap();
     (
         lint(&job),
         lint_spec(spec.view()),

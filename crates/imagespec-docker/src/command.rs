@@ -1,6 +1,8 @@
 //! The docker commands of a build, made from plain values (no I/O).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use imagespec_core::builder::BuildSecret;
 
 /// How BuildKit is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,11 +18,12 @@ pub enum BuildMode {
 pub struct BuildCommand<'a> {
     pub mode: BuildMode,
     pub image_name: &'a str,
-    pub platform: &'a str,
+    /// The platforms, trimmed (`--platform` joins them with commas).
+    pub platforms: &'a [String],
     /// `--label` key and value of each label (imagespec's inputs label).
     pub labels: &'a [(String, String)],
     /// The build's secrets: each id and the file holding it.
-    pub secrets: &'a [(String, PathBuf)],
+    pub secrets: &'a [BuildSecret],
     pub push: bool,
     pub builder: Option<&'a str>,
     /// `--network`, when not the default.
@@ -29,7 +32,29 @@ pub struct BuildCommand<'a> {
     pub metadata_file: &'a Path,
 }
 
-impl BuildCommand<'_> {
+impl<'a> BuildCommand<'a> {
+    /// The command that builds `request` from `context` with `mode`.
+    pub fn of(
+        mode: BuildMode,
+        settings: &'a crate::DockerSettings,
+        request: &'a imagespec_core::builder::BuildRequest<'_>,
+        context: &'a imagespec_core::builder::BuildContext,
+        metadata_file: &'a Path,
+    ) -> BuildCommand<'a> {
+        BuildCommand {
+            mode,
+            image_name: request.target.image_name,
+            platforms: &request.target.platforms,
+            labels: &context.labels,
+            secrets: &context.secrets,
+            push: request.target.push,
+            builder: settings.buildx_builder.as_deref(),
+            network: settings.network.as_deref(),
+            context_dir: &context.dir,
+            metadata_file,
+        }
+    }
+
     /// The arguments after the docker binary, and the environment it needs.
     pub fn args(&self) -> (Vec<String>, Vec<(&'static str, &'static str)>) {
         let mut args = Vec::new();
@@ -48,21 +73,21 @@ impl BuildCommand<'_> {
         }
         args.extend(["--progress".to_string(), "plain".to_string()]);
         args.extend(["--tag".to_string(), self.image_name.to_string()]);
-        args.extend(["--platform".to_string(), self.platform.to_string()]);
+        args.extend(["--platform".to_string(), self.platforms.join(",")]);
         for (key, value) in self.labels {
             args.extend(["--label".to_string(), format!("{key}={value}")]);
         }
         if let Some(network) = self.network {
             args.extend(["--network".to_string(), network.to_string()]);
         }
-        for (id, src) in self.secrets {
+        for secret in self.secrets {
             args.push("--secret".to_string());
-            args.push(format!("id={id},src={}", src.display()));
+            args.push(format!("id={},src={}", secret.id, secret.path.display()));
         }
         if self.mode == BuildMode::Buildx {
             if self.push {
                 args.push("--push".to_string());
-            } else if !self.platform.contains(',') {
+            } else if self.platforms.len() < 2 {
                 args.push("--load".to_string());
             }
             args.push("--metadata-file".to_string());
@@ -104,14 +129,18 @@ mod tests {
 
     #[test]
     fn builtin_builds_tag_platform_and_secrets() {
+        let secret = |id: &str, path: &str| BuildSecret {
+            id: id.into(),
+            path: path.into(),
+        };
         let secrets = [
-            ("secret_0".to_string(), PathBuf::from("/s/netrc")),
-            ("imagespec_index_0".to_string(), PathBuf::from("/t/index")),
+            secret("secret_0", "/s/netrc"),
+            secret("imagespec_index_0", "/t/index"),
         ];
         let c = BuildCommand {
             mode: BuildMode::Builtin,
             image_name: "localhost:5000/x:t",
-            platform: "linux/amd64",
+            platforms: &["linux/amd64".into()],
             labels: &[("dev.imagespec.inputs".to_string(), "v1.abc".to_string())],
             secrets: &secrets,
             push: true,
@@ -134,7 +163,7 @@ mod tests {
         let c = BuildCommand {
             mode: BuildMode::Buildx,
             image_name: "r/x:t",
-            platform: "linux/amd64,linux/arm64",
+            platforms: &["linux/amd64".into(), "linux/arm64".into()],
             labels: &[],
             secrets: &[],
             push: true,

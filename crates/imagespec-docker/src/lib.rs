@@ -1,14 +1,16 @@
 //! The `default` image builder: Docker with BuildKit, as flytekit's
 //! `DefaultImageBuilder`.
 //!
+//! It receives a prepared context (the pipeline wrote and rechecked it, with
+//! its secrets and labels) and only runs docker:
+//!
 //! 1. [`preflight`] asks the engine what it can do, and says what is missing
 //!    (no engine, no BuildKit, multi-platform on a driver that cannot) with
 //!    the fix, before anything runs.
-//! 2. The context is written (a temporary folder unless kept).
-//! 3. [`command`] makes the build command: `docker buildx build` when buildx
+//! 2. [`command`] makes the build command: `docker buildx build` when buildx
 //!    is there (with `--push`), else the engine's built-in BuildKit
 //!    (`DOCKER_BUILDKIT=1 docker build`) followed by `docker push`.
-//! 4. [`progress`] streams BuildKit's output to stderr, each line prefixed
+//! 3. [`progress`] streams BuildKit's output to stderr, each line prefixed
 //!    with the image name, and names the failed step when it fails.
 //!
 //! The docker client, the buildx builder, `DOCKER_HOST` and the docker
@@ -23,14 +25,12 @@ use std::sync::OnceLock;
 
 use async_trait::async_trait;
 use imagespec_core::builder::{
-    registry_existence, BuildOptions, BuildOutcome, BuilderRegistration, ImageBuilder,
+    BuildContext, BuildOutcome, BuildRequest, BuilderRegistration, ImageBuilder, Target,
 };
-use imagespec_core::context::{write_plan_with, Materialize};
 use imagespec_core::existence::Existence;
-use imagespec_core::plan::SecretSource;
-use imagespec_core::{BuildJob, Plugin, Result};
+use imagespec_core::{Plugin, Result};
 
-pub use command::BuildMode;
+pub use command::{BuildCommand, BuildMode};
 pub use preflight::{Capabilities, DockerError};
 
 /// Environment variable: the docker client to run (default `docker` on PATH).
@@ -235,24 +235,36 @@ fn setpriv() -> Option<&'static std::path::Path> {
         .as_deref()
 }
 
-static CONFIGURED: OnceLock<DockerSettings> = OnceLock::new();
-
-/// Sets the settings the registered `default` builder uses, once, at start-up.
-pub fn configure(settings: DockerSettings) {
-    let _ = CONFIGURED.set(settings);
+/// flytekit's `DefaultImageBuilder`, as a plugin named `default`: it runs
+/// docker on a prepared context.
+#[derive(Debug, Clone, Default)]
+pub struct DockerBuilder {
+    /// Where and how docker runs; `None`: from the environment, read when
+    /// it builds (the registered builder, for a program that configures none).
+    settings: Option<DockerSettings>,
 }
 
-/// The configured settings, else those of the environment.
-pub fn settings() -> std::result::Result<DockerSettings, DockerError> {
-    match CONFIGURED.get() {
-        Some(s) => Ok(s.clone()),
-        None => DockerSettings::from_env(),
+impl DockerBuilder {
+    /// The builder `inventory` registers: settings from the environment.
+    pub const REGISTERED: DockerBuilder = DockerBuilder { settings: None };
+
+    /// A builder with these settings (a program's, read once at start-up;
+    /// put in place of the registered one with
+    /// [`imagespec_core::Registry::with`]).
+    pub fn new(settings: DockerSettings) -> DockerBuilder {
+        DockerBuilder {
+            settings: Some(settings),
+        }
+    }
+
+    /// Its settings.
+    pub fn settings(&self) -> std::result::Result<DockerSettings, DockerError> {
+        match &self.settings {
+            Some(s) => Ok(s.clone()),
+            None => DockerSettings::from_env(),
+        }
     }
 }
-
-/// flytekit's `DefaultImageBuilder`, as a plugin named `default`.
-#[derive(Debug, Clone, Copy)]
-pub struct DockerBuilder;
 
 impl Plugin for DockerBuilder {
     fn name(&self) -> &'static str {
@@ -262,34 +274,36 @@ impl Plugin for DockerBuilder {
 
 #[async_trait]
 impl ImageBuilder for DockerBuilder {
-    async fn build_image(&self, job: &BuildJob, options: &BuildOptions) -> Result<BuildOutcome> {
-        let unsupported = unsupported_fields(&job.spec);
-        if !unsupported.is_empty() {
-            tracing::warn!(
-                "flytekit's default builder warns that it does not support these fields and ignores them: {}. \
-                 (It does use entrypoint, tag_format and pip_extra_args, and so does imagespec; runtime_packages, \
-                 builder_options and registry_config change nothing in the image.)",
-                unsupported.join(", ")
-            );
+    fn notes(&self, target: &Target<'_>) -> Vec<String> {
+        let unsupported = unsupported_fields(target.spec.spec);
+        if unsupported.is_empty() {
+            return Vec::new();
         }
-        build_with(&settings()?, job, options).await
+        vec![format!(
+            "flytekit's default builder warns that it does not support these fields and ignores them: {}. \
+             (It does use entrypoint, tag_format and pip_extra_args, and so does imagespec; runtime_packages, \
+             builder_options and registry_config change nothing in the image.)",
+            unsupported.join(", ")
+        )]
     }
 
-    async fn planned_commands(
-        &self,
-        job: &BuildJob,
-        options: &BuildOptions,
-    ) -> Result<Vec<String>> {
-        planned_commands(&settings()?, job, options).await
+    /// Without a registry: the local engine's image store, as flytekit asks
+    /// its Docker daemon. With one: the registry's answer (the engine asks).
+    async fn existence(&self, target: &Target<'_>) -> Result<Option<Existence>> {
+        if target.spec.registry().is_some() {
+            return Ok(None);
+        }
+        Ok(Some(
+            local_existence(&self.settings()?, target.image_name).await?,
+        ))
     }
 
-    /// With a registry: the registry check. Without one: the local engine's
-    /// image store, as flytekit asks its Docker daemon.
-    async fn existence(&self, job: &BuildJob) -> Result<Existence> {
-        if job.spec.registry().is_some() {
-            return registry_existence(job).await;
-        }
-        local_existence(&settings()?, &job.identity.image_name).await
+    async fn planned_commands(&self, request: &BuildRequest<'_>) -> Result<Vec<String>> {
+        planned_commands(&self.settings()?, request).await
+    }
+
+    async fn build_image(&self, request: &BuildRequest<'_>) -> Result<BuildOutcome> {
+        build_with(&self.settings()?, request).await
     }
 }
 
@@ -346,88 +360,27 @@ pub async fn local_existence(settings: &DockerSettings, image: &str) -> Result<E
     })
 }
 
-/// Builds with explicit settings, as [`DockerBuilder`] does.
+/// The context a request carries, or the error of a request without one.
+fn context_of<'r>(request: &BuildRequest<'r>) -> Result<&'r BuildContext> {
+    request.context.ok_or_else(|| {
+        imagespec_core::Error::Other(format!(
+            "{}: the Docker builder builds from a context, and none was prepared",
+            request.target.image_name
+        ))
+    })
+}
+
+/// Runs docker on a prepared context, as [`DockerBuilder`] does: the build
+/// (with `--push` under buildx), else the engine's built-in BuildKit and
+/// then `docker push`.
 pub async fn build_with(
     settings: &DockerSettings,
-    job: &BuildJob,
-    options: &BuildOptions,
+    request: &BuildRequest<'_>,
 ) -> Result<BuildOutcome> {
-    let spec = &job.spec;
-    let image_name = job.identity.image_name.clone();
-    let push = options.push && spec.registry().is_some();
-
-    // A missing secret file is named before anything is built.
-    job.inputs.secret_files()?;
-    let caps = preflight::check(settings, spec).await?;
+    let target = &request.target;
+    let context = context_of(request)?;
+    let caps = preflight::check(settings, &target.platforms).await?;
     let settings = &settings.with_client(&caps.client);
-    let plan = imagespec_core::plan::plan(job, &options.defaults)?;
-    // What the tag hashed, for `imagespec explain --against image:REF`
-    // (hashes only; no field value). Taken before the context links the
-    // files, which changes their ctimes.
-    let labels = match imagespec_core::explain::TagRecord::of(job).and_then(|r| r.to_label()) {
-        Ok(label) => vec![(imagespec_core::explain::INPUTS_LABEL.to_string(), label)],
-        Err(e) => {
-            tracing::warn!(
-                "{}: built without the {} label: {e}",
-                job.identity.image_name,
-                imagespec_core::explain::INPUTS_LABEL
-            );
-            Vec::new()
-        }
-    };
-
-    // imagespec's own secrets (index URLs with credentials) are handed to
-    // docker in memory (see `secret_files`): nothing a kill could leave.
-    let held = secret_files(&plan.secrets)?;
-    let secrets: Vec<(String, PathBuf)> = held
-        .iter()
-        .map(|(id, path, _)| (id.clone(), path.clone()))
-        .collect();
-
-    // The context: the folder asked for; else the spec's own folder under
-    // the cache, kept between builds (so only changed files are copied, and
-    // BuildKit, whose session key is the folder's path, resends only those);
-    // else, while another build of the spec holds that one, a temporary folder.
-    // Held to the end: the kept folder's lock, or the temporary folder
-    // (removed, by an interrupted process too).
-    let (_kept_lock, _in_progress, _tmp);
-    let kept = match &options.keep_context {
-        Some(_) => None,
-        None => imagespec_core::cache::cache_dir()
-            .ok()
-            .and_then(|c| imagespec_core::cache::kept_context(&c, job)),
-    };
-    let dir: PathBuf = match (&options.keep_context, kept) {
-        (Some(dir), _) => {
-            // Copies: a hard link would change the tree's ctimes, and so
-            // defeat the stat cache on the next run.
-            write_plan_with(job, &plan, dir, Materialize::Copy)?;
-            dir.clone()
-        }
-        (None, Some((dir, lock))) => {
-            _kept_lock = lock;
-            imagespec_core::context::sync_plan(job, &plan, &dir)?;
-            dir
-        }
-        (None, None) => {
-            let t = tempfile::Builder::new()
-                .prefix("imagespec-build-")
-                .tempdir()
-                .map_err(|e| {
-                    imagespec_core::Error::io(
-                        "create a temporary folder in",
-                        std::env::temp_dir(),
-                        e,
-                    )
-                })?;
-            let dir = t.path().join("context");
-            _in_progress = imagespec_core::cleanup::register(t.path());
-            _tmp = t;
-            write_plan_with(job, &plan, &dir, Materialize::Copy)?;
-            dir
-        }
-    };
-
     // buildx's metadata file: in a folder of its own, made and removed
     // here (never beside a folder the user named).
     let metadata_dir = tempfile::Builder::new()
@@ -437,34 +390,21 @@ pub async fn build_with(
             imagespec_core::Error::io("create a temporary folder in", std::env::temp_dir(), e)
         })?;
     let metadata = metadata_dir.path().join("metadata.json");
-    let platform = build_platforms(spec);
-    let plan = command::BuildCommand {
-        mode: caps.mode,
-        image_name: &image_name,
-        platform: &platform,
-        labels: &labels,
-        secrets: &secrets,
-        push,
-        builder: settings.buildx_builder.as_deref(),
-        network: settings.network.as_deref(),
-        context_dir: &dir,
-        metadata_file: &metadata,
-    };
+    let command = BuildCommand::of(caps.mode, settings, request, context, &metadata);
     let mut build = settings.docker_supervised();
-    plan.apply(&mut build);
-    tracing::info!(image = %image_name, mode = ?caps.mode, "building");
-    let masked = job.secrets();
-    progress::run_streaming(build, &image_name, "build", options.quiet, &masked).await?;
+    command.apply(&mut build);
+    tracing::info!(image = %target.image_name, mode = ?caps.mode, "building");
+    let (image, quiet, masked) = (target.image_name, request.quiet, request.masked);
+    progress::run_streaming(build, image, "build", quiet, masked).await?;
 
     let mut digest = None;
-    if push {
+    if target.push {
         match caps.mode {
             BuildMode::Buildx => digest = command::digest_from_metadata(&metadata),
             BuildMode::Builtin => {
                 let mut cmd = settings.docker_supervised();
-                cmd.arg("push").arg(&image_name);
-                let out = progress::run_streaming(cmd, &image_name, "push", options.quiet, &masked)
-                    .await?;
+                cmd.arg("push").arg(image);
+                let out = progress::run_streaming(cmd, image, "push", quiet, masked).await?;
                 digest = command::digest_from_push_output(&out);
             }
         }
@@ -472,43 +412,31 @@ pub async fn build_with(
     drop(metadata_dir);
     Ok(BuildOutcome {
         real_name: None,
-        pushed: push,
+        pushed: target.push,
         digest,
-        context: options.keep_context.clone(),
+        context: context.kept.clone(),
     })
 }
 
-/// `--platform` of the build, as check() reads the field: each platform
-/// trimmed (the hash keeps the text as written).
-fn build_platforms(spec: &imagespec_core::ImageSpec) -> String {
-    spec.platform()
-        .split(',')
-        .map(str::trim)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// What [`build_with`] would run, as shell lines: the build (its context
-/// folder shown as `<context>`), and the push when the engine's built-in
-/// BuildKit is used. Asks docker which BuildKit it has only when the mode
-/// is `auto`; when docker cannot be asked, says so and shows buildx's form.
+/// What [`build_with`] would run for a planned request, as shell lines: the
+/// build (its context folder shown as `<context>`), and the push when the
+/// engine's built-in BuildKit is used. Asks docker which BuildKit it has
+/// only when the mode is `auto`; when docker cannot be asked, says so and
+/// shows buildx's form.
 pub async fn planned_commands(
     settings: &DockerSettings,
-    job: &BuildJob,
-    options: &BuildOptions,
+    request: &BuildRequest<'_>,
 ) -> Result<Vec<String>> {
-    let spec = &job.spec;
-    let image_name = &job.identity.image_name;
-    let push = options.push && spec.registry().is_some();
-    let plan = imagespec_core::plan::plan(job, &options.defaults)?;
+    let target = &request.target;
+    let context = context_of(request)?;
     let mut lines = Vec::new();
-    let mut client = settings.docker.clone();
+    let mut settings = settings.clone();
     let mode = match settings.mode {
         ModeChoice::Buildx => BuildMode::Buildx,
         ModeChoice::Builtin => BuildMode::Builtin,
-        ModeChoice::Auto => match preflight::check(settings, spec).await {
+        ModeChoice::Auto => match preflight::check(&settings, &target.platforms).await {
             Ok(caps) => {
-                client = caps.client;
+                settings = settings.with_client(&caps.client);
                 caps.mode
             }
             Err(e) => {
@@ -520,39 +448,10 @@ pub async fn planned_commands(
             }
         },
     };
-    let secrets: Vec<(String, PathBuf)> = plan
-        .secrets
-        .iter()
-        .map(|s| {
-            let src = match &s.source {
-                SecretSource::File(path) => path.clone(),
-                SecretSource::Text(_) => PathBuf::from("<a private file holding the secret>"),
-            };
-            (s.id.clone(), src)
-        })
-        .collect();
-    let platform = build_platforms(spec);
-    let context = PathBuf::from("<context>");
     let metadata = PathBuf::from("<context>.metadata.json");
-    // The record itself is made at build time (it hashes every file).
-    let labels = vec![(
-        imagespec_core::explain::INPUTS_LABEL.to_string(),
-        "<record of the tag inputs>".to_string(),
-    )];
-    let command = command::BuildCommand {
-        labels: &labels,
-        mode,
-        image_name,
-        platform: &platform,
-        secrets: &secrets,
-        push,
-        builder: settings.buildx_builder.as_deref(),
-        network: settings.network.as_deref(),
-        context_dir: &context,
-        metadata_file: &metadata,
-    };
+    let command = BuildCommand::of(mode, &settings, request, context, &metadata);
     let (args, env) = command.args();
-    let docker = client.display().to_string();
+    let docker = settings.docker.display().to_string();
     let mut words: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     words.push(docker.clone());
     words.extend(args);
@@ -572,52 +471,20 @@ pub async fn planned_commands(
             .join(" ")
     };
     lines.push(line(words));
-    if push && mode == BuildMode::Builtin {
-        lines.push(line(vec![docker, "push".into(), image_name.clone()]));
+    if target.push && mode == BuildMode::Builtin {
+        lines.push(line(vec![
+            docker,
+            "push".into(),
+            target.image_name.to_string(),
+        ]));
     }
     Ok(lines)
 }
 
-/// The secret files a build hands to docker (`--secret id=ID,src=PATH`):
-/// a file the spec names, as it is; a secret imagespec holds (an index URL
-/// with credentials) in an anonymous memory file (`memfd`) that the docker
-/// client inherits and opens as `/proc/self/fd/N`. No such secret is ever
-/// written to a disk, so no kill can leave it behind. Held until dropped.
-type SecretFiles = Vec<(String, PathBuf, Option<std::os::fd::OwnedFd>)>;
-
-fn secret_files(secrets: &[imagespec_core::plan::BuildSecret]) -> Result<SecretFiles> {
-    let mut out = Vec::new();
-    for secret in secrets {
-        match &secret.source {
-            SecretSource::File(path) => out.push((secret.id.clone(), path.clone(), None)),
-            SecretSource::Text(text) => {
-                let fd = memory_file(text.expose().as_bytes()).map_err(|e| {
-                    imagespec_core::Error::Other(format!(
-                        "cannot hold the secret `{}` for the build: {e}",
-                        secret.id
-                    ))
-                })?;
-                use std::os::fd::AsRawFd as _;
-                let path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
-                out.push((secret.id.clone(), path, Some(fd)));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// An anonymous memory file holding `bytes`, inherited by the processes
-/// started while it is open (no close-on-exec).
-fn memory_file(bytes: &[u8]) -> std::io::Result<std::os::fd::OwnedFd> {
-    use rustix::fs::{memfd_create, MemfdFlags};
-    use std::io::Write as _;
-    let fd = memfd_create("imagespec-secret", MemfdFlags::empty())?;
-    let mut file = std::fs::File::from(fd);
-    file.write_all(bytes)?;
-    Ok(file.into())
-}
-
-imagespec_core::inventory::submit!(BuilderRegistration::new(&DockerBuilder, PRIORITY));
+imagespec_core::inventory::submit!(BuilderRegistration::new(
+    &DockerBuilder::REGISTERED,
+    PRIORITY
+));
 
 /// Referenced by binaries so the linker keeps this crate's registration.
 pub fn link() {}

@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use imagespec_core::ImageSpec;
-
 use crate::command::BuildMode;
 use crate::{DockerSettings, ModeChoice};
 
@@ -122,7 +120,7 @@ pub fn candidates() -> Vec<PathBuf> {
 /// client it chose and why it passed over the others.
 pub async fn check(
     settings: &DockerSettings,
-    spec: &ImageSpec,
+    platforms: &[String],
 ) -> Result<Capabilities, DockerError> {
     let found = match settings.docker_named {
         true => vec![settings.docker.clone()],
@@ -176,7 +174,7 @@ pub async fn check(
             BuildMode::Builtin => "the engine's built-in BuildKit",
         }
     );
-    platforms(settings, spec, caps).await
+    check_platforms(settings, platforms, caps).await
 }
 
 /// What one client can do: its version, the engine's, and how it builds.
@@ -261,14 +259,14 @@ async fn probe(settings: &DockerSettings) -> Result<Capabilities, DockerError> {
 }
 
 /// Fails when the spec asks for more platforms than the chosen BuildKit can build.
-async fn platforms(
+async fn check_platforms(
     settings: &DockerSettings,
-    spec: &ImageSpec,
+    platforms: &[String],
     caps: Capabilities,
 ) -> Result<Capabilities, DockerError> {
     let settings = &settings.with_client(&caps.client);
     let mode = caps.mode;
-    let platforms = spec.platforms();
+    let asked = platforms.join(",");
     if platforms.len() > 1 {
         match mode {
             BuildMode::Builtin => {
@@ -276,7 +274,7 @@ async fn platforms(
                     "`{}` asks for {} platforms, and the engine's built-in BuildKit builds one at a time. \
                      Use buildx with a builder that can (`docker buildx create --use --driver docker-container`), \
                      or build one platform per spec",
-                    spec.platform(),
+                    asked,
                     platforms.len()
                 )))
             }
@@ -297,7 +295,7 @@ async fn platforms(
                         "`{}` asks for several platforms, and the buildx builder uses the `docker` driver, which \
                          builds one. Create a builder that can: `docker buildx create --use --driver docker-container`, \
                          or pass it with {}",
-                        spec.platform(),
+                        asked,
                         crate::ENV_BUILDX_BUILDER
                     )));
                 }

@@ -3,9 +3,10 @@
 //! the spec's image (and is what dependents build on).
 
 use async_trait::async_trait;
-use imagespec_core::builder::{BuildOptions, BuildOutcome, BuilderRegistration, ImageBuilder};
-use imagespec_core::existence::Decision;
-use imagespec_core::{BaseImage, BuildJob, Plugin, Result, SpecError};
+use imagespec_core::builder::{
+    BuildOutcome, BuildRequest, BuilderRegistration, ImageBuilder, Target,
+};
+use imagespec_core::{BaseImage, Plugin, Result, SpecError};
 
 /// flytekit registers `noop` with priority 0 (below the Docker builder's 1).
 pub const PRIORITY: i32 = 0;
@@ -23,26 +24,31 @@ impl Plugin for NoopBuilder {
 #[async_trait]
 impl ImageBuilder for NoopBuilder {
     /// flytekit's NoOpBuilder makes no build context, so none of its checks
-    /// apply (the tag's were made when the job was prepared): only that
-    /// `base_image` names an image.
-    fn check(&self, job: &BuildJob) -> Result<()> {
-        base_name(job).map(|_| ())
+    /// apply (the tag's were made when the job was prepared).
+    fn needs_context(&self) -> bool {
+        false
     }
 
-    fn planned_real_name(&self, job: &BuildJob) -> Result<Option<String>> {
-        base_name(job).map(Some)
+    /// Only that `base_image` names an image.
+    fn check(&self, target: &Target<'_>) -> std::result::Result<(), SpecError> {
+        base_name(target).map(|_| ())
     }
 
-    /// Never checks: there is nothing to build, so "building" is always right.
-    async fn should_build(&self, _job: &BuildJob, _options: &BuildOptions) -> Result<Decision> {
-        Ok(Decision::Build {
-            reason: "the noop builder uses base_image as it is".into(),
-        })
+    fn planned_real_name(
+        &self,
+        target: &Target<'_>,
+    ) -> std::result::Result<Option<String>, SpecError> {
+        base_name(target).map(Some)
     }
 
-    async fn build_image(&self, job: &BuildJob, _options: &BuildOptions) -> Result<BuildOutcome> {
+    /// Never asks: there is nothing to build, so "building" is always right.
+    fn checks_existence(&self) -> bool {
+        false
+    }
+
+    async fn build_image(&self, request: &BuildRequest<'_>) -> Result<BuildOutcome> {
         Ok(BuildOutcome {
-            real_name: Some(base_name(job)?),
+            real_name: Some(base_name(&request.target)?),
             pushed: false,
             digest: None,
             context: None,
@@ -53,16 +59,15 @@ impl ImageBuilder for NoopBuilder {
 /// The name noop answers with: the spec's `base_image`, a name, or the name a
 /// nested base was built as (flytekit's engine builds it first and hands noop
 /// that name).
-fn base_name(job: &BuildJob) -> Result<String> {
-    match (job.spec.base_image(), &job.inputs.base) {
+fn base_name(target: &Target<'_>) -> std::result::Result<String, SpecError> {
+    match (target.spec.base_image(), target.base_image) {
         (Some(BaseImage::Name(base)), _) => Ok(base.clone()),
-        (Some(BaseImage::Spec(_)), Some(resolved)) => Ok(resolved.name.clone()),
+        (Some(BaseImage::Spec(_)), Some(resolved)) => Ok(resolved.to_string()),
         _ => Err(SpecError::field(
             "base_image",
             "base_image must be a string to use the noop image builder",
         )
-        .hint("name an existing image in base_image, or use another builder")
-        .into()),
+        .hint("name an existing image in base_image, or use another builder")),
     }
 }
 

@@ -3,8 +3,8 @@
 
 use std::process::Command;
 
-use imagespec_core::builder::{BuildOptions, BuilderRegistration, Builders};
-use imagespec_core::engine::{Action, Engine};
+use imagespec_core::builder::Builders;
+use imagespec_core::engine::{Action, Engine, EngineOptions, Plugins};
 use imagespec_core::knobs::PythonDefaults;
 use imagespec_core::spec::load_file;
 use imagespec_example_custom_builder::ContextDirBuilder;
@@ -90,33 +90,25 @@ async fn the_library_api_needs_no_cli() {
     imagespec_micromamba::link();
     let dir = tempfile::tempdir().unwrap();
     let spec = load_file(&spec(dir.path())).unwrap();
-    // An engine with only this builder, made without inventory.
-    let builders: &'static Builders = Box::leak(Box::new(
-        Builders::new(
-            [BuilderRegistration::new(&ContextDirBuilder, 0)],
-            "image builders",
-        )
-        .unwrap(),
-    ));
-    let options = BuildOptions {
+    // An engine with only this builder, made without inventory, borrowing it.
+    let builder = ContextDirBuilder;
+    let plugins = Plugins {
+        builders: Builders::empty().with(&builder, 0),
+        ..Plugins::registered().unwrap()
+    };
+    let options = EngineOptions {
         push: false,
         defaults: PythonDefaults {
             default_python: "3.11".into(),
             flytekit_requirement: "flytekit".into(),
         },
-        keep_context: None,
-        force_push: false,
-        fast_fail: false,
-        assume_exists_when_unknown: false,
         quiet: true,
-        lock_dir: None,
+        ..EngineOptions::default()
     };
+    let engine = Engine::new(&plugins, options, 2);
     // Prepared once: the spec's inputs read and its identity computed.
-    let job = imagespec_core::builder::prepare(spec.view()).unwrap();
-    let report = Engine::new(builders, options, 2)
-        .run(&[job], false)
-        .await
-        .unwrap();
-    assert!(report.ok());
+    let job = engine.prepare(spec.view()).unwrap();
+    let report = engine.run(&[job], false).await.unwrap();
+    assert!(report.ok(), "{report:?}");
     assert_eq!(report.entries[0].action, Action::Built);
 }

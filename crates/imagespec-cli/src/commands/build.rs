@@ -1,12 +1,14 @@
 //! `imagespec build`: every spec and its nested bases as one graph, each
 //! image once, bases first, up to `-j N` at once.
 
-use imagespec_core::builder::BuildOptions;
-use imagespec_core::engine::{Action, Engine, Report};
-use imagespec_core::existence::{env_flag, ENV_FAST_FAIL, ENV_FORCE_PUSH};
+use imagespec_core::engine::{Action, Engine, EngineOptions, Report, Shown};
+use imagespec_core::existence::Policy;
+use imagespec_core::prepare::ContextOptions;
 use imagespec_core::BuildJob;
 
-use super::{locate, prepare_all, runtime, Lints};
+use super::{
+    env_flag, prepare_all, push_from_env, runtime, Configured, Lints, ENV_FAST_FAIL, ENV_FORCE_PUSH,
+};
 use crate::cli::{BuildArgs, Show};
 use crate::printer::Printer;
 use crate::status::{ExitStatus, UsageError};
@@ -21,83 +23,57 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> anyhow::Result<ExitStat
     #[cfg(feature = "registry")]
     imagespec_registry::validate_env()?;
     #[cfg(feature = "docker")]
-    super::configure_docker(&args.docker)?;
+    let configured = Configured::with_docker(&args.docker)?;
+    #[cfg(not(feature = "docker"))]
+    let configured = Configured::registered();
+    let plugins = configured.plugins()?;
+    let cache = imagespec_core::cache::cache_dir()?;
+    let engine_options = EngineOptions {
+        push: !args.no_push && push_from_env(),
+        defaults: args.python.resolve()?,
+        context: ContextOptions {
+            keep_context: args.keep_context.clone(),
+            cache: Some(cache.clone()),
+        },
+        policy: Policy {
+            force_push: args.force_push || env_flag(ENV_FORCE_PUSH),
+            fast_fail: args.fast_fail || env_flag(ENV_FAST_FAIL),
+            assume_exists_when_unknown: args.assume_exists_when_unknown,
+        },
+        quiet: printer.quiet,
+        lock_dir: Some(imagespec_core::cache::lock_dir(&cache)),
+    };
+    let parallel = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let engine = Engine::new(&plugins, engine_options, parallel);
     let jobs = prepare_all(
+        &engine,
         &args.specs,
         &options,
         printer,
         Lints::strict(args.strict.strict),
     )?;
-    // Every spec (and nested base) must name a builder this program has, and
-    // pass its checks, before anything is built.
-    for (job, path) in jobs.iter().zip(&args.specs) {
-        let mut prefix = String::new();
-        for j in job.chain() {
-            imagespec_core::builder::for_spec(j.spec.view().spec)
-                .map_err(|e| match e {
-                    imagespec_core::Error::Spec(se) if !prefix.is_empty() => {
-                        imagespec_core::Error::Spec(se.nested_in(&prefix))
-                    }
-                    other => other,
-                })
-                .map_err(|e| locate(e, &job.spec, path))?;
-            prefix = match prefix.is_empty() {
-                true => "base_image".to_string(),
-                false => format!("{prefix}.base_image"),
-            };
-        }
-        imagespec_core::builder::check_chain(job).map_err(|e| locate(e, &job.spec, path))?;
-    }
     if let Some(expected) = &args.expect_image_name {
-        expect_name(&jobs, &args.specs, expected)?;
+        expect_name(&engine, &jobs, expected)?;
     }
-    let defaults = args.python.resolve()?;
-
     if args.context_only {
-        return context_only(&args, &jobs[0], &defaults, printer);
+        return context_only(&args, &engine, &jobs[0], printer);
     }
 
-    let build_options = BuildOptions {
-        push: !args.no_push && BuildOptions::push_from_env(),
-        defaults,
-        keep_context: args.keep_context.clone(),
-        force_push: args.force_push || env_flag(ENV_FORCE_PUSH),
-        fast_fail: args.fast_fail || env_flag(ENV_FAST_FAIL),
-        assume_exists_when_unknown: args.assume_exists_when_unknown,
-        quiet: printer.quiet,
-        lock_dir: Some(imagespec_core::cache::lock_dir(
-            &imagespec_core::cache::cache_dir()?,
-        )),
-    };
-    let parallel = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let engine = Engine::registered(build_options.clone(), parallel)?;
     let runtime = runtime()?;
+    // Every spec and nested base is checked first: an invalid one is an
+    // error (exit 2) and nothing is built.
     let report = runtime.block_on(engine.run(&jobs, args.dry_run))?;
     if imagespec_core::cleanup::interrupted() {
         // The signal handler reports and exits (130); what failed because
         // of the interruption is not a failure to report.
         return Ok(ExitStatus::Failure);
     }
-    // The kept build contexts stay within their bounds.
-    if !args.dry_run {
-        if let Ok(cache) = imagespec_core::cache::cache_dir() {
-            match imagespec_core::cache::prune_contexts(&cache, Default::default()) {
-                Ok(p) if p.contexts > 0 => tracing::info!(
-                    "pruned {} kept build context(s) ({} bytes)",
-                    p.contexts,
-                    p.bytes
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::debug!("kept build contexts not pruned: {e}"),
-            }
-        }
-    }
     printer.stderr(&format!("\n{}", report.table()));
     let shown = match args.show.is_empty() {
         true => None,
-        false => Some(runtime.block_on(show(&args.show, &jobs, &report, &build_options))?),
+        false => Some(runtime.block_on(show(&args.show, &engine, &jobs, &report))?),
     };
     // Each failure once, on stderr (the JSON document holds them too).
     for e in report
@@ -172,15 +148,11 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> anyhow::Result<ExitStat
 
 /// `--expect-image-name`: the one spec's image name (or the real name its
 /// builder answers with) must be the caller's, or nothing is built.
-fn expect_name(
-    jobs: &[BuildJob],
-    specs: &[std::path::PathBuf],
-    expected: &str,
-) -> anyhow::Result<()> {
+fn expect_name(engine: &Engine<'_>, jobs: &[BuildJob], expected: &str) -> anyhow::Result<()> {
     let [job] = jobs else {
         return Err(UsageError("--expect-image-name takes exactly one spec".into()).into());
     };
-    let real = imagespec_core::builder::dependent_name(job)?;
+    let real = engine.dependent_name(job)?;
     if job.identity.image_name == expected || real == expected {
         return Ok(());
     }
@@ -193,14 +165,14 @@ fn expect_name(
         ),
     )
     .hint("if the spec's files changed since the caller computed the name, run again; else report it with the spec");
-    Err(locate(e.into(), &job.spec, &specs[0]).into())
+    Err(job.spec.locate(e.into()).into())
 }
 
 /// `--context-only`: the `context` command, into a kept folder, in the build shape.
 fn context_only(
     args: &BuildArgs,
+    engine: &Engine<'_>,
     job: &BuildJob,
-    defaults: &imagespec_core::knobs::PythonDefaults,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let dir = match &args.keep_context {
@@ -211,13 +183,7 @@ fn context_only(
             .keep()
             .join(&job.identity.tag),
     };
-    let written = super::context::write(
-        job,
-        defaults,
-        &dir,
-        &args.specs[0],
-        imagespec_core::context::Materialize::Copy,
-    )?;
+    let written = engine.write_context(job, &dir, imagespec_core::context::Materialize::Copy)?;
     if args.json {
         printer.stdout_json(
             true,
@@ -241,47 +207,32 @@ fn context_only(
     Ok(ExitStatus::Success)
 }
 
-/// What `--show` adds for one image.
-pub(crate) struct Shown {
-    dockerfile: Option<String>,
-    commands: Option<Vec<String>>,
-}
-
 /// The Dockerfile and builder commands of every image of the report, in its order.
 async fn show(
     what: &[Show],
+    engine: &Engine<'_>,
     jobs: &[BuildJob],
     report: &Report,
-    options: &BuildOptions,
 ) -> anyhow::Result<Vec<Shown>> {
     let all: Vec<&BuildJob> = jobs.iter().flat_map(|j| j.chain()).collect();
     let mut out = Vec::new();
     for entry in &report.entries {
-        let Some(job) = all
+        let shown = match all
             .iter()
             .find(|j| j.identity.image_name == entry.image_name)
-        else {
-            out.push(Shown {
-                dockerfile: None,
-                commands: None,
-            });
-            continue;
+        {
+            Some(job) => {
+                engine
+                    .show(
+                        job,
+                        what.contains(&Show::Dockerfile),
+                        what.contains(&Show::Command),
+                    )
+                    .await?
+            }
+            None => Shown::default(),
         };
-        let builder = imagespec_core::builder::for_spec(job.spec.view().spec)?;
-        let dockerfile = match what.contains(&Show::Dockerfile) && builder.name() != "noop" {
-            true => Some(imagespec_core::render::render(
-                &imagespec_core::plan::plan(job, &options.defaults)?,
-            )?),
-            false => None,
-        };
-        let commands = match what.contains(&Show::Command) {
-            true => Some(builder.planned_commands(job, options).await?),
-            false => None,
-        };
-        out.push(Shown {
-            dockerfile,
-            commands,
-        });
+        out.push(shown);
     }
     Ok(out)
 }

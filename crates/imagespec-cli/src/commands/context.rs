@@ -1,30 +1,39 @@
 //! `imagespec context`: the build context, written atomically into a new folder.
 
-use std::path::Path;
+use imagespec_core::context::Materialize;
+use imagespec_core::engine::{Engine, EngineOptions};
 
-use imagespec_core::context::{Materialize, WrittenContext};
-use imagespec_core::knobs::PythonDefaults;
-use imagespec_core::BuildJob;
-
-use super::{locate, prepare, Lints};
+use super::{prepare, Configured, Lints};
 use crate::cli::ContextArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
 pub(crate) fn run(args: ContextArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let options = args.read.load_options()?;
+    let configured = Configured::registered();
+    let plugins = configured.plugins()?;
+    let engine = Engine::new(
+        &plugins,
+        EngineOptions {
+            defaults: args.python.resolve()?,
+            ..EngineOptions::default()
+        },
+        1,
+    );
     let job = prepare(
+        &engine,
         &args.spec,
         &options,
         printer,
         Lints::strict(args.strict.strict),
     )?;
-    let defaults = args.python.resolve()?;
     let how = match args.copy {
         true => Materialize::Copy,
         false => Materialize::Link,
     };
-    let written = write(&job, &defaults, &args.output, &args.spec, how)?;
+    // Whatever builder the spec names, the context is a Docker one, so its
+    // checks are the Docker context's.
+    let written = engine.write_context(&job, &args.output, how)?;
     if args.json {
         printer.stdout_json(
             true,
@@ -42,21 +51,4 @@ pub(crate) fn run(args: ContextArgs, printer: &Printer) -> anyhow::Result<ExitSt
         printer.stdout_line(&written.dir.display().to_string())?;
     }
     Ok(ExitStatus::Success)
-}
-
-/// Writes a job's Docker build context (whatever builder the spec names,
-/// the context is a Docker one, so its checks are the Docker context's).
-pub(crate) fn write(
-    job: &BuildJob,
-    defaults: &PythonDefaults,
-    output: &Path,
-    spec_file: &Path,
-    how: Materialize,
-) -> anyhow::Result<WrittenContext> {
-    imagespec_core::builder::check_chain(job).map_err(|e| locate(e, &job.spec, spec_file))?;
-    imagespec_core::builder::context_checks(job).map_err(|e| locate(e, &job.spec, spec_file))?;
-    Ok(
-        imagespec_core::context::write_context_with(job, defaults, output, how)
-            .map_err(|e| locate(e, &job.spec, spec_file))?,
-    )
 }

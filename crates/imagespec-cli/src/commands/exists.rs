@@ -2,7 +2,9 @@
 
 use imagespec_core::existence::Existence;
 
-use super::{locate, prepare_all, runtime, Lints};
+use imagespec_core::engine::{Engine, EngineOptions};
+
+use super::{prepare_all, runtime, Configured, Lints};
 use crate::cli::ExistsArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
@@ -12,46 +14,21 @@ pub(crate) fn run(args: ExistsArgs, printer: &Printer) -> anyhow::Result<ExitSta
     #[cfg(feature = "registry")]
     imagespec_registry::validate_env()?;
     #[cfg(feature = "docker")]
-    super::configure_docker(&imagespec_docker::DockerArgs::from(args.docker.clone()))?;
-    let jobs =
-        args.specs
-            .iter()
-            .cloned()
-            .zip(prepare_all(&args.specs, &options, printer, Lints::Quiet)?);
-    let results = runtime()?.block_on(async {
-        let mut set = tokio::task::JoinSet::new();
-        for (index, (path, job)) in jobs.enumerate() {
-            use tracing::Instrument;
-            let span = tracing::info_span!(
-                "checking",
-                progress = true,
-                image = %job.identity.image_name
-            );
-            set.spawn(
-                async move {
-                    let builder = imagespec_core::builder::for_spec(job.spec.view().spec)
-                        .map_err(|e| locate(e, &job.spec, &path))?;
-                    let existence = builder.existence(&job).await?;
-                    Ok::<_, imagespec_core::Error>((
-                        index,
-                        path,
-                        job.identity.image_name,
-                        existence,
-                    ))
-                }
-                .instrument(span),
-            );
-        }
-        let mut out = Vec::new();
-        while let Some(joined) = set.join_next().await {
-            out.push(joined.map_err(|e| imagespec_core::Error::Other(e.to_string()))??);
-        }
-        out.sort_by_key(|r| r.0);
-        Ok::<_, imagespec_core::Error>(out)
-    })?;
+    let configured =
+        Configured::with_docker(&imagespec_docker::DockerArgs::from(args.docker.clone()))?;
+    #[cfg(not(feature = "docker"))]
+    let configured = Configured::registered();
+    let plugins = configured.plugins()?;
+    let engine = Engine::new(&plugins, EngineOptions::default(), 1);
+    let jobs = prepare_all(&engine, &args.specs, &options, printer, Lints::Quiet)?;
+    let answers = runtime()?.block_on(engine.exists(&jobs));
+    let mut results = Vec::new();
+    for ((path, job), answer) in args.specs.iter().zip(&jobs).zip(answers) {
+        results.push((path, &job.identity.image_name, answer?));
+    }
     let (mut any_missing, mut any_unknown) = (false, false);
     let mut rows = Vec::new();
-    for (_, path, image, existence) in &results {
+    for (path, image, existence) in &results {
         let reason = match existence {
             Existence::Missing { reason, .. } => {
                 any_missing = true;

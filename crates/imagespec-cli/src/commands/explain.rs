@@ -4,11 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context as _};
-use imagespec_core::explain::{explain, TagRecord, INPUTS_LABEL};
-use imagespec_core::spec::LoadOptions;
+use imagespec_core::engine::{Engine, EngineOptions};
+use imagespec_core::explain::{explain, image_record, revision_record};
+use imagespec_core::record::TagRecord;
 
-use super::{prepare, Lints};
+use super::{prepare, Configured, Lints};
 use crate::cli::ExplainArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
@@ -57,12 +57,20 @@ fn looks_like_image(text: &str) -> bool {
 
 pub(crate) fn run(args: ExplainArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let options = &args.read.load_options()?;
-    let job = prepare(&args.spec, options, printer, Lints::Quiet)?;
+    let configured = Configured::registered();
+    let plugins = configured.plugins()?;
+    let engine = Engine::new(&plugins, EngineOptions::default(), 1);
+    let job = prepare(&engine, &args.spec, options, printer, Lints::Quiet)?;
     let new = TagRecord::of(&job)?;
     let old = match parse_against(&args.against) {
-        Against::File(path) => TagRecord::of(&prepare(&path, options, printer, Lints::Quiet)?)?,
-        Against::Git(rev) => git_record(&args.spec, &rev, options, printer)?,
+        Against::File(path) => {
+            TagRecord::of(&prepare(&engine, &path, options, printer, Lints::Quiet)?)?
+        }
+        // Read without the trap warnings: they are about a past version.
+        Against::Git(rev) => revision_record(&engine, &args.spec, &rev, options, &printer.masker)?,
         Against::Image(image) => {
+            #[cfg(feature = "registry")]
+            imagespec_registry::validate_env()?;
             let platform = job
                 .spec
                 .platforms()
@@ -70,7 +78,7 @@ pub(crate) fn run(args: ExplainArgs, printer: &Printer) -> anyhow::Result<ExitSt
                 .copied()
                 .unwrap_or("linux/amd64")
                 .to_string();
-            image_record(&image, &platform)?
+            super::runtime()?.block_on(image_record(&plugins.checkers, &image, &platform))?
         }
     };
     let explanation = explain(&new, &old);
@@ -89,103 +97,6 @@ pub(crate) fn run(args: ExplainArgs, printer: &Printer) -> anyhow::Result<ExitSt
         printer.stdout_line(explanation.render().trim_end())?;
     }
     Ok(ExitStatus::Success)
-}
-
-/// The record in a pushed image's label.
-fn image_record(image: &str, platform: &str) -> anyhow::Result<TagRecord> {
-    #[cfg(feature = "registry")]
-    imagespec_registry::validate_env()?;
-    let Some(checker) = imagespec_core::existence::checker()? else {
-        return Err(imagespec_core::Error::MissingPlugin {
-            kind: imagespec_core::PluginKind::Checker,
-            needed_for: format!("reading the labels of `{image}`"),
-        }
-        .into());
-    };
-    let labels = super::runtime()?.block_on(checker.labels(image, platform))?;
-    let Some(label) = labels.get(INPUTS_LABEL) else {
-        bail!("`{image}`: this image was not built by imagespec (no {INPUTS_LABEL} label)");
-    };
-    TagRecord::from_label(label).with_context(|| format!("`{image}`"))
-}
-
-/// The record of the spec file at git revision `rev`: the revision's tree
-/// is written from its blobs as stored (no `export-subst`, no
-/// `export-ignore`, no filter) into a temporary folder, removed after, and
-/// the spec read from the same place in it. Its files are read there too,
-/// absolute paths into the repository included, while the spec keeps the
-/// paths it holds (its hash sees them as written).
-fn git_record(
-    spec: &Path,
-    rev: &str,
-    options: &LoadOptions,
-    printer: &Printer,
-) -> anyhow::Result<TagRecord> {
-    use imagespec_core::git::Git;
-    let spec_abs = spec
-        .canonicalize()
-        .with_context(|| format!("cannot find `{}`", spec.display()))?;
-    let dir = spec_abs.parent().unwrap_or(Path::new("/"));
-    let top = Git::new(dir)
-        .toplevel()
-        .with_context(|| format!("`{}` is not in a git work tree", spec.display()))?
-        .canonicalize()?;
-    let rel = spec_abs
-        .strip_prefix(&top)
-        .context("the spec file is not under its git work tree")?
-        .to_path_buf();
-    let repo = Git::new(&top);
-    let commit = repo.commit(rev)?;
-    let tmp = tempfile::Builder::new()
-        .prefix("imagespec-explain-")
-        .tempdir()
-        .context("cannot create a temporary folder")?;
-    let _in_progress = imagespec_core::cleanup::register(tmp.path());
-    let tree = tmp.path().join("tree");
-    std::fs::create_dir(&tree)?;
-    repo.materialize(&commit, &tree).with_context(|| {
-        format!(
-            "cannot read the tree of `{}`",
-            imagespec_core::safety::printable(rev)
-        )
-    })?;
-    let old_spec = tree.join(&rel);
-    if !old_spec.is_file() {
-        bail!(
-            "`{}` does not exist at `{}`",
-            rel.display(),
-            imagespec_core::safety::printable(rev)
-        );
-    }
-    // A base dir given for the spec maps into the tree as well.
-    let base_dir = options
-        .base_dir
-        .as_ref()
-        .map(|b| match b.strip_prefix(&top) {
-            Ok(rest) => tree.join(rest),
-            Err(_) => b.clone(),
-        });
-    let options = LoadOptions {
-        // Its files live in a folder that is removed: nothing to remember.
-        digest_cache: None,
-        base_dir,
-        read_root: Some((top.clone(), tree.clone())),
-        project_root: Some(tree.clone()),
-        ..options.clone()
-    };
-    // Loaded without the trap warnings: they are about a past version.
-    let job = imagespec_core::spec::load_file_with(&old_spec, &options)
-        .map_err(anyhow::Error::from)
-        .and_then(|spec| {
-            printer
-                .masker
-                .add(&imagespec_core::redact::Secrets::of_spec(&spec));
-            imagespec_core::builder::prepare(spec.view())
-                .map_err(|e| super::locate(e, &spec, &old_spec).into())
-        })
-        .inspect(|job| printer.masker.add(&job.secrets()))
-        .with_context(|| format!("the spec at `{}`", imagespec_core::safety::printable(rev)))?;
-    Ok(TagRecord::of(&job)?)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! `imagespec lint`: the YAML and flytekit traps each spec falls into.
 
-use super::{lint_line, prepare, Lints};
+use imagespec_core::engine::{Engine, EngineOptions};
+
+use super::{lint_line, prepare, Configured, Lints};
 use crate::cli::LintArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
@@ -13,10 +15,13 @@ pub(crate) fn run(args: LintArgs, printer: &Printer) -> anyhow::Result<ExitStatu
         return Ok(ExitStatus::Success);
     }
     let options = args.read.load_options()?;
+    let configured = Configured::registered();
+    let plugins = configured.plugins()?;
+    let engine = Engine::new(&plugins, EngineOptions::default(), 1);
     let mut specs = Vec::new();
     let mut total = 0;
     for path in &args.specs {
-        let job = prepare(path, &options, printer, Lints::Quiet)?;
+        let job = prepare(&engine, path, &options, printer, Lints::Quiet)?;
         let found = imagespec_core::lint::lint(&job);
         total += found.len();
         if !args.json {

@@ -13,6 +13,7 @@ mod tag;
 
 use std::path::Path;
 
+use imagespec_core::engine::{Engine, Plugins};
 use imagespec_core::lint::Lint;
 use imagespec_core::redact::Secrets;
 use imagespec_core::spec::LoadOptions;
@@ -58,10 +59,50 @@ impl Lints {
     }
 }
 
+/// The plugins this program was built with; the Docker builder, when the
+/// command configures it, in place of the registered one.
+pub(crate) struct Configured {
+    #[cfg(feature = "docker")]
+    docker: Option<imagespec_docker::DockerBuilder>,
+}
+
+impl Configured {
+    /// The registered plugins as they are.
+    pub(crate) fn registered() -> Configured {
+        Configured {
+            #[cfg(feature = "docker")]
+            docker: None,
+        }
+    }
+
+    /// With the Docker builder configured by the command line (flags and
+    /// their environment variables, read once, here).
+    #[cfg(feature = "docker")]
+    pub(crate) fn with_docker(args: &imagespec_docker::DockerArgs) -> anyhow::Result<Configured> {
+        Ok(Configured {
+            docker: Some(imagespec_docker::DockerBuilder::new(
+                imagespec_docker::DockerSettings::from_args(args)?,
+            )),
+        })
+    }
+
+    /// The set handed to the engine.
+    pub(crate) fn plugins(&self) -> anyhow::Result<Plugins<'_>> {
+        #[allow(unused_mut)]
+        let mut plugins: Plugins<'_> = Plugins::registered()?;
+        #[cfg(feature = "docker")]
+        if let Some(docker) = &self.docker {
+            plugins.builders = plugins.builders.with(docker, imagespec_docker::PRIORITY);
+        }
+        Ok(plugins)
+    }
+}
+
 /// Loads and prepares a spec (its inputs read and its identity computed,
 /// nested bases first), errors located in its file, lint findings handled
 /// as `lints` says.
 pub(crate) fn prepare(
+    engine: &Engine<'_>,
     path: &Path,
     options: &LoadOptions,
     printer: &Printer,
@@ -74,8 +115,7 @@ pub(crate) fn prepare(
         let spec = imagespec_core::spec::load_file_with(path, options)?;
         // What the spec holds is masked from here on, its own errors included.
         printer.masker.add(&Secrets::of_spec(&spec));
-        let job =
-            imagespec_core::builder::prepare(spec.view()).map_err(|e| locate(e, &spec, path))?;
+        let job = engine.prepare(spec.view()).map_err(|e| spec.locate(e))?;
         printer.masker.add(&job.secrets());
         job
     };
@@ -97,6 +137,7 @@ pub(crate) fn prepare(
 
 /// [`prepare`] for every spec file, in order.
 pub(crate) fn prepare_all(
+    engine: &Engine<'_>,
     paths: &[std::path::PathBuf],
     options: &LoadOptions,
     printer: &Printer,
@@ -104,7 +145,7 @@ pub(crate) fn prepare_all(
 ) -> anyhow::Result<Vec<BuildJob>> {
     paths
         .iter()
-        .map(|p| prepare(p, options, printer, lints))
+        .map(|p| prepare(engine, p, options, printer, lints))
         .collect()
 }
 
@@ -124,27 +165,46 @@ pub(crate) fn lint_line(path: &Path, lint: &Lint) -> String {
     )
 }
 
-/// Adds the spec file and the field's line to a spec error.
-pub(crate) fn locate(
-    e: imagespec_core::Error,
-    spec: &Loaded,
-    path: &Path,
-) -> imagespec_core::Error {
-    match e {
-        imagespec_core::Error::Spec(se) => {
-            let line = spec.origin.line_of(&se.location.field);
-            imagespec_core::Error::Spec(se.in_file(&shown_path(spec, path)).at_line(line))
-        }
-        other => other,
-    }
-}
-
 /// How messages name a spec's file: `--display-name` when given, else the path.
 pub(crate) fn shown_path(spec: &Loaded, path: &Path) -> std::path::PathBuf {
     match &spec.options.display_name {
         Some(name) => std::path::PathBuf::from(name),
         None => path.to_path_buf(),
     }
+}
+
+/// flytekit's variable: build and push even when the image exists.
+pub(crate) const ENV_FORCE_PUSH: &str = "FLYTE_FORCE_PUSH_IMAGE_SPEC";
+/// flytekit's variable: fail instead of assuming an image exists when the check cannot tell.
+pub(crate) const ENV_FAST_FAIL: &str = "FLYTE_IMG_FAST_FAIL";
+/// Environment variable that turns pushing off (`false`/`0`).
+pub(crate) const ENV_PUSH: &str = "IMAGESPEC_PUSH";
+/// flytekit's variable with the same meaning.
+pub(crate) const ENV_FLYTE_PUSH: &str = "FLYTE_PUSH_IMAGE_SPEC";
+
+/// flytekit's `str2bool` on an environment variable: unset is false, and
+/// anything but `false`, `0`, `off`, `no` (any case) is true.
+pub(crate) fn env_flag(name: &str) -> bool {
+    match std::env::var(name) {
+        Ok(v) => !matches!(v.to_lowercase().as_str(), "false" | "0" | "off" | "no"),
+        Err(_) => false,
+    }
+}
+
+/// Whether pushing is on by the environment: `IMAGESPEC_PUSH`, else
+/// `FLYTE_PUSH_IMAGE_SPEC`, each read exactly as flytekit reads its
+/// variable (`os.getenv(name, "True").lower() in ("true", "1")`): unset
+/// is on; set, only `true` (any case) and `1` are on.
+pub(crate) fn push_from_env() -> bool {
+    match std::env::var(ENV_PUSH).or_else(|_| std::env::var(ENV_FLYTE_PUSH)) {
+        Ok(v) => push_value(&v),
+        Err(_) => true,
+    }
+}
+
+/// flytekit's test of `FLYTE_PUSH_IMAGE_SPEC`: `value.lower() in ("true", "1")`.
+pub(crate) fn push_value(value: &str) -> bool {
+    matches!(value.to_lowercase().as_str(), "true" | "1")
 }
 
 /// A multi-threaded runtime for the commands that wait on registries and builds.
@@ -154,9 +214,18 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// Hands the Docker options to the Docker builder, once, at start-up.
-#[cfg(feature = "docker")]
-pub(crate) fn configure_docker(args: &imagespec_docker::DockerArgs) -> anyhow::Result<()> {
-    imagespec_docker::configure(imagespec_docker::DockerSettings::from_args(args)?);
-    Ok(())
+#[cfg(test)]
+mod tests {
+    use super::push_value;
+
+    #[test]
+    fn push_values_are_read_as_flytekit_reads_them() {
+        // `os.getenv("FLYTE_PUSH_IMAGE_SPEC", "True").lower() in ("true", "1")`
+        for on in ["true", "True", "TRUE", "1"] {
+            assert!(push_value(on), "{on}");
+        }
+        for off in ["false", "0", "", "yes", "on", " true", "true ", "2"] {
+            assert!(!push_value(off), "{off:?}");
+        }
+    }
 }

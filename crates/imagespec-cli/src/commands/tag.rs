@@ -1,13 +1,19 @@
 //! `imagespec tag`: the image name flytekit computes.
 
-use super::{locate, prepare, Lints};
+use imagespec_core::engine::{Engine, EngineOptions};
+
+use super::{prepare, Configured, Lints};
 use crate::cli::TagArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
 pub(crate) fn run(args: TagArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let options = args.read.load_options()?;
+    let configured = Configured::registered();
+    let plugins = configured.plugins()?;
+    let engine = Engine::new(&plugins, EngineOptions::default(), 1);
     let job = prepare(
+        &engine,
         &args.spec,
         &options,
         printer,
@@ -17,22 +23,22 @@ pub(crate) fn run(args: TagArgs, printer: &Printer) -> anyhow::Result<ExitStatus
     // conda, a copy entry outside the context) does not stop flytekit's
     // `image_name()`: the name is printed, with the reason it cannot be built.
     let mut warnings = Vec::new();
-    match imagespec_core::builder::check_chain(&job) {
+    match engine.check(&job) {
         Ok(()) => {}
         Err(e @ imagespec_core::Error::Spec(_)) => {
-            let e = locate(e, &job.spec, &args.spec);
             printer.warning(&format!(
                 "{e}\n  (flytekit names this spec; it cannot be built as it is)"
             ));
             warnings.push(e.to_string());
         }
-        Err(e) => return Err(locate(e, &job.spec, &args.spec).into()),
+        Err(e) => return Err(e.into()),
     }
     let identity = &job.identity;
     // flytekit's image_name() after its engine ran: the name the spec's
     // builder answers with (noop: its base_image), else the computed name.
-    let real_name = imagespec_core::builder::dependent_name(&job)
-        .map_err(|e| locate(e, &job.spec, &args.spec))?;
+    let real_name = engine
+        .dependent_name(&job)
+        .map_err(|e| job.spec.locate(e))?;
     if args.json {
         let mut doc = serde_json::json!({
             "spec": crate::printer::path_text(&args.spec),

@@ -25,7 +25,7 @@ use super::{
     SecretSource, Stage, Step, Word,
 };
 use crate::error::{Error, PluginKind, Result};
-use crate::installer::{self, Role};
+use crate::installer::{self, Installers, Role};
 use crate::job::BuildJob;
 use crate::knobs::PythonDefaults;
 use crate::spec::SpecRef;
@@ -41,11 +41,15 @@ pub const CONFIG_SYNTAX: &str = "dockerfile_syntax";
 pub const IMAGE_USER: &str = "flytekit";
 
 /// Makes the build plan of a prepared job: flytekit's Dockerfile layout,
-/// with the chosen installers' steps and files.
-pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
+/// with the steps and files of the installers chosen among `installers`.
+pub fn plan(
+    job: &BuildJob,
+    installers: &Installers<'_>,
+    defaults: &PythonDefaults,
+) -> Result<BuildPlan> {
     let spec = &job.spec;
     let mut b = PlanBuilder::new(job, defaults);
-    let chosen = installer::selected(spec.view())?;
+    let chosen = installer::selected(installers, spec.view());
     let packages = chosen.iter().find(|i| i.role() == Role::Packages);
     if packages.is_none() {
         return Err(Error::MissingPlugin {
@@ -54,6 +58,11 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
                 Some(req) => format!("the requirements `{req}`"),
                 None => "the spec".to_string(),
             },
+            asked: spec.requirements().map(|r| {
+                std::path::Path::new(r)
+                    .file_name()
+                    .map_or(r.to_string(), |n| n.to_string_lossy().into_owned())
+            }),
         });
     }
     for inst in &chosen {
@@ -64,6 +73,7 @@ pub fn plan(job: &BuildJob, defaults: &PythonDefaults) -> Result<BuildPlan> {
         return Err(Error::MissingPlugin {
             kind: PluginKind::PythonInstaller,
             needed_for: "the spec".into(),
+            asked: None,
         });
     };
 

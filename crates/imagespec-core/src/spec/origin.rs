@@ -169,6 +169,27 @@ impl Loaded {
         }
     }
 
+    /// `e` placed in the spec's file, at the line of its field (a spec error;
+    /// others are returned as they are). `--display-name` names the file
+    /// when given.
+    pub fn locate(&self, e: crate::Error) -> crate::Error {
+        match e {
+            crate::Error::Spec(se) => {
+                let line = self.origin.line_of(&se.location.field);
+                let file = match &self.options.display_name {
+                    Some(name) => Some(PathBuf::from(name)),
+                    None => self.origin.file.clone(),
+                };
+                let se = match file {
+                    Some(f) => se.in_file(&f),
+                    None => se,
+                };
+                crate::Error::Spec(se.at_line(line))
+            }
+            other => other,
+        }
+    }
+
     /// Resolves a path the spec holds (see [`SpecRef::resolve`]).
     pub fn resolve(&self, path: &str) -> PathBuf {
         self.view().resolve(path)
