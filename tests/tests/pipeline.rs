@@ -40,10 +40,12 @@ fn in_memory_job() -> BuildJob {
         source: Some(SourceInputs {
             files: vec![file("app.py"), file("pkg/mod.py")],
             digest: "0123456789abcdef0123456789abcdef".into(),
+            hashes: vec!["0".repeat(16), "1".repeat(16)],
         }),
         copy: Some(CopyInputs {
             digest: "fedcba9876543210fedcba9876543210".into(),
             digested: vec![file("conf/a.toml")],
+            hashes: vec!["2".repeat(16)],
             context: Ok(CopyContext {
                 entries: vec![CopyEntry {
                     src: "conf".into(),

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result, SpecError};
 use crate::identity::Identity;
+use crate::inputs::Stat;
 use crate::installer::Installers;
 use crate::job::BuildJob;
 use crate::knobs::PythonDefaults;
@@ -111,10 +112,19 @@ pub fn write_plan_with(
         .tempdir_in(&parent)
         .map_err(|e| Error::io("create a temporary folder in", &parent, e))?;
     let in_progress = crate::cleanup::register(tmp.path());
-    let files = populate(tmp.path(), plan, &dockerfile, how)?;
-    // (Hard links move the tree's ctimes, so the stat cache does not take
-    // the files as unchanged: the re-check reads them, and so does the
-    // next `tag`.)
+    let (files, linked) = populate(tmp.path(), plan, &dockerfile, how)?;
+    // Hard links move the linked files' ctimes: the stat cache learns of
+    // this program's own change (for files unchanged since they were
+    // hashed), so the re-check and the next `tag` read none of them again.
+    if !linked.is_empty() {
+        let spec = job.spec.view();
+        if let Some(source) = &job.inputs.source {
+            crate::inputs::learn_links(spec, &source.files, &linked);
+        }
+        if let Some(copy) = &job.inputs.copy {
+            crate::inputs::learn_links(spec, &copy.digested, &linked);
+        }
+    }
     job.recheck()?;
 
     if output.exists() {
@@ -135,19 +145,23 @@ pub fn write_plan_with(
     })
 }
 
+/// A source file this program hard-linked: its path, and its stat right
+/// before and right after the link.
+pub type Linked = (PathBuf, Stat, Stat);
+
 /// Writes the Dockerfile and the plan's files into `dir`; returns the paths
-/// of the files (not folders), sorted.
+/// of the files (not folders), sorted, and the files it hard-linked.
 pub fn populate(
     dir: &Path,
     plan: &BuildPlan,
     dockerfile: &str,
     how: Materialize,
-) -> Result<Vec<String>> {
+) -> Result<(Vec<String>, Vec<Linked>)> {
     let dockerfile = FileContent::Text(dockerfile.to_string());
     let layout = Layout::of(plan, &dockerfile)?;
     let copies = layout.write_folders_and_texts(dir)?;
-    materialize_all(&copies, how)?;
-    Ok(layout.written())
+    let linked = materialize_all(&copies, how)?;
+    Ok((layout.written(), linked))
 }
 
 /// What a context holds: each path's content (the last a plan gives for a
@@ -230,26 +244,37 @@ impl<'a> Layout<'a> {
     }
 }
 
-/// Gets every `(source, destination)` file's bytes into place, in parallel.
-fn materialize_all(copies: &[(&Path, PathBuf)], how: Materialize) -> Result<()> {
+/// Gets every `(source, destination)` file's bytes into place, in
+/// parallel; returns the files it hard-linked.
+fn materialize_all(copies: &[(&Path, PathBuf)], how: Materialize) -> Result<Vec<Linked>> {
     let links = std::sync::atomic::AtomicBool::new(how == Materialize::Link);
-    let done = crate::parallel::chunks(copies, 256, |part| -> Result<()> {
+    let done = crate::parallel::chunks(copies, 256, |part| -> Result<Vec<Linked>> {
+        let mut linked = Vec::new();
         for (src, dst) in part {
             if crate::cleanup::interrupted() {
                 return Err(Error::Other("interrupted".into()));
             }
-            materialize(src, dst, &links)?;
+            linked.extend(materialize(src, dst, &links)?);
         }
-        Ok(())
+        Ok(linked)
     })
     .ok_or_else(|| Error::Other("a copying thread panicked".into()))?;
-    done.into_iter().collect()
+    let mut all = Vec::new();
+    for part in done {
+        all.extend(part?);
+    }
+    Ok(all)
 }
 
 /// One file: a hard link while `links` holds (it is cleared at the first
 /// link across file systems), else a reflink or a copy with the source's
-/// modification time.
-fn materialize(src: &Path, dst: &Path, links: &std::sync::atomic::AtomicBool) -> Result<()> {
+/// modification time. The source is opened once (a link opens it not at
+/// all). Returns the link made, with the source's stats around it.
+fn materialize(
+    src: &Path,
+    dst: &Path,
+    links: &std::sync::atomic::AtomicBool,
+) -> Result<Option<Linked>> {
     use std::sync::atomic::Ordering;
     if links.load(Ordering::Relaxed) {
         // `link` does not follow a symbolic link: link its target, whose
@@ -262,8 +287,13 @@ fn materialize(src: &Path, dst: &Path, links: &std::sync::atomic::AtomicBool) ->
             true => std::fs::canonicalize(src).map_err(|e| Error::io("resolve", src, e))?,
             false => src.to_path_buf(),
         };
+        let before = Stat::of_path(src);
         match std::fs::hard_link(&target, dst) {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                return Ok(before
+                    .zip(Stat::of_path(src))
+                    .map(|(b, a)| (src.to_path_buf(), b, a)))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
                 tracing::debug!("the context is on another file system: copying");
                 links.store(false, Ordering::Relaxed);
@@ -271,17 +301,27 @@ fn materialize(src: &Path, dst: &Path, links: &std::sync::atomic::AtomicBool) ->
             Err(e) => tracing::debug!(src = %src.display(), "cannot hard-link ({e}): copying"),
         }
     }
-    // Only a regular file is copied: a FIFO put in place of one since the
-    // walk would block the copy.
-    crate::fsx::open_regular(src).map_err(|e| Error::io("copy", src, e))?;
-    reflink_copy::reflink_or_copy(src, dst).map_err(|e| Error::io("copy", src, e))?;
-    let modified = std::fs::metadata(src).and_then(|m| m.modified());
-    if let Ok(t) = modified {
-        let kept = std::fs::File::options()
-            .write(true)
-            .open(dst)
-            .and_then(|f| f.set_modified(t));
-        if let Err(e) = kept {
+    copy_file(src, dst)?;
+    Ok(None)
+}
+
+/// Copies a regular file (a FIFO put in place of one since the walk would
+/// block: refused) through one open of it: a reflink where the file system
+/// clones, else the kernel's copy; the copy keeps the source's modification
+/// time.
+fn copy_file(src: &Path, dst: &Path) -> Result<()> {
+    let mut from = crate::fsx::open_regular(src).map_err(|e| Error::io("copy", src, e))?;
+    // A new file: never one a link put in its place.
+    let mut to = std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(dst)
+        .map_err(|e| Error::io("write", dst, e))?;
+    if rustix::fs::ioctl_ficlone(&to, &from).is_err() {
+        std::io::copy(&mut from, &mut to).map_err(|e| Error::io("copy", src, e))?;
+    }
+    if let Ok(t) = from.metadata().and_then(|m| m.modified()) {
+        if let Err(e) = to.set_modified(t) {
             tracing::debug!(dst = %dst.display(), "cannot keep the modification time: {e}");
         }
     }
@@ -393,12 +433,21 @@ fn source_hashes<'a>(
 ) -> Result<HashMap<&'a Path, String>> {
     let mut known: HashMap<PathBuf, String> = HashMap::new();
     if let Some(source) = &job.inputs.source {
-        let h = crate::inputs::file_hashes(job.spec.view(), "source", &source.files)?;
-        known.extend(source.files.iter().map(|f| f.path.clone()).zip(h));
+        known.extend(
+            source
+                .files
+                .iter()
+                .map(|f| f.path.clone())
+                .zip(source.hashes.iter().cloned()),
+        );
     }
     if let Some(copy) = &job.inputs.copy {
-        let h = crate::inputs::file_hashes(job.spec.view(), "copy", &copy.digested)?;
-        known.extend(copy.digested.iter().map(|f| f.path.clone()).zip(h));
+        known.extend(
+            copy.digested
+                .iter()
+                .map(|f| f.path.clone())
+                .zip(copy.hashes.iter().cloned()),
+        );
     }
     let mut out = HashMap::new();
     let mut rest = Vec::new();

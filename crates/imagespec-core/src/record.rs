@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
-use crate::inputs::{file_hashes, short_hash, SourceFile};
+use crate::inputs::{short_hash, SourceFile};
 use crate::job::BuildJob;
 use crate::spec::SpecRef;
 
@@ -193,15 +193,17 @@ fn folder_of(path: &str, depth: usize) -> String {
 }
 
 fn file_list(
-    spec: SpecRef<'_>,
-    kind: &str,
     files: &[SourceFile],
+    hashes: &[String],
     path: impl Fn(&SourceFile) -> String,
-) -> Result<FileList> {
-    let hashes = file_hashes(spec, kind, files)?;
-    Ok(FileList::Files(
-        files.iter().map(&path).zip(hashes).collect(),
-    ))
+) -> FileList {
+    FileList::Files(
+        files
+            .iter()
+            .map(&path)
+            .zip(hashes.iter().cloned())
+            .collect(),
+    )
 }
 
 /// A `copy` file's path relative to the spec's folder (as the entry reached it).
@@ -214,9 +216,8 @@ fn copy_path(spec: SpecRef<'_>, f: &SourceFile) -> String {
 }
 
 impl TagRecord {
-    /// The record of a job (and its nested bases). Reads each source and
-    /// `copy` file for its hash, through the cache folder when the spec has
-    /// one (unchanged files are not read again).
+    /// The record of a job (and its nested bases), from what its inputs
+    /// hold: no file is read.
     pub fn of(job: &BuildJob) -> Result<TagRecord> {
         let spec = &job.spec;
         let identity = &job.identity;
@@ -236,18 +237,16 @@ impl TagRecord {
                 lines: Some(lines),
             }
         });
-        let source = match &job.inputs.source {
-            Some(s) => Some(file_list(spec.view(), "source", &s.files, |f| {
-                f.rel.clone()
-            })?),
-            None => None,
-        };
-        let copy = match &job.inputs.copy {
-            Some(c) => Some(file_list(spec.view(), "copy", &c.digested, |f| {
-                copy_path(spec.view(), f)
-            })?),
-            None => None,
-        };
+        let source = job
+            .inputs
+            .source
+            .as_ref()
+            .map(|s| file_list(&s.files, &s.hashes, |f| f.rel.clone()));
+        let copy = job
+            .inputs
+            .copy
+            .as_ref()
+            .map(|c| file_list(&c.digested, &c.hashes, |f| copy_path(spec.view(), f)));
         let base = match &job.base {
             Some(b) => Some(Box::new(TagRecord::of(b)?)),
             None => None,

@@ -1,5 +1,7 @@
 //! flytekit's digest of a file list: md5 over each file's bytes, then its
-//! name with the separators removed.
+//! name with the separators removed; and, from the same read, each file's
+//! short sha256 ([`super::short_hash`]), which the image's inputs label and
+//! the kept build context use. No file is read twice for the two.
 //!
 //! md5 is one stream and cannot be split across cores, so the hasher is the
 //! limit. Everything else is kept off its thread: reader threads open and
@@ -12,9 +14,29 @@ use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex};
 
 use md5::{Digest as _, Md5};
+use sha2::Sha256;
 
 use super::files::SourceFile;
 use crate::error::{Error, Result};
+
+/// What one read of a file list gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digested {
+    /// flytekit's md5 digest of the list, hex.
+    pub digest: String,
+    /// Each file's short sha256, in the list's order.
+    pub hashes: Vec<String>,
+}
+
+/// A reader's message to the hasher about one file.
+enum Piece {
+    /// The next bytes.
+    Chunk(Vec<u8>),
+    /// The file's short sha256: it was read to its end.
+    Done(String),
+    /// It could not be read.
+    Failed(std::io::Error),
+}
 
 /// Bytes per read, and the size of each pooled buffer.
 const CHUNK: usize = 1024 * 1024;
@@ -23,20 +45,26 @@ const CHUNKS_AHEAD: usize = 4;
 /// Files in flight (being read, or read and waiting for the hasher).
 const FILES_AHEAD: usize = 32;
 
-/// md5 over each file's bytes then its hash name, in order; hex.
-pub fn digest(files: &[SourceFile]) -> Result<String> {
+/// md5 over each file's bytes then its hash name, in order (hex), and each
+/// file's short sha256, in one read of each file.
+pub fn digest(files: &[SourceFile]) -> Result<Digested> {
     let mut hasher = Md5::new();
+    let mut hashes = Vec::with_capacity(files.len());
     if files.len() <= 1 {
         let pool = Pool::default();
         for f in files {
-            stream_file(&f.path, &pool, &mut |chunk| {
+            let short = stream_file(&f.path, &pool, &mut |chunk| {
                 hasher.update(&chunk);
                 pool.give(chunk);
                 true
             })?;
             hasher.update(&f.hash_name);
+            hashes.push(short);
         }
-        return Ok(hex::encode(hasher.finalize()));
+        return Ok(Digested {
+            digest: hex::encode(hasher.finalize()),
+            hashes,
+        });
     }
     // Reading is memory copies (or waits on the disk); more readers than
     // cores only help a cold disk, so keep a few.
@@ -45,8 +73,7 @@ pub fn digest(files: &[SourceFile]) -> Result<String> {
         .clamp(2, 4);
     let pool = Pool::default();
     std::thread::scope(|scope| -> Result<()> {
-        type Chunk = std::result::Result<Vec<u8>, std::io::Error>;
-        let (job_tx, job_rx) = mpsc::channel::<(usize, mpsc::SyncSender<Chunk>)>();
+        let (job_tx, job_rx) = mpsc::channel::<(usize, mpsc::SyncSender<Piece>)>();
         let job_rx = Arc::new(Mutex::new(job_rx));
         for _ in 0..readers {
             let job_rx = job_rx.clone();
@@ -55,11 +82,13 @@ pub fn digest(files: &[SourceFile]) -> Result<String> {
                 let job = job_rx.lock().map(|rx| rx.recv());
                 let Ok(Ok((index, tx))) = job else { break };
                 let result = stream_file(&files[index].path, pool, &mut |chunk| {
-                    tx.send(Ok(chunk)).is_ok()
+                    tx.send(Piece::Chunk(chunk)).is_ok()
                 });
-                if let Err(Error::Io { source, .. }) = result {
-                    let _ = tx.send(Err(source));
-                }
+                let _ = match result {
+                    Ok(short) => tx.send(Piece::Done(short)),
+                    Err(Error::Io { source, .. }) => tx.send(Piece::Failed(source)),
+                    Err(other) => tx.send(Piece::Failed(std::io::Error::other(other.to_string()))),
+                };
             });
         }
         let mut pending = std::collections::VecDeque::new();
@@ -75,12 +104,22 @@ pub fn digest(files: &[SourceFile]) -> Result<String> {
                     next += 1;
                 }
                 let rx = pending.pop_front().expect("a receiver per file");
-                for chunk in rx {
-                    let chunk = chunk.map_err(|e| Error::io("read", &file.path, e))?;
-                    hasher.update(&chunk);
-                    pool.give(chunk);
+                let mut short = None;
+                for piece in rx {
+                    match piece {
+                        Piece::Chunk(chunk) => {
+                            hasher.update(&chunk);
+                            pool.give(chunk);
+                        }
+                        Piece::Done(h) => short = Some(h),
+                        Piece::Failed(e) => return Err(Error::io("read", &file.path, e)),
+                    }
                 }
+                let short = short.ok_or_else(|| {
+                    Error::Other(format!("`{}` was not read to its end", file.path.display()))
+                })?;
                 hasher.update(&file.hash_name);
+                hashes.push(short);
             }
             Ok(())
         })();
@@ -88,7 +127,10 @@ pub fn digest(files: &[SourceFile]) -> Result<String> {
         drop(job_tx);
         result
     })?;
-    Ok(hex::encode(hasher.finalize()))
+    Ok(Digested {
+        digest: hex::encode(hasher.finalize()),
+        hashes,
+    })
 }
 
 /// Buffers handed back by the hasher, so reading allocates (and faults in)
@@ -120,10 +162,17 @@ impl Pool {
     }
 }
 
-/// Reads a file in chunks of up to [`CHUNK`] bytes; `sink` returns false to
-/// stop early. A file no larger than a chunk is one read of its length.
-fn stream_file(path: &Path, pool: &Pool, sink: &mut dyn FnMut(Vec<u8>) -> bool) -> Result<()> {
+/// Reads a file in chunks of up to [`CHUNK`] bytes, hashing them with
+/// sha256 on the way; `sink` returns false to stop early. A file no larger
+/// than a chunk is one read of its length. Returns the file's short sha256.
+fn stream_file(path: &Path, pool: &Pool, sink: &mut dyn FnMut(Vec<u8>) -> bool) -> Result<String> {
     let f = crate::fsx::open_regular(path).map_err(|e| Error::io("read", path, e))?;
+    let mut sha = Sha256::new();
+    let short = |sha: Sha256| {
+        let mut h = hex::encode(sha.finalize());
+        h.truncate(super::SHORT_HASH_HEX);
+        h
+    };
     let len = f.metadata().map(|m| m.len()).unwrap_or(CHUNK as u64);
     // One more byte than the length, so a file that grew is read to its end
     // without a second allocation.
@@ -136,10 +185,11 @@ fn stream_file(path: &Path, pool: &Pool, sink: &mut dyn FnMut(Vec<u8>) -> bool) 
             .read_to_end(&mut buf)
             .map_err(|e| Error::io("read", path, e))?;
         if read == 0 {
-            return Ok(());
+            return Ok(short(sha));
         }
+        sha.update(&buf);
         if !sink(buf) || read < want {
-            return Ok(());
+            return Ok(short(sha));
         }
     }
 }
@@ -178,13 +228,23 @@ mod tests {
             expect.update(&f.hash_name);
             files.push(f);
         }
-        assert_eq!(digest(&files).unwrap(), hex::encode(expect.finalize()));
+        let got = digest(&files).unwrap();
+        assert_eq!(got.digest, hex::encode(expect.finalize()));
+        let each: Vec<String> = files
+            .iter()
+            .map(|f| super::super::short_hash(&std::fs::read(&f.path).unwrap()))
+            .collect();
+        assert_eq!(got.hashes, each, "each file's sha256, from the same read");
         let one = &files[41..42];
         let mut expect = Md5::new();
         expect.update(std::fs::read(&one[0].path).unwrap());
         expect.update(&one[0].hash_name);
-        assert_eq!(digest(one).unwrap(), hex::encode(expect.finalize()));
-        assert_eq!(digest(&[]).unwrap(), hex::encode(Md5::new().finalize()));
+        assert_eq!(digest(one).unwrap().digest, hex::encode(expect.finalize()));
+        assert_eq!(digest(one).unwrap().hashes, each[41..42]);
+        assert_eq!(
+            digest(&[]).unwrap().digest,
+            hex::encode(Md5::new().finalize())
+        );
     }
 
     #[test]

@@ -29,42 +29,36 @@ use crate::spec::{CopyMode, ImageSpec, SpecRef};
 
 pub(crate) use cache_file::{read as read_cache_file, write as write_cache_file};
 pub use copy::{copy_entry_rel, CopyContext, CopyEntry};
-pub use digest::digest;
+pub use digest::{digest, Digested};
 pub(crate) use file_hashes::hash_files;
 pub use file_hashes::{short_hash, SHORT_HASH_HEX};
 pub use files::{pathlib_posix, SourceFile};
-pub use source::walks as source_walks;
-pub use stat_cache::hits as stat_cache_hits;
 pub(crate) use stat_cache::KeptStat;
+pub use stat_cache::Stat;
 
 /// The folder under the cache folder that holds the stat cache.
 pub const STAT_CACHE_DIR: &str = "digests";
 
-/// The digest of `files`, through the stat cache when the spec has one;
-/// `stats`: the files' metadata, when the walk took it.
+/// The digest and per-file hashes of `files` (one read of each), through
+/// the stat cache when the spec has one; `stats`: the files' metadata, when
+/// the walk took it.
 fn digest_of(
     spec: SpecRef<'_>,
     files: &[SourceFile],
     stats: Option<stat_cache::Walked>,
-) -> Result<String> {
+) -> Result<Digested> {
     match &spec.load_options().digest_cache {
         Some(dir) => stat_cache::StatCache::new(dir.clone()).digest(files, stats, digest::digest),
         None => digest::digest(files),
     }
 }
 
-/// Each file's short content hash ([`short_hash`] of its bytes), in the
-/// list's order: the per-file detail behind a digest, which the tag does
-/// not use (`explain` and the inputs label do). `kind` names the list
-/// (`source`, `copy`); with the spec's cache folder, files whose stats are
-/// unchanged are not read again.
-pub fn file_hashes(spec: SpecRef<'_>, kind: &str, files: &[SourceFile]) -> Result<Vec<String>> {
-    match &spec.load_options().digest_cache {
-        Some(dir) => {
-            let owner = spec.file().unwrap_or(spec.base_dir());
-            file_hashes::FileHashCache::new(dir.clone(), owner, kind).hashes(files)
-        }
-        None => file_hashes::hash_files(&files.iter().collect::<Vec<_>>()),
+/// Tells the spec's stat cache that this program hard-linked some of
+/// `files` (a source or `copy` list): each `(path, stat before, stat after)`.
+/// See [`stat_cache::StatCache::learn_links`].
+pub fn learn_links(spec: SpecRef<'_>, files: &[SourceFile], linked: &[(PathBuf, Stat, Stat)]) {
+    if let Some(dir) = &spec.load_options().digest_cache {
+        stat_cache::StatCache::new(dir.clone()).learn_links(files, linked);
     }
 }
 
@@ -75,6 +69,8 @@ pub struct SourceInputs {
     pub files: Vec<SourceFile>,
     /// flytekit's md5 over them (the tag's `source_root`).
     pub digest: String,
+    /// Each file's short sha256, in `files`' order (from the same read).
+    pub hashes: Vec<String>,
 }
 
 /// The `copy` entries: their digest, and what the build context holds.
@@ -84,6 +80,8 @@ pub struct CopyInputs {
     pub digest: String,
     /// The files the digest covered, in its order.
     pub digested: Vec<SourceFile>,
+    /// Each digested file's short sha256, in its order (from the same read).
+    pub hashes: Vec<String>,
     /// What `shutil.copytree` would put in the context, or why it cannot
     /// (flytekit's tag works for such a spec; its context fails).
     pub context: std::result::Result<CopyContext, SpecError>,
@@ -407,8 +405,12 @@ fn collect_source(spec: SpecRef<'_>) -> Result<Option<SourceInputs>> {
         .into());
     }
     let (files, stats) = source::list_source(spec, root, mode)?;
-    let digest = digest_of(spec, &files, stats)?;
-    Ok(Some(SourceInputs { files, digest }))
+    let Digested { digest, hashes } = digest_of(spec, &files, stats)?;
+    Ok(Some(SourceInputs {
+        files,
+        digest,
+        hashes,
+    }))
 }
 
 fn collect_copy(spec: SpecRef<'_>) -> Result<Option<CopyInputs>> {
@@ -416,7 +418,7 @@ fn collect_copy(spec: SpecRef<'_>) -> Result<Option<CopyInputs>> {
         return Ok(None);
     }
     let digested = copy::copy_digest_files(spec)?;
-    let digest = digest_of(spec, &digested, None)?;
+    let Digested { digest, hashes } = digest_of(spec, &digested, None)?;
     let context = copy::copy_context(spec).map_err(|e| match e {
         Error::Spec(se) => se,
         other => SpecError::field("copy", other.to_string()),
@@ -424,6 +426,7 @@ fn collect_copy(spec: SpecRef<'_>) -> Result<Option<CopyInputs>> {
     Ok(Some(CopyInputs {
         digest,
         digested,
+        hashes,
         context,
     }))
 }

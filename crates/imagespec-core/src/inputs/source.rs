@@ -24,7 +24,6 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::files::{
     entries_with_stats, hash_name, pathlib_posix, special_file_error, EntryKind, LinkFence,
@@ -47,14 +46,6 @@ const STANDARD_IGNORE_PATTERNS: [&str; 5] = [
 fn standard_ignore() -> &'static pp::FnmatchPatterns {
     static SET: std::sync::OnceLock<pp::FnmatchPatterns> = std::sync::OnceLock::new();
     SET.get_or_init(|| pp::FnmatchPatterns::new(&STANDARD_IGNORE_PATTERNS).expect("valid patterns"))
-}
-
-/// Source trees listed so far by this process (for tests that count walks).
-static WALKS: AtomicUsize = AtomicUsize::new(0);
-
-/// How many source trees this process has listed (`ALL` mode walks).
-pub fn walks() -> usize {
-    WALKS.load(Ordering::Relaxed)
 }
 
 /// flytekit's `GitIgnore`: the output of `git ls-files -io --exclude-standard`
@@ -206,7 +197,6 @@ fn list_all_files(
 ) -> Result<(Vec<SourceFile>, Option<super::stat_cache::Walked>)> {
     let want_stats = spec.load_options().digest_cache.is_some();
     let stamp = super::stat_cache::now_ns();
-    WALKS.fetch_add(1, Ordering::Relaxed);
     let root = spec.resolve(root_written);
     let fix = spec.load_options().fix_flytekit_quirks;
     let ignore = IgnoreGroup::load(&root)?;

@@ -3,8 +3,9 @@
 //! A digest is one md5 stream over a list of files, so it is remembered as a
 //! whole: an entry is keyed on the list (each file's path and hash name, in
 //! order) and holds every file's size, mtime_ns, ctime_ns, inode and device
-//! as they were when the digest was computed. A lookup stats the files
-//! again; the digest is reused only when every stat is the same. Anything
+//! as they were when the digest was computed, and the file's short sha256
+//! (taken in the same read). A lookup stats the files again; the digest and
+//! the hashes are reused only when every stat is the same. Anything
 //! that changes a file (an edit, a touch, a rename, `chmod`, a replaced file)
 //! changes its ctime or inode; a new, deleted, renamed or newly ignored file
 //! changes the list, and so the key.
@@ -23,6 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest as _, Sha256};
 
+use super::digest::Digested;
 use super::files::SourceFile;
 
 /// File system timestamps are coarser than the clock (a kernel tick; whole
@@ -31,7 +33,7 @@ use super::files::SourceFile;
 pub(crate) const RACY_NS: i128 = 2_000_000_000;
 /// Entries kept; the oldest beyond this are removed.
 const KEEP: usize = 256;
-const MAGIC: &str = "imagespec-stat-cache 2";
+const MAGIC: &str = "imagespec-stat-cache 3";
 
 /// What a kept copy's stat says (its ctime left out: the copy is this
 /// program's own, and only its content and these matter).
@@ -58,7 +60,7 @@ impl KeptStat {
 
 /// What a file's stat says, as the cache compares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Stat {
+pub struct Stat {
     size: u64,
     mtime_ns: i128,
     ctime_ns: i128,
@@ -81,22 +83,11 @@ fn stat(path: &Path) -> Option<Stat> {
 
 impl Stat {
     /// A path's stat (a link's target's); `None` when it cannot be taken.
-    pub(crate) fn of_path(path: &Path) -> Option<Stat> {
+    pub fn of_path(path: &Path) -> Option<Stat> {
         stat(path)
     }
 
-    /// Size, mtime_ns, ctime_ns, inode and device, as stored.
-    pub(crate) fn parts(&self) -> [i128; 5] {
-        [
-            self.size as i128,
-            self.mtime_ns,
-            self.ctime_ns,
-            self.ino as i128,
-            self.dev as i128,
-        ]
-    }
-
-    /// The stat [`Stat::parts`] gave.
+    /// The stat of size, mtime_ns, ctime_ns, inode and device, as stored.
     pub(crate) fn from_parts([size, mtime_ns, ctime_ns, ino, dev]: [i128; 5]) -> Option<Stat> {
         Some(Stat {
             size: size.try_into().ok()?,
@@ -176,14 +167,15 @@ impl StatCache {
         self.dir.join(hex::encode(&key.finalize()[..20]))
     }
 
-    /// The digest of `files`, from the cache when none has changed since it
-    /// was stored, else from `compute` (then stored unless a file is racy).
+    /// The digest and hashes of `files`, from the cache when none has
+    /// changed since they were stored, else from `compute` (then stored
+    /// unless a file is racy).
     pub(crate) fn digest(
         &self,
         files: &[SourceFile],
         walked: Option<Walked>,
-        compute: impl FnOnce(&[SourceFile]) -> crate::error::Result<String>,
-    ) -> crate::error::Result<String> {
+        compute: impl FnOnce(&[SourceFile]) -> crate::error::Result<Digested>,
+    ) -> crate::error::Result<Digested> {
         let entry = self.entry(files);
         // The racy window is measured from before the first stat.
         let (stamp, before) = match walked {
@@ -193,10 +185,9 @@ impl StatCache {
             _ => (now_ns(), stat_all(files)),
         };
         if let Some(stats) = &before {
-            if let Some(digest) = read_entry(&entry, stats) {
+            if let Some(digested) = read_entry(&entry, Some(stats)).map(|(d, _)| d) {
                 tracing::debug!(files = files.len(), "stat cache: unchanged, digest reused");
-                HITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                return Ok(digest);
+                return Ok(digested);
             }
         }
         let digest = compute(files)?;
@@ -220,15 +211,55 @@ impl StatCache {
         Ok(digest)
     }
 
-    fn write_entry(&self, entry: &Path, digest: &str, stats: &[Stat]) -> std::io::Result<()> {
-        let mut text = String::with_capacity(64 + stats.len() * 48);
-        text.push_str(digest);
+    /// After this program hard-linked some of `files` (which moves their
+    /// ctimes, and only that): where each linked file's stat right before
+    /// its link was the one stored (it had not changed since it was
+    /// hashed), the stored stat becomes its stat after the link, so the
+    /// re-check after writing a context reads none of them again. A file
+    /// that changed before its link keeps the old stat (and is read again).
+    pub(crate) fn learn_links(&self, files: &[SourceFile], linked: &[(PathBuf, Stat, Stat)]) {
+        let entry = self.entry(files);
+        let Some((digested, mut stats)) = read_entry(&entry, None) else {
+            return;
+        };
+        let by_path: std::collections::HashMap<&Path, (&Stat, &Stat)> = linked
+            .iter()
+            .map(|(p, before, after)| (p.as_path(), (before, after)))
+            .collect();
+        let mut changed = false;
+        for (f, stored) in files.iter().zip(stats.iter_mut()) {
+            if let Some((before, after)) = by_path.get(f.path.as_path()) {
+                let only_ctime = Stat {
+                    ctime_ns: after.ctime_ns,
+                    ..**before
+                } == **after;
+                if *before == stored && only_ctime {
+                    *stored = **after;
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            if let Err(e) = self.write_entry(&entry, &digested, &stats) {
+                tracing::debug!(dir = %self.dir.display(), "stat cache: links not noted: {e}");
+            }
+        }
+    }
+
+    fn write_entry(
+        &self,
+        entry: &Path,
+        digested: &Digested,
+        stats: &[Stat],
+    ) -> std::io::Result<()> {
+        let mut text = String::with_capacity(64 + stats.len() * 64);
+        text.push_str(&digested.digest);
         text.push('\n');
-        for s in stats {
+        for (s, h) in stats.iter().zip(&digested.hashes) {
             use std::fmt::Write as _;
             let _ = writeln!(
                 text,
-                "{} {} {} {} {}",
+                "{} {} {} {} {} {h}",
                 s.size, s.mtime_ns, s.ctime_ns, s.ino, s.dev
             );
         }
@@ -256,37 +287,51 @@ impl StatCache {
     }
 }
 
-/// The most bytes one file's line of an entry takes (five numbers).
-const MAX_LINE_BYTES: u64 = 5 * 40 + 5;
+/// The most bytes one file's line of an entry takes (five numbers and a hash).
+const MAX_LINE_BYTES: u64 = 5 * 40 + 6 + super::SHORT_HASH_HEX as u64;
 
-fn read_entry(entry: &Path, stats: &[Stat]) -> Option<String> {
-    let bound = 4096 + stats.len() as u64 * MAX_LINE_BYTES;
+/// An entry's digest, hashes and stats; with `expect`, only when every
+/// stored stat is the expected one.
+fn read_entry(entry: &Path, expect: Option<&[Stat]>) -> Option<(Digested, Vec<Stat>)> {
+    let bound = 4096 + expect.map_or(1 << 26, |e| e.len() as u64) * MAX_LINE_BYTES;
     let text = super::cache_file::read(entry, MAGIC, bound)?;
     let mut lines = text.lines();
     let digest = lines.next()?;
     if digest.len() != 32 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    let mut n = 0;
-    for (line, s) in lines.zip(stats) {
+    let mut stats = Vec::new();
+    let mut hashes = Vec::new();
+    for line in lines {
         let mut it = line.split(' ');
-        let mut next = || it.next();
-        let same = next()?.parse::<u64>().ok()? == s.size
-            && next()?.parse::<i128>().ok()? == s.mtime_ns
-            && next()?.parse::<i128>().ok()? == s.ctime_ns
-            && next()?.parse::<u64>().ok()? == s.ino
-            && next()?.parse::<u64>().ok()? == s.dev;
-        if !same {
+        let mut nums = [0i128; 5];
+        for n in &mut nums {
+            *n = it.next()?.parse().ok()?;
+        }
+        let stat = Stat::from_parts(nums)?;
+        let hash = it.next()?;
+        if hash.len() != super::SHORT_HASH_HEX
+            || !hash.bytes().all(|b| b.is_ascii_hexdigit())
+            || it.next().is_some()
+        {
             return None;
         }
-        n += 1;
+        if let Some(expect) = expect {
+            if expect.get(stats.len()) != Some(&stat) {
+                return None;
+            }
+        }
+        stats.push(stat);
+        hashes.push(hash.to_string());
     }
-    (n == stats.len() && text.lines().count() == stats.len() + 1).then(|| digest.to_string())
-}
-
-static HITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// How many digests this process took from the stat cache (for tests).
-pub fn hits() -> usize {
-    HITS.load(std::sync::atomic::Ordering::Relaxed)
+    if expect.is_some_and(|e| e.len() != stats.len()) {
+        return None;
+    }
+    Some((
+        Digested {
+            digest: digest.to_string(),
+            hashes,
+        },
+        stats,
+    ))
 }
