@@ -195,14 +195,14 @@ pub const ENV_LOADED_MODULES: &str = "IMAGESPEC_LOADED_MODULES";
 
 impl SpecReadArgs {
     /// How specs are read.
-    pub fn load_options(&self) -> anyhow::Result<LoadOptions> {
+    pub fn load_options(&self) -> crate::error::Result<LoadOptions> {
         let loaded_modules = match &self.loaded_modules {
             None => None,
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
-                    anyhow::anyhow!(
-                        "cannot read the loaded-modules list `{}`: {e}",
-                        path.display()
+                    crate::error::CliError::io(
+                        format!("cannot read the loaded-modules list `{}`", path.display()),
+                        e,
                     )
                 })?;
                 Some(
@@ -232,10 +232,9 @@ impl SpecReadArgs {
         };
         let base_dir = match &self.base_dir {
             None => None,
-            Some(dir) => Some(
-                std::path::absolute(dir)
-                    .map_err(|e| anyhow::anyhow!("--base-dir `{}`: {e}", dir.display()))?,
-            ),
+            Some(dir) => Some(std::path::absolute(dir).map_err(|e| {
+                crate::status::UsageError(format!("--base-dir `{}`: {e}", dir.display()))
+            })?),
         };
         if let Some(dir) = &base_dir {
             if !dir.is_dir() {

@@ -16,6 +16,7 @@
 mod cli;
 mod commands;
 mod diagnostic;
+pub mod error;
 pub mod fields;
 mod plugins;
 pub mod printer;
@@ -77,9 +78,8 @@ pub fn main() -> ExitCode {
     match result {
         Ok(status) => status.into(),
         Err(e) => {
-            let status = status::ExitStatus::of_error(&e);
-            printer.report(&e, status);
-            status.into()
+            printer.report(&e);
+            e.status().into()
         }
     }
 }

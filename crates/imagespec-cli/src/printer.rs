@@ -20,6 +20,7 @@ use tracing_subscriber::EnvFilter;
 
 use imagespec_core::redact::{Masker, MaskingWriter};
 
+use crate::error::CliError;
 use crate::status::ExitStatus;
 
 /// Environment variable with a tracing filter, e.g. `debug` or `imagespec_core=trace`.
@@ -51,13 +52,13 @@ pub struct Printer {
 
 impl Printer {
     /// Writes what the user asked for to stdout.
-    pub fn stdout_line(&self, text: &str) -> anyhow::Result<()> {
+    pub fn stdout_line(&self, text: &str) -> crate::error::Result<()> {
         write_stdout(&format!("{}\n", self.masker.mask(text)))
     }
 
     /// Writes a JSON document in the common envelope to stdout: `ok` and the
     /// command's own fields (`body` must be an object).
-    pub fn stdout_json(&self, ok: bool, body: Value) -> anyhow::Result<()> {
+    pub fn stdout_json(&self, ok: bool, body: Value) -> crate::error::Result<()> {
         let doc = envelope(self.command, ok, body);
         self.stdout_line(&serde_json::to_string_pretty(&doc)?)
     }
@@ -152,22 +153,19 @@ impl Printer {
     /// would have provided what is missing, a hint naming it; a spec error
     /// with a line shows that line of the file. With `--json`, the error
     /// object goes to stdout as well.
-    pub fn report(&self, err: &anyhow::Error, status: ExitStatus) {
-        let spec_error = spec_error(err);
+    pub fn report(&self, err: &CliError) {
+        let spec_error = err.spec_error();
         if let Some(se) = spec_error {
             self.masker.add(&se.carried.masked);
         }
-        let feature_hint = err
-            .chain()
-            .find_map(|c| c.downcast_ref::<imagespec_core::Error>())
-            .and_then(crate::plugins::feature_hint);
+        let feature_hint = err.core().and_then(crate::plugins::feature_hint);
         match spec_error.and_then(|se| crate::diagnostic::render(se, self.color)) {
             Some(rendered) => {
                 let _ = write!(std::io::stderr().lock(), "{}", self.masker.mask(&rendered));
             }
             None => {
                 let mut text = err.to_string();
-                for cause in err.chain().skip(1) {
+                for cause in err.causes() {
                     text.push_str(&format!("\n  caused by: {cause}"));
                 }
                 if let Some(hint) = &feature_hint {
@@ -180,7 +178,7 @@ impl Printer {
             let doc = envelope(
                 self.command,
                 false,
-                json!({ "error": error_object(err, status, feature_hint.as_deref(), &self.masker) }),
+                json!({ "error": error_object(err, feature_hint.as_deref(), &self.masker) }),
             );
             if let Ok(text) = serde_json::to_string_pretty(&doc) {
                 let _ = self.stdout_line(&text);
@@ -204,18 +202,6 @@ pub fn label(kind: Label, color: bool) -> &'static str {
         (Label::Warning, true) => "\x1b[1;33mwarning\x1b[0m",
         (Label::Warning, false) => "warning",
     }
-}
-
-/// The spec error an error is, or was caused by.
-pub fn spec_error(err: &anyhow::Error) -> Option<&imagespec_core::SpecError> {
-    err.chain().find_map(|c| {
-        c.downcast_ref::<imagespec_core::SpecError>().or_else(|| {
-            match c.downcast_ref::<imagespec_core::Error>() {
-                Some(imagespec_core::Error::Spec(se)) => Some(se),
-                _ => None,
-            }
-        })
-    })
 }
 
 /// `{schema_version, command, ok, ...body}`.
@@ -252,16 +238,11 @@ pub fn error_json(
 
 /// [`error_json`] of an error: its chain as the causes and, for a spec
 /// error, its file, field, line and hint.
-pub fn error_object(
-    err: &anyhow::Error,
-    status: ExitStatus,
-    hint: Option<&str>,
-    masker: &Masker,
-) -> Value {
+pub fn error_object(err: &CliError, hint: Option<&str>, masker: &Masker) -> Value {
     let redact = |s: String| masker.mask(&s);
-    let causes = err.chain().skip(1).map(|c| redact(c.to_string())).collect();
-    let mut obj = error_json(status, &redact(err.to_string()), causes, hint);
-    if let Some(se) = spec_error(err) {
+    let causes = err.causes().into_iter().map(redact).collect();
+    let mut obj = error_json(err.status(), &redact(err.to_string()), causes, hint);
+    if let Some(se) = err.spec_error() {
         let mut message = se.location.to_string();
         if !se.location.field.is_empty() {
             message.push_str(": ");
@@ -296,7 +277,7 @@ pub fn print_usage_error_json(command: &str, message: &str) {
 
 /// Writes to stdout; a closed stdout is remembered and ends the output
 /// quietly (the command still does, and ends with, what it was asked for).
-fn write_stdout(text: &str) -> anyhow::Result<()> {
+fn write_stdout(text: &str) -> crate::error::Result<()> {
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return Ok(());
     }
@@ -307,7 +288,7 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
             STDOUT_CLOSED.store(true, Ordering::Relaxed);
             Ok(())
         }
-        Err(e) => Err(anyhow::anyhow!("cannot write to stdout: {e}")),
+        Err(e) => Err(crate::error::CliError::io("cannot write to stdout", e)),
     }
 }
 

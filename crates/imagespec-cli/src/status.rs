@@ -47,31 +47,6 @@ impl ExitStatus {
             ExitStatus::Usage => "usage",
         }
     }
-
-    /// The status an error ends the program with.
-    pub fn of_error(err: &anyhow::Error) -> ExitStatus {
-        if err
-            .chain()
-            .any(|c| c.downcast_ref::<LintFailure>().is_some())
-        {
-            return ExitStatus::LintFindings;
-        }
-        if err
-            .chain()
-            .any(|c| c.downcast_ref::<UsageError>().is_some())
-        {
-            return ExitStatus::Usage;
-        }
-        let invalid = err.chain().any(|c| {
-            matches!(c.downcast_ref::<imagespec_core::Error>(), Some(e) if e.is_invalid_spec())
-                || c.downcast_ref::<imagespec_core::SpecError>().is_some()
-        });
-        if invalid {
-            ExitStatus::InvalidSpec
-        } else {
-            ExitStatus::Failure
-        }
-    }
 }
 
 impl From<ExitStatus> for ExitCode {

@@ -80,11 +80,35 @@ pub fn validate_env() -> Result<(), Error> {
     CheckConfig::from_env().map(drop)
 }
 
-/// The registered checker: configured from the environment at each check.
-#[derive(Debug, Clone, Copy)]
-pub struct OciChecker;
+/// The `oci` checker. The registered one reads its configuration from the
+/// environment when it checks (for a program that configures none); a
+/// program that reads its configuration once, at start-up, makes its own
+/// ([`OciChecker::new`]) and hands it to the engine in place of it.
+#[derive(Debug, Clone, Default)]
+pub struct OciChecker {
+    config: Option<CheckConfig>,
+}
 
-#[async_trait]
+impl OciChecker {
+    /// The checker `inventory` registers: configured from the environment.
+    pub const REGISTERED: OciChecker = OciChecker { config: None };
+
+    /// A checker with this configuration.
+    pub fn new(config: CheckConfig) -> OciChecker {
+        OciChecker {
+            config: Some(config),
+        }
+    }
+
+    fn checker(&self) -> Result<RegistryChecker, Error> {
+        let config = match &self.config {
+            Some(c) => c.clone(),
+            None => CheckConfig::from_env()?,
+        };
+        Ok(RegistryChecker::new(config))
+    }
+}
+
 impl imagespec_core::Plugin for OciChecker {
     fn name(&self) -> &'static str {
         "oci"
@@ -94,13 +118,8 @@ impl imagespec_core::Plugin for OciChecker {
 #[async_trait]
 impl ExistenceChecker for OciChecker {
     async fn check(&self, image: &str, platforms: &[String]) -> Existence {
-        match CheckConfig::from_env() {
-            Ok(config) => {
-                RegistryChecker::new(config)
-                    .check_image(image, platforms)
-                    .await
-            }
-            // The CLI has called `validate_env` first; another caller sees it here.
+        match self.checker() {
+            Ok(checker) => checker.check_image(image, platforms).await,
             Err(e) => Existence::Unknown {
                 reason: e.to_string(),
             },
@@ -112,16 +131,17 @@ impl ExistenceChecker for OciChecker {
         image: &str,
         platform: &str,
     ) -> imagespec_core::Result<std::collections::BTreeMap<String, String>> {
-        let config =
-            CheckConfig::from_env().map_err(|e| imagespec_core::Error::Other(e.to_string()))?;
-        RegistryChecker::new(config)
+        let checker = self
+            .checker()
+            .map_err(|e| imagespec_core::Error::Other(e.to_string()))?;
+        checker
             .labels(image, platform)
             .await
             .map_err(imagespec_core::Error::Other)
     }
 }
 
-imagespec_core::inventory::submit!(CheckerRegistration::new(&OciChecker, 0));
+imagespec_core::inventory::submit!(CheckerRegistration::new(&OciChecker::REGISTERED, 0));
 
 /// Referenced by binaries so the linker keeps this crate's registration.
 pub fn link() {}

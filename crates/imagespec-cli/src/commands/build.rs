@@ -13,19 +13,16 @@ use crate::cli::{BuildArgs, Show};
 use crate::printer::Printer;
 use crate::status::{ExitStatus, UsageError};
 
-pub(crate) fn run(args: BuildArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: BuildArgs, printer: &Printer) -> crate::error::Result<ExitStatus> {
     if (args.context_only || args.keep_context.is_some()) && args.specs.len() != 1 {
         return Err(
             UsageError("--context-only and --keep-context take exactly one spec".into()).into(),
         );
     }
     let options = args.read.load_options()?;
-    #[cfg(feature = "registry")]
-    imagespec_registry::validate_env()?;
+    let configured = Configured::registered().with_registry()?;
     #[cfg(feature = "docker")]
-    let configured = Configured::with_docker(&args.docker)?;
-    #[cfg(not(feature = "docker"))]
-    let configured = Configured::registered();
+    let configured = configured.with_docker(&args.docker)?;
     let plugins = configured.plugins()?;
     let cache = imagespec_core::cache::cache_dir()?;
     let engine_options = EngineOptions {
@@ -148,7 +145,7 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> anyhow::Result<ExitStat
 
 /// `--expect-image-name`: the one spec's image name (or the real name its
 /// builder answers with) must be the caller's, or nothing is built.
-fn expect_name(engine: &Engine<'_>, jobs: &[BuildJob], expected: &str) -> anyhow::Result<()> {
+fn expect_name(engine: &Engine<'_>, jobs: &[BuildJob], expected: &str) -> crate::error::Result<()> {
     let [job] = jobs else {
         return Err(UsageError("--expect-image-name takes exactly one spec".into()).into());
     };
@@ -174,12 +171,13 @@ fn context_only(
     engine: &Engine<'_>,
     job: &BuildJob,
     printer: &Printer,
-) -> anyhow::Result<ExitStatus> {
+) -> crate::error::Result<ExitStatus> {
     let dir = match &args.keep_context {
         Some(dir) => dir.clone(),
         None => tempfile::Builder::new()
             .prefix("imagespec-context-")
-            .tempdir()?
+            .tempdir()
+            .map_err(|e| crate::error::CliError::io("cannot create a temporary folder", e))?
             .keep()
             .join(&job.identity.tag),
     };
@@ -213,7 +211,7 @@ async fn show(
     engine: &Engine<'_>,
     jobs: &[BuildJob],
     report: &Report,
-) -> anyhow::Result<Vec<Shown>> {
+) -> crate::error::Result<Vec<Shown>> {
     let all: Vec<&BuildJob> = jobs.iter().flat_map(|j| j.chain()).collect();
     let mut out = Vec::new();
     for entry in &report.entries {
@@ -244,7 +242,7 @@ fn print_plain(
     report: &Report,
     shown: Option<&[Shown]>,
     printer: &Printer,
-) -> anyhow::Result<()> {
+) -> crate::error::Result<()> {
     if !args.dry_run {
         for e in report.requested() {
             let name = e.real_name.as_deref().unwrap_or(&e.image_name);

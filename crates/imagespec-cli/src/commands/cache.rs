@@ -3,10 +3,11 @@
 use imagespec_core::cache::{cache_dir, prune_contexts, Bounds};
 
 use crate::cli::{CacheArgs, CacheCommand};
+use crate::error::CliError;
 use crate::printer::Printer;
 use crate::status::{ExitStatus, UsageError};
 
-pub(crate) fn run(command: CacheCommand, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(command: CacheCommand, printer: &Printer) -> crate::error::Result<ExitStatus> {
     let cache = cache_dir()?;
     let (args, clean) = match &command {
         CacheCommand::Prune(a) => (a, false),
@@ -37,7 +38,8 @@ pub(crate) fn run(command: CacheCommand, printer: &Printer) -> anyhow::Result<Ex
         let dir = cache.join(imagespec_core::inputs::STAT_CACHE_DIR);
         // Only a folder of imagespec's own (never a link, or another user's).
         if imagespec_core::fsx::is_private_dir(&dir) {
-            std::fs::remove_dir_all(&dir)?;
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| CliError::io(format!("cannot remove `{}`", dir.display()), e))?;
             digests = true;
         }
     }

@@ -4,7 +4,7 @@ use crate::cli::CompletionsArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
-pub(crate) fn run(args: CompletionsArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: CompletionsArgs, printer: &Printer) -> crate::error::Result<ExitStatus> {
     let mut command = crate::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "imagespec", &mut script);

@@ -8,7 +8,7 @@ use crate::cli::ContextArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
-pub(crate) fn run(args: ContextArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: ContextArgs, printer: &Printer) -> crate::error::Result<ExitStatus> {
     let options = args.read.load_options()?;
     let configured = Configured::registered();
     let plugins = configured.plugins()?;

@@ -9,15 +9,12 @@ use crate::cli::ExistsArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
-pub(crate) fn run(args: ExistsArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: ExistsArgs, printer: &Printer) -> crate::error::Result<ExitStatus> {
     let options = args.read.load_options()?;
-    #[cfg(feature = "registry")]
-    imagespec_registry::validate_env()?;
+    let configured = Configured::registered().with_registry()?;
     #[cfg(feature = "docker")]
     let configured =
-        Configured::with_docker(&imagespec_docker::DockerArgs::from(args.docker.clone()))?;
-    #[cfg(not(feature = "docker"))]
-    let configured = Configured::registered();
+        configured.with_docker(&imagespec_docker::DockerArgs::from(args.docker.clone()))?;
     let plugins = configured.plugins()?;
     let engine = Engine::new(&plugins, EngineOptions::default(), 1);
     let jobs = prepare_all(&engine, &args.specs, &options, printer, Lints::Quiet)?;

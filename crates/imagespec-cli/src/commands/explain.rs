@@ -55,9 +55,12 @@ fn looks_like_image(text: &str) -> bool {
     !spec_like && chars_ok && tagged
 }
 
-pub(crate) fn run(args: ExplainArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: ExplainArgs, printer: &Printer) -> crate::error::Result<ExitStatus> {
     let options = &args.read.load_options()?;
-    let configured = Configured::registered();
+    let configured = match parse_against(&args.against) {
+        Against::Image(_) => Configured::registered().with_registry()?,
+        _ => Configured::registered(),
+    };
     let plugins = configured.plugins()?;
     let engine = Engine::new(&plugins, EngineOptions::default(), 1);
     let job = prepare(&engine, &args.spec, options, printer, Lints::Quiet)?;
@@ -69,8 +72,6 @@ pub(crate) fn run(args: ExplainArgs, printer: &Printer) -> anyhow::Result<ExitSt
         // Read without the trap warnings: they are about a past version.
         Against::Git(rev) => revision_record(&engine, &args.spec, &rev, options, &printer.masker)?,
         Against::Image(image) => {
-            #[cfg(feature = "registry")]
-            imagespec_registry::validate_env()?;
             let platform = job
                 .spec
                 .platforms()

@@ -7,7 +7,7 @@ use crate::cli::LintArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
-pub(crate) fn run(args: LintArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: LintArgs, printer: &Printer) -> crate::error::Result<ExitStatus> {
     if args.list {
         for (code, summary) in imagespec_core::lint::CODES {
             printer.stdout_line(&format!("{code}\t{summary}"))?;

@@ -24,7 +24,7 @@ use crate::printer::Printer;
 use crate::status::{ExitStatus, LintFailure};
 
 /// Runs a parsed command line.
-pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub fn run(cli: Cli, printer: &Printer) -> crate::error::Result<ExitStatus> {
     match cli.command {
         Command::Tag(args) => tag::run(args, printer),
         Command::Context(args) => context::run(args, printer),
@@ -61,38 +61,59 @@ impl Lints {
 
 /// The plugins this program was built with; the Docker builder, when the
 /// command configures it, in place of the registered one.
+#[derive(Debug, Default)]
 pub(crate) struct Configured {
     #[cfg(feature = "docker")]
     docker: Option<imagespec_docker::DockerBuilder>,
+    #[cfg(feature = "registry")]
+    registry: Option<imagespec_registry::OciChecker>,
 }
 
 impl Configured {
     /// The registered plugins as they are.
     pub(crate) fn registered() -> Configured {
-        Configured {
-            #[cfg(feature = "docker")]
-            docker: None,
-        }
+        Configured::default()
     }
 
     /// With the Docker builder configured by the command line (flags and
     /// their environment variables, read once, here).
     #[cfg(feature = "docker")]
-    pub(crate) fn with_docker(args: &imagespec_docker::DockerArgs) -> anyhow::Result<Configured> {
-        Ok(Configured {
-            docker: Some(imagespec_docker::DockerBuilder::new(
-                imagespec_docker::DockerSettings::from_args(args)?,
-            )),
-        })
+    pub(crate) fn with_docker(
+        mut self,
+        args: &imagespec_docker::DockerArgs,
+    ) -> crate::error::Result<Configured> {
+        self.docker = Some(imagespec_docker::DockerBuilder::new(
+            imagespec_docker::DockerSettings::from_args(args)?,
+        ));
+        Ok(self)
+    }
+
+    /// With the registry checker configured by its environment variables,
+    /// read once, here (a bad value is an error naming the variable).
+    pub(crate) fn with_registry(self) -> crate::error::Result<Configured> {
+        #[cfg(feature = "registry")]
+        {
+            let config = imagespec_registry::CheckConfig::from_env()?;
+            return Ok(Configured {
+                registry: Some(imagespec_registry::OciChecker::new(config)),
+                ..self
+            });
+        }
+        #[allow(unreachable_code)]
+        Ok(self)
     }
 
     /// The set handed to the engine.
-    pub(crate) fn plugins(&self) -> anyhow::Result<Plugins<'_>> {
+    pub(crate) fn plugins(&self) -> crate::error::Result<Plugins<'_>> {
         #[allow(unused_mut)]
         let mut plugins: Plugins<'_> = Plugins::registered()?;
         #[cfg(feature = "docker")]
         if let Some(docker) = &self.docker {
             plugins.builders = plugins.builders.with(docker, imagespec_docker::PRIORITY);
+        }
+        #[cfg(feature = "registry")]
+        if let Some(registry) = &self.registry {
+            plugins.checkers = plugins.checkers.with(registry, 0);
         }
         Ok(plugins)
     }
@@ -107,7 +128,7 @@ pub(crate) fn prepare(
     options: &LoadOptions,
     printer: &Printer,
     lints: Lints,
-) -> anyhow::Result<BuildJob> {
+) -> crate::error::Result<BuildJob> {
     let job = {
         // Listing and hashing a big tree takes a while: a spinner on a terminal.
         let _reading =
@@ -142,7 +163,7 @@ pub(crate) fn prepare_all(
     options: &LoadOptions,
     printer: &Printer,
     lints: Lints,
-) -> anyhow::Result<Vec<BuildJob>> {
+) -> crate::error::Result<Vec<BuildJob>> {
     paths
         .iter()
         .map(|p| prepare(engine, p, options, printer, lints))
@@ -208,10 +229,11 @@ pub(crate) fn push_value(value: &str) -> bool {
 }
 
 /// A multi-threaded runtime for the commands that wait on registries and builds.
-pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
+pub(crate) fn runtime() -> crate::error::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?)
+        .build()
+        .map_err(|e| crate::error::CliError::io("cannot start the async runtime", e))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use crate::cli::PluginsArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
-pub(crate) fn run(args: PluginsArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: PluginsArgs, printer: &Printer) -> crate::error::Result<ExitStatus> {
     let builders: Vec<serde_json::Value> = imagespec_core::builder::registry()?
         .all()
         .iter()

@@ -3,7 +3,7 @@
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
-pub(crate) fn run(printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(printer: &Printer) -> crate::error::Result<ExitStatus> {
     let schema = crate::fields::json_schema();
     printer.stdout_line(&serde_json::to_string_pretty(&schema)?)?;
     Ok(ExitStatus::Success)

@@ -7,7 +7,7 @@ use crate::cli::TagArgs;
 use crate::printer::Printer;
 use crate::status::ExitStatus;
 
-pub(crate) fn run(args: TagArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: TagArgs, printer: &Printer) -> crate::error::Result<ExitStatus> {
     let options = args.read.load_options()?;
     let configured = Configured::registered();
     let plugins = configured.plugins()?;
