@@ -23,7 +23,7 @@ use std::path::Path;
 use imagespec_core::plan::{BuildPlan, Step};
 use imagespec_core::render::{buildkit, planned_keywords};
 use imagespec_core::spec::{load_str, SpecFormat};
-use imagespec_tests::buildkit::{BuildkitParser, Parsed};
+use imagespec_tests::crate::dockerfile::{BuildkitParser, Parsed};
 use imagespec_tests::{link_plugins, oracle_defaults, SpecExt};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
@@ -416,7 +416,7 @@ fn check_loaded(
     if let Some(p) = parsed.iter().find(|p| !p.heredocs.is_empty()) {
         return Err(fail(format!("a heredoc opened: {p:?}\n{text}")));
     }
-    let ours: Vec<String> = buildkit::instructions(&text)
+    let ours: Vec<String> = crate::dockerfile::instructions(&text)
         .map_err(|e| fail(format!("imagespec's parser: {e}")))?
         .into_iter()
         .map(|i| i.keyword)
@@ -565,7 +565,7 @@ fn imagespecs_parser_agrees_with_buildkits_on_any_text() {
             let Ok(theirs) = parser_cell.borrow_mut().parse(&text) else {
                 return Ok(());
             };
-            let ours = buildkit::instructions(&text).map_err(|e| {
+            let ours = crate::dockerfile::instructions(&text).map_err(|e| {
                 fail(format!(
                     "imagespec refuses what BuildKit reads: {e}\n{text}"
                 ))

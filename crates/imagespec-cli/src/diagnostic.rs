@@ -20,7 +20,7 @@ pub fn render(se: &imagespec_core::SpecError, color: bool) -> Option<String> {
     }
     let raw = std::fs::read_to_string(file).ok()?;
     // Nothing a spec holds reaches the terminal raw.
-    let text = imagespec_core::safety::printable(&raw).into_owned();
+    let text = imagespec_core::text::printable(&raw).into_owned();
     let start: usize = text
         .split_inclusive('\n')
         .take(line - 1)
@@ -36,19 +36,19 @@ pub fn render(se: &imagespec_core::SpecError, color: bool) -> Option<String> {
     .max(1);
     let label = format!(
         "field `{}`",
-        imagespec_core::safety::printable(&se.location.field)
+        imagespec_core::text::printable(&se.location.field)
     );
     let mut headline = se.location.to_string();
     if !se.location.field.is_empty() {
         headline.push_str(": ");
     }
-    headline.push_str(&imagespec_core::safety::printable(&se.message));
+    headline.push_str(&imagespec_core::text::printable(&se.message));
     let mut diag = MietteDiagnostic::new(headline).with_labels([LabeledSpan::at(
         start + indent..start + indent + marked,
         label,
     )]);
     if let Some(hint) = &se.hint {
-        diag = diag.with_help(imagespec_core::safety::printable(hint).into_owned());
+        diag = diag.with_help(imagespec_core::text::printable(hint).into_owned());
     }
     let report = miette::Report::new(diag)
         .with_source_code(NamedSource::new(file.display().to_string(), text));

@@ -73,7 +73,7 @@ impl Printer {
     /// An error on stderr, always (control characters escaped).
     pub fn error(&self, text: &str) {
         let text = self.masker.mask(text);
-        let text = imagespec_core::safety::printable(&text);
+        let text = imagespec_core::text::printable(&text);
         let _ = writeln!(
             std::io::stderr().lock(),
             "{}: {text}",
@@ -87,7 +87,7 @@ impl Printer {
             return;
         }
         let text = self.masker.mask(text);
-        let text = imagespec_core::safety::printable(&text);
+        let text = imagespec_core::text::printable(&text);
         let _ = writeln!(
             std::io::stderr().lock(),
             "{}: {text}",
@@ -249,7 +249,7 @@ pub fn error_object(err: &CliError, hint: Option<&str>, masker: &Masker) -> Valu
         }
         message.push_str(&se.message);
         obj["message"] = json!(redact(
-            imagespec_core::safety::printable(&message).into_owned()
+            imagespec_core::text::printable(&message).into_owned()
         ));
         obj["file"] = json!(se.location.file.as_deref().map(path_text));
         obj["field"] = json!(se.location.field);

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::imagespec;
-use imagespec_core::render::buildkit::instructions;
+use imagespec_core::dockerfile::instructions;
 
 fn write(root: &Path, rel: &str, body: &str) {
     let p = root.join(rel);

@@ -117,7 +117,7 @@ impl fmt::Display for SpecError {
     /// Control characters in the field, message or hint (values from a
     /// spec) are escaped, so that nothing a spec holds reaches a terminal raw.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::safety::printable;
+        use crate::text::printable;
         let loc = self.location.to_string();
         let (loc, message) = (printable(&loc), printable(&self.message));
         if loc.is_empty() {
@@ -221,13 +221,13 @@ impl Error {
 /// The kinds of plugin a spec can need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PluginKind {
-    /// A registry checker ([`crate::existence::ExistenceChecker`]).
+    /// A registry checker (`ExistenceChecker`).
     Checker,
-    /// An installer that provides Python ([`crate::installer::Installer`]).
+    /// An installer that provides Python (an `Installer` of the plan crate).
     PythonInstaller,
     /// An installer of Python packages.
     PackagesInstaller,
-    /// An image builder ([`crate::builder::ImageBuilder`]).
+    /// An image builder (`ImageBuilder`).
     Builder,
 }
 

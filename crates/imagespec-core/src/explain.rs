@@ -13,7 +13,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::existence::Checkers;
 use crate::record::*;
-use crate::redact::{Masker, Secrets};
+use crate::redact::Masker;
 use crate::spec::ReadOptions;
 
 /// The record in a pushed image's label, read by the first of `checkers`.
@@ -54,7 +54,7 @@ pub fn revision_record(
     masker: &Masker,
 ) -> Result<TagRecord> {
     use crate::git::Git;
-    let shown_rev = crate::safety::printable(rev);
+    let shown_rev = crate::text::printable(rev);
     let spec_abs = spec
         .canonicalize()
         .map_err(|e| Error::io("find", spec, e))?;
@@ -110,7 +110,7 @@ pub fn revision_record(
         other => Error::Other(format!("the spec at `{shown_rev}`: {other}")),
     };
     let loaded = crate::spec::load_file_with(&old_spec, &options).map_err(at_rev)?;
-    masker.add(&Secrets::of_spec(&loaded));
+    masker.add(&loaded.secrets());
     let job = engine
         .prepare(loaded.view())
         .map_err(|e| at_rev(loaded.locate(e)))?;
@@ -637,7 +637,7 @@ fn render_changes(changes: &[Change], indent: &str, out: &mut String) {
 }
 
 fn shown(text: &str) -> String {
-    crate::safety::single_line(text).into_owned()
+    crate::text::single_line(text).into_owned()
 }
 
 #[cfg(test)]

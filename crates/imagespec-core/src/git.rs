@@ -119,7 +119,7 @@ impl Git {
                 format!(
                     "failed in `{}` ({status}): {}",
                     self.dir.display(),
-                    crate::safety::printable(&last)
+                    crate::text::printable(&last)
                 ),
             ));
         }
@@ -153,7 +153,7 @@ impl Git {
             .map_err(|_| {
                 Error::Other(format!(
                     "`{}` is not a commit of the repository at `{}`",
-                    crate::safety::printable(rev),
+                    crate::text::printable(rev),
                     self.dir.display()
                 ))
             })?;
@@ -161,7 +161,7 @@ impl Git {
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(failed(
                 "rev-parse",
-                format!("gave `{}` for a commit", crate::safety::printable(&id)),
+                format!("gave `{}` for a commit", crate::text::printable(&id)),
             ));
         }
         Ok(id)
@@ -191,7 +191,7 @@ impl Git {
             if kind != "blob" || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(failed(
                     "ls-tree",
-                    format!("an entry of type `{}`", crate::safety::printable(kind)),
+                    format!("an entry of type `{}`", crate::text::printable(kind)),
                 ));
             }
             let rel = safe_relative(path)?;
@@ -293,7 +293,7 @@ fn safe_relative(path: &str) -> Result<PathBuf> {
             "ls-tree",
             format!(
                 "the path `{}` leaves the tree",
-                crate::safety::printable(path)
+                crate::text::printable(path)
             ),
         ));
     }

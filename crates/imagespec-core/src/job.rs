@@ -148,7 +148,7 @@ impl BuildJob {
     /// What output about this job must not show: the secrets its spec and
     /// its files hold, its nested bases' included.
     pub fn secrets(&self) -> crate::redact::Secrets {
-        let mut out = crate::redact::Secrets::of_spec(&self.spec);
+        let mut out = self.spec.secrets();
         for job in self.chain() {
             out.extend(&job.inputs.masked);
         }

@@ -32,6 +32,7 @@ pub mod builder;
 pub mod cache;
 pub mod cleanup;
 pub mod context;
+pub mod dockerfile;
 pub mod engine;
 pub mod error;
 pub mod existence;
@@ -53,6 +54,7 @@ pub mod redact;
 pub mod render;
 pub mod safety;
 pub mod spec;
+pub mod text;
 
 /// Python values, as `yaml.safe_load` builds them (from imagespec-pycompat).
 pub use imagespec_pycompat::value as pyvalue;

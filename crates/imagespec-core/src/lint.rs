@@ -859,7 +859,7 @@ impl<'a> Linter<'a> {
         let shown: Vec<String> = through
             .iter()
             .take(5)
-            .map(|f| format!("`{}`", crate::safety::printable(f)))
+            .map(|f| format!("`{}`", crate::text::printable(f)))
             .collect();
         let more = match through.len() > shown.len() {
             true => format!(" and {} more", through.len() - shown.len()),

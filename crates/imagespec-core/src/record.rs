@@ -332,7 +332,7 @@ impl TagRecord {
             let version = label.split('.').next().unwrap_or_default();
             return Err(bad(format!(
                 "has a format this imagespec does not read (`{}.`; it reads `{LABEL_PREFIX}`): upgrade imagespec",
-                crate::safety::single_line(&version.chars().take(16).collect::<String>())
+                crate::text::single_line(&version.chars().take(16).collect::<String>())
             )));
         };
         let deflated = base64::engine::general_purpose::URL_SAFE_NO_PAD

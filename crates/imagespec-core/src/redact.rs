@@ -2,13 +2,13 @@
 //!
 //! A spec can carry credentials (`pip_index: https://user:token@host/simple`)
 //! and name secret files (`pip_secret_mounts`). imagespec keeps them out of
-//! the Dockerfile and the image (see [`crate::plan::PlanBuilder::index_url`]),
-//! and out of its own output. Secrets travel as values: [`Secrets::of_spec`]
-//! finds a spec's, the inputs add those of the files they read
-//! ([`crate::inputs::Inputs::secrets`]), a job gathers its chain's
-//! ([`crate::BuildJob::secrets`]), and whoever prints (the command line's
-//! printer, a builder streaming its engine's output) masks with the
-//! [`Masker`] it was given. No list of secrets is global.
+//! the Dockerfile and the image (the plan crate's `PlanBuilder::index_url`),
+//! and out of its own output. Secrets travel as values: a spec's are
+//! [`crate::ImageSpec::secrets`], the inputs add those of the files they read
+//! (`Inputs::masked`, in the inputs crate), a job gathers its chain's
+//! (`BuildJob::secrets`, in the identity crate), and whoever prints (the
+//! command line's printer, a builder streaming its engine's output) masks
+//! with the [`Masker`] it was given. No list of secrets is global.
 //!
 //! Every mask also removes the credentials of any `scheme://user:pass@host`
 //! URL in the text, known or not, so that an error about a spec that never
@@ -19,8 +19,6 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 
 use serde::{Serialize, Serializer};
-
-use crate::spec::ImageSpec;
 
 /// What a secret is replaced with.
 pub const MASK: &str = "****";
@@ -104,8 +102,9 @@ impl Secrets {
         }
     }
 
-    /// The userinfo, its password and their percent-decoded forms.
-    fn add_userinfo(&mut self, userinfo: &str) {
+    /// Adds a URL's userinfo (`user:token`), its password and their
+    /// percent-decoded forms.
+    pub fn add_userinfo(&mut self, userinfo: &str) {
         self.add(userinfo);
         let password = userinfo.split_once(':').map(|(_, p)| p);
         if let Some(p) = password {
@@ -117,43 +116,6 @@ impl Secrets {
                 self.add(&decoded);
             }
         }
-    }
-
-    /// The secrets a spec holds, nested bases included: the userinfo of a
-    /// `user:token@host` registry, the credentials of URLs in the package
-    /// fields and commands, and `env` values that are credentials (a name
-    /// such as `HF_TOKEN`, or a URL with credentials).
-    pub fn of_spec(spec: &ImageSpec) -> Secrets {
-        let mut out = Secrets::new();
-        let mut level = Some(spec);
-        while let Some(spec) = level {
-            if let Some((userinfo, _)) = spec.registry().and_then(|r| r.rsplit_once('@')) {
-                out.add_userinfo(userinfo);
-            }
-            for text in spec
-                .pip_index()
-                .into_iter()
-                .chain(spec.pip_extra_args())
-                .chain(spec.pip_extra_index_url().iter().map(String::as_str))
-                .chain(spec.packages().iter().map(String::as_str))
-                .chain(spec.commands().iter().map(String::as_str))
-            {
-                out.add_urls_in(text);
-            }
-            for (k, v) in spec.env() {
-                let value = v.py_str();
-                if !urls_with_credentials(&value).is_empty() {
-                    out.add_urls_in(&value);
-                } else if env_value_is_secret(&k.py_str(), v) {
-                    out.add(&value);
-                }
-            }
-            level = match spec.base_image() {
-                Some(crate::spec::BaseImage::Spec(nested)) => Some(nested),
-                _ => None,
-            };
-        }
-        out
     }
 
     /// `text` with every secret masked, and the credentials of any URL in it.
@@ -468,7 +430,7 @@ mod tests {
             "name: x\npip_index: https://u:tok-idx-9@h/simple\nenv: {HF_TOKEN: hf-tok-9, PLAIN: v}\n",
         )
         .unwrap();
-        let secrets = Secrets::of_spec(&spec);
+        let secrets = spec.secrets();
         assert_eq!(secrets.mask("tok-idx-9 hf-tok-9 v"), "**** **** v");
         // A spec refused while loading hands its secrets over with the error.
         let refused = load("name: x\nregistry: me:tok-reg-9@localhost:5000\n").unwrap_err();

@@ -1,56 +1,9 @@
 //! The rules that keep a value from changing a Dockerfile's instructions,
-//! written once: the spec checks ([`crate::spec::check`]) apply them to name
-//! the offending field, and the renderer ([`crate::render`]) applies them
-//! again to every value it writes, so nothing unchecked slips through.
+//! written once: the spec checks apply them to name the offending field,
+//! and the renderer (in the plan crate) applies them again to every value
+//! it writes, so nothing unchecked slips through.
 
-/// The first character that could end an instruction or hide text from the
-/// parser: any control character but a tab (a tab is white space to every
-/// instruction).
-pub fn control_char(value: &str) -> Option<char> {
-    value.chars().find(|c| c.is_control() && *c != '\t')
-}
-
-/// `text` with every control character but newline and tab escaped
-/// (`\u{1b}`), for echoing values to a terminal: an escape sequence in a
-/// spec must not reach it.
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() && c != '\n' && c != '\t' {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-/// `text` with every control character escaped, newline and tab included:
-/// for a value shown within one line of output (a name, a tag, a path from
-/// an image's label or a server), which must neither reach a terminal raw
-/// nor start a line of its own.
-pub fn single_line(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    std::borrow::Cow::Owned(
-        text.chars()
-            .flat_map(|c| {
-                let escaped: Vec<char> = match c.is_control() {
-                    true => c.escape_default().collect(),
-                    false => vec![c],
-                };
-                escaped
-            })
-            .collect(),
-    )
-}
+use crate::text::control_char;
 
 /// Why an `ENV` name cannot be written, if it cannot: `NAME=value` pairs are
 /// split at white space, `=` and quotes, each pair starts a line, and a line
@@ -79,7 +32,7 @@ pub fn shell_text_problem(text: &str) -> Option<&'static str> {
         Some("it is empty")
     } else if text.trim_end_matches([' ', '\t']).ends_with('\\') {
         Some("it ends with a backslash, which would continue the instruction onto the next line")
-    } else if !crate::render::buildkit::heredocs_in(text).is_empty() {
+    } else if !crate::dockerfile::heredocs_in(text).is_empty() {
         Some(
             "it holds `<<WORD`, which BuildKit reads as a heredoc that swallows the lines after it",
         )
@@ -99,7 +52,7 @@ pub fn copy_path_problem(path: &str) -> Option<&'static str> {
         Some("it holds `$`, `*`, `?`, `[`, `]`, `\\` or a quote, which COPY expands, escapes or unquotes")
     } else if path.starts_with('-') {
         Some("it starts with `-`, which COPY reads as a flag")
-    } else if !crate::render::buildkit::heredocs_in(path).is_empty() {
+    } else if !crate::dockerfile::heredocs_in(path).is_empty() {
         Some(
             "it holds `<<WORD`, which BuildKit reads as a heredoc that swallows the lines after it",
         )
@@ -134,29 +87,10 @@ pub fn image_ref_problem(reference: &str) -> Option<&'static str> {
     }
 }
 
-/// Checks the image reference `builder_config[key]` that a plugin writes
-/// after `FROM` (a helper stage, the default base), naming the field: the
-/// same verdict for `tag` as for `context`.
-pub fn check_image_config(spec: &crate::ImageSpec, key: &str) -> Result<(), crate::SpecError> {
-    let Some(reference) = spec.builder_config_str(key) else {
-        return Ok(());
-    };
-    match image_ref_problem(reference) {
-        None => Ok(()),
-        Some(why) => Err(crate::SpecError::field(
-            format!("builder_config.{key}"),
-            format!(
-                "`{}` cannot go into the Dockerfile: {why}",
-                reference.escape_debug()
-            ),
-        )
-        .hint("name an image reference such as `name:tag` or `registry:5000/path/name:tag`")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::printable;
 
     #[test]
     fn the_rules() {

@@ -140,7 +140,7 @@ impl DockerSettings {
             Some(other) => {
                 return Err(DockerError::Setting(format!(
                     "--build-network / {ENV_BUILD_NETWORK} `{}` is not one of default, host, none",
-                    imagespec_core::safety::printable(other)
+                    imagespec_core::text::printable(other)
                 )))
             }
         };
@@ -442,7 +442,7 @@ pub async fn planned_commands(
             Err(e) => {
                 lines.push(format!(
                     "# docker could not be asked which BuildKit it has ({}); with buildx:",
-                    imagespec_core::safety::printable(&e.to_string()).replace('\n', " ")
+                    imagespec_core::text::printable(&e.to_string()).replace('\n', " ")
                 ));
                 BuildMode::Buildx
             }

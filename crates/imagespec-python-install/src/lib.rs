@@ -179,7 +179,7 @@ impl Installer for UvTools {
         true
     }
     fn validate(&self, spec: SpecRef<'_>, _inputs: &Inputs) -> std::result::Result<(), SpecError> {
-        imagespec_core::safety::check_image_config(spec.spec, CONFIG_UV_IMAGE)
+        imagespec_core::spec::check_image_config(spec.spec, CONFIG_UV_IMAGE)
     }
     fn contribute(&self, spec: SpecRef<'_>, plan: &mut PlanBuilder<'_>) -> Result<()> {
         plan.add_stage(

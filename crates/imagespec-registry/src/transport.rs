@@ -216,7 +216,7 @@ const MAX_CODE_CHARS: usize = 64;
 fn shown_code(code: &str) -> String {
     let cut: String = code.chars().take(MAX_CODE_CHARS).collect();
     let more = if cut.len() < code.len() { "…" } else { "" };
-    format!("{}{more}", imagespec_core::safety::single_line(&cut))
+    format!("{}{more}", imagespec_core::text::single_line(&cut))
 }
 
 fn error_codes(body: &[u8]) -> Option<Vec<String>> {

@@ -15,7 +15,6 @@ use std::path::Path;
 
 use imagespec_core::engine::{Engine, Plugins};
 use imagespec_core::lint::Lint;
-use imagespec_core::redact::Secrets;
 use imagespec_core::spec::LoadOptions;
 use imagespec_core::{BuildJob, Loaded};
 
@@ -135,7 +134,7 @@ pub(crate) fn prepare(
             tracing::info_span!("reading", progress = true, spec = %path.display()).entered();
         let spec = imagespec_core::spec::load_file_with(path, options)?;
         // What the spec holds is masked from here on, its own errors included.
-        printer.masker.add(&Secrets::of_spec(&spec));
+        printer.masker.add(&spec.secrets());
         let job = engine.prepare(spec.view()).map_err(|e| spec.locate(e))?;
         printer.masker.add(&job.secrets());
         job

@@ -33,10 +33,6 @@ use crate::PyValue;
 
 /// flytekit's default base image.
 pub const DEFAULT_BASE_IMAGE: &str = "debian:bookworm-slim";
-/// `builder_config` key for the base image used when the spec names none.
-pub const CONFIG_BASE_IMAGE: &str = "base_image";
-/// `builder_config` key that turns on a `# syntax=` directive (e.g. `docker/dockerfile:1.5`).
-pub const CONFIG_SYNTAX: &str = "dockerfile_syntax";
 /// The user the image runs as.
 pub const IMAGE_USER: &str = "flytekit";
 
@@ -80,7 +76,7 @@ pub fn plan(
     let base = match &job.inputs.base {
         Some(base) => base.name.clone(),
         None => spec
-            .builder_config_str(CONFIG_BASE_IMAGE)
+            .builder_config_str(crate::spec::CONFIG_BASE_IMAGE)
             .unwrap_or(DEFAULT_BASE_IMAGE)
             .to_string(),
     };
@@ -291,7 +287,9 @@ pub fn plan(
         steps,
     });
     Ok(BuildPlan {
-        syntax: spec.builder_config_str(CONFIG_SYNTAX).map(str::to_string),
+        syntax: spec
+            .builder_config_str(crate::spec::CONFIG_SYNTAX)
+            .map(str::to_string),
         stages,
         files,
         warnings: b.warnings,

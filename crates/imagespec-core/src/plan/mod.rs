@@ -21,7 +21,7 @@ use crate::knobs::PythonDefaults;
 use crate::redact::SecretText;
 use crate::spec::SpecRef;
 
-pub use layout::{plan, CONFIG_BASE_IMAGE, CONFIG_SYNTAX, DEFAULT_BASE_IMAGE, IMAGE_USER};
+pub use layout::{plan, DEFAULT_BASE_IMAGE, IMAGE_USER};
 
 /// Everything needed to write a build context.
 #[derive(Debug, Clone, PartialEq, Serialize)]

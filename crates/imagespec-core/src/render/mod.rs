@@ -13,8 +13,6 @@
 
 use std::fmt::Write as _;
 
-pub mod buildkit;
-
 use crate::error::RenderError;
 use crate::plan::{BuildPlan, Mount, Stage, Step, Word};
 use crate::safety;
@@ -28,7 +26,7 @@ fn refuse(what: &'static str, value: &str, why: &'static str) -> RenderError {
 }
 
 fn clean<'a>(what: &'static str, value: &'a str) -> Result<&'a str, RenderError> {
-    match safety::control_char(value) {
+    match crate::text::control_char(value) {
         None => Ok(value),
         Some(_) => Err(refuse(
             what,
@@ -39,7 +37,7 @@ fn clean<'a>(what: &'static str, value: &'a str) -> Result<&'a str, RenderError>
 }
 
 /// Renders a plan to Dockerfile text, and checks that BuildKit's parser
-/// finds in it exactly the plan's instructions ([`buildkit::instructions`]):
+/// finds in it exactly the plan's instructions ([`crate::dockerfile::instructions`]):
 /// nothing a value holds can add, join or swallow one.
 pub fn render(plan: &BuildPlan) -> Result<String, RenderError> {
     let mut out = String::new();
@@ -88,7 +86,7 @@ fn check_structure(plan: &BuildPlan, text: &str) -> Result<(), RenderError> {
             "it is longer than the 64 KiB BuildKit reads in one line",
         ));
     }
-    let found = buildkit::instructions(text)
+    let found = crate::dockerfile::instructions(text)
         .map_err(|e| refuse("the Dockerfile", &e, "BuildKit would not parse it"))?;
     let found_keywords: Vec<&str> = found.iter().map(|i| i.keyword.as_str()).collect();
     if found_keywords != planned_keywords(plan) {

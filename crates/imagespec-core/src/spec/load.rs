@@ -477,7 +477,7 @@ impl Loader<'_> {
             }
             item_lines(&mut origin, field, value);
         }
-        let secrets = crate::redact::Secrets::of_spec(&spec);
+        let secrets = spec.secrets();
         super::validate::post_init(&mut spec, typed, self.fix_quirks)
             .map_err(|e| e.at_line(line(root)).masking(&secrets))?;
         Ok((spec, origin))
@@ -508,7 +508,7 @@ impl Loader<'_> {
             _ => tracing::warn!(
                 "the typed spec has the attribute `{}`, which is no ImageSpec field; \
                  flytekit ignores it, and so does imagespec",
-                crate::safety::printable(key)
+                crate::text::printable(key)
             ),
         }
         Ok(true)

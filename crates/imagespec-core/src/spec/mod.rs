@@ -12,16 +12,22 @@ mod origin;
 mod validate;
 
 use crate::error::SpecError;
+use crate::redact::Secrets;
 use imagespec_pycompat::PyValue;
 
 pub use fields::{field, Field, FieldRef, FieldValue, Hashed, ImageSpec, Kind, FIELDS};
 pub use load::{load_file, load_file_with, load_str, load_str_with, SpecFormat};
 pub use origin::{Loaded, Origin, ReadOptions, SpecRef};
-pub use validate::validate_registry;
 pub(crate) use validate::validate_tag;
+pub use validate::{check_image_config, validate_registry};
 
 /// The options of the past: [`ReadOptions`].
 pub type LoadOptions = ReadOptions;
+
+/// `builder_config` key for the base image used when the spec names none.
+pub const CONFIG_BASE_IMAGE: &str = "base_image";
+/// `builder_config` key that turns on a `# syntax=` directive (e.g. `docker/dockerfile:1.5`).
+pub const CONFIG_SYNTAX: &str = "dockerfile_syntax";
 
 /// An ordered mapping, as a Python `dict` built from YAML keeps it.
 pub type PyDict = Vec<(PyValue, PyValue)>;
@@ -116,7 +122,7 @@ pub struct SecretMount {
 /// a spec) typed as something other than a string, where what flytekit
 /// writes (`str()` of the value) is not the text written: `yes` is `True`,
 /// `0755` is 493, `3.10` is 3.1, `~` is `None`. The loader records them (in
-/// `env` names and values, and `python_version`); [`crate::lint`] reports them.
+/// `env` names and values, and `python_version`); the lints report them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TypedScalar {
     /// The field: `python_version`, `env.FLAG` (the name as Python's `str()` writes it).
@@ -427,5 +433,45 @@ pub(crate) fn dict_insert(map: &mut PyDict, key: PyValue, value: PyValue) {
         slot.1 = value;
     } else {
         map.push((key, value));
+    }
+}
+
+impl ImageSpec {
+    /// The secrets the spec holds, nested bases included: the userinfo of a
+    /// `user:token@host` registry, the credentials of URLs in the package
+    /// fields and commands, and `env` values that are credentials (a name
+    /// such as `HF_TOKEN`, or a URL with credentials).
+    pub fn secrets(&self) -> Secrets {
+        let spec = self;
+        let mut out = Secrets::new();
+        let mut level = Some(spec);
+        while let Some(spec) = level {
+            if let Some((userinfo, _)) = spec.registry().and_then(|r| r.rsplit_once('@')) {
+                out.add_userinfo(userinfo);
+            }
+            for text in spec
+                .pip_index()
+                .into_iter()
+                .chain(spec.pip_extra_args())
+                .chain(spec.pip_extra_index_url().iter().map(String::as_str))
+                .chain(spec.packages().iter().map(String::as_str))
+                .chain(spec.commands().iter().map(String::as_str))
+            {
+                out.add_urls_in(text);
+            }
+            for (k, v) in spec.env() {
+                let value = v.py_str();
+                if !crate::redact::urls_with_credentials(&value).is_empty() {
+                    out.add_urls_in(&value);
+                } else if crate::redact::env_value_is_secret(&k.py_str(), v) {
+                    out.add(&value);
+                }
+            }
+            level = match spec.base_image() {
+                Some(BaseImage::Spec(nested)) => Some(nested),
+                _ => None,
+            };
+        }
+        out
     }
 }

@@ -46,7 +46,7 @@ pub fn validate_registry(registry: &str) -> Result<(), SpecError> {
         Some((_, host)) => format!("****@{host}"),
         None => registry.to_string(),
     };
-    let registry = crate::safety::single_line(&shown);
+    let registry = crate::text::single_line(&shown);
     Err(SpecError::field(
         "registry",
         format!(
@@ -179,7 +179,7 @@ fn check_platform(spec: &ImageSpec) -> Result<(), SpecError> {
 }
 
 fn refuse_control(field: &str, value: &str) -> Result<(), SpecError> {
-    match crate::safety::control_char(value) {
+    match crate::text::control_char(value) {
         None => Ok(()),
         Some(c) => Err(SpecError::field(
             field,
@@ -268,7 +268,7 @@ pub(crate) fn check(spec: &ImageSpec) -> Result<(), SpecError> {
         }
     }
     // The base image of a spec that names none (imagespec's own key).
-    safety::check_image_config(spec, crate::plan::CONFIG_BASE_IMAGE)?;
+    check_image_config(spec, super::CONFIG_BASE_IMAGE)?;
     for (field, items) in [
         ("packages", spec.packages()),
         ("runtime_packages", spec.runtime_packages()),
@@ -364,4 +364,24 @@ pub(crate) fn check(spec: &ImageSpec) -> Result<(), SpecError> {
         check(base).map_err(|e| e.nested_in("base_image"))?;
     }
     Ok(())
+}
+
+/// Checks the image reference `builder_config[key]` that a plugin writes
+/// after `FROM` (a helper stage, the default base), naming the field: the
+/// same verdict for `tag` as for `context`.
+pub fn check_image_config(spec: &ImageSpec, key: &str) -> Result<(), SpecError> {
+    let Some(reference) = spec.builder_config_str(key) else {
+        return Ok(());
+    };
+    match crate::safety::image_ref_problem(reference) {
+        None => Ok(()),
+        Some(why) => Err(SpecError::field(
+            format!("builder_config.{key}"),
+            format!(
+                "`{}` cannot go into the Dockerfile: {why}",
+                reference.escape_debug()
+            ),
+        )
+        .hint("name an image reference such as `name:tag` or `registry:5000/path/name:tag`")),
+    }
 }
