@@ -7,8 +7,8 @@ pub mod registry;
 
 use std::path::{Path, PathBuf};
 
-use imagespec_core::engine::{Engine, EngineOptions, Plugins};
 use imagespec_core::knobs::PythonDefaults;
+use imagespec_engine::{Engine, EngineOptions, Plugins};
 
 /// Keeps the installer plugins linked, so their registrations exist.
 pub fn link_plugins() {
@@ -146,23 +146,23 @@ pub fn normalize_dockerfile(text: &str) -> Vec<String> {
 /// that ask about a spec's name or context.
 pub trait SpecExt {
     /// `imagespec_core::builder::prepare`: checks, inputs, identity.
-    fn job(&self) -> imagespec_core::Result<imagespec_core::BuildJob>;
+    fn job(&self) -> imagespec_core::Result<imagespec_identity::BuildJob>;
     /// The prepared job's identity.
-    fn identity(&self) -> imagespec_core::Result<imagespec_core::Identity> {
+    fn identity(&self) -> imagespec_core::Result<imagespec_identity::Identity> {
         self.job().map(|j| j.identity)
     }
 }
 
 impl SpecExt for imagespec_core::ImageSpec {
     /// A spec made in code: relative paths from the current folder.
-    fn job(&self) -> imagespec_core::Result<imagespec_core::BuildJob> {
+    fn job(&self) -> imagespec_core::Result<imagespec_identity::BuildJob> {
         let here = std::env::current_dir().expect("a current folder");
         imagespec_core::Loaded::new(self.clone(), here, Default::default()).job()
     }
 }
 
 impl SpecExt for imagespec_core::Loaded {
-    fn job(&self) -> imagespec_core::Result<imagespec_core::BuildJob> {
+    fn job(&self) -> imagespec_core::Result<imagespec_identity::BuildJob> {
         engine(&oracle_defaults()).prepare(self.view())
     }
 }
@@ -195,7 +195,7 @@ pub fn write_context(
     spec: &imagespec_core::Loaded,
     defaults: &PythonDefaults,
     output: &Path,
-) -> imagespec_core::Result<imagespec_core::context::WrittenContext> {
+) -> imagespec_core::Result<imagespec_context::WrittenContext> {
     let engine = engine(defaults);
     let job = engine.prepare(spec.view())?;
     engine.write_context(&job, output, Default::default())

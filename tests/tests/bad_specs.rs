@@ -11,7 +11,7 @@ use imagespec_tests::{link_plugins, oracle_defaults, SpecExt};
 
 /// What `tag` runs: load, prepare, the checks of the Docker builder (its
 /// context's: no builder is linked here).
-fn tag_verdict(spec_file: &Path) -> Result<imagespec_core::BuildJob, imagespec_core::Error> {
+fn tag_verdict(spec_file: &Path) -> Result<imagespec_identity::BuildJob, imagespec_core::Error> {
     let spec = load_file(spec_file)?;
     let job = spec.job()?;
     imagespec_tests::engine(&oracle_defaults()).check_context(&job)?;

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use imagespec_core::builder::{BuildOutcome, BuildRequest, Builders, ImageBuilder, Target};
-use imagespec_core::engine::{Action, Engine, EngineOptions, Plugins};
 use imagespec_core::existence::Existence;
 use imagespec_core::spec::{load_str, SpecFormat};
-use imagespec_core::{BaseImage, BuildJob, Plugin, Result};
+use imagespec_core::{BaseImage, Plugin, Result};
+use imagespec_engine::{Action, Engine, EngineOptions, Plugins};
+use imagespec_identity::BuildJob;
 use imagespec_tests::{link_plugins, oracle_defaults, SpecExt};
 
 /// What a test builder saw.

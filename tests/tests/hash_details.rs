@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use imagespec_core::context::write_plan;
+use imagespec_context::write_plan;
 use imagespec_core::knobs::PythonDefaults;
 use imagespec_core::spec::{load_file, load_str, load_str_with, LoadOptions, SpecFormat};
 use imagespec_core::Error;
@@ -180,7 +180,7 @@ fn a_source_change_while_writing_aborts_and_leaves_nothing() {
     write(dir.path(), "src/app.py", "v = 1\n");
     let spec = load_file(&dir.path().join("spec.yaml")).unwrap();
     let job = spec.job().unwrap();
-    let plan = imagespec_core::plan::plan(
+    let plan = imagespec_plan::plan(
         &job,
         &imagespec_tests::plugins().installers,
         &oracle_defaults(),

@@ -12,7 +12,7 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use imagespec_core::record::TagRecord;
+use imagespec_identity::record::TagRecord;
 use imagespec_pycompat::path::DockerIgnorePatterns;
 use proptest::prelude::*;
 

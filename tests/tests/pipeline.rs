@@ -6,12 +6,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use imagespec_core::inputs::{
+use imagespec_core::spec::{load_file, load_str, SpecFormat};
+use imagespec_identity::BuildJob;
+use imagespec_identity::Identity;
+use imagespec_inputs::{
     CopyContext, CopyEntry, CopyInputs, Inputs, Requirements, ResolvedBase, SourceFile,
     SourceInputs,
 };
-use imagespec_core::spec::{load_file, load_str, SpecFormat};
-use imagespec_core::{BuildJob, Identity};
 use imagespec_tests::{all_cases, link_plugins, oracle_defaults, SpecExt};
 
 /// Where nothing is: a read from here would fail the test.
@@ -101,13 +102,13 @@ fn identity_plan_and_render_are_pure_functions_of_spec_and_inputs() {
         "deterministic"
     );
 
-    let plan = imagespec_core::plan::plan(
+    let plan = imagespec_plan::plan(
         &job,
         &imagespec_tests::plugins().installers,
         &oracle_defaults(),
     )
     .unwrap();
-    let dockerfile = imagespec_core::render::render(&plan).unwrap();
+    let dockerfile = imagespec_plan::render::render(&plan).unwrap();
     assert!(
         dockerfile.contains("\nFROM localhost:5000/base:built\n"),
         "{dockerfile}"
@@ -124,9 +125,7 @@ fn identity_plan_and_render_are_pure_functions_of_spec_and_inputs() {
         .expect("requirements_uv.txt is planned");
     assert_eq!(
         requirements.content,
-        imagespec_core::plan::FileContent::Text(
-            "numpy==2.0\n# pinned\nsix\nflytekit==1.16.31".into()
-        )
+        imagespec_plan::FileContent::Text("numpy==2.0\n# pinned\nsix\nflytekit==1.16.31".into())
     );
     let sources: Vec<&str> = plan.files.iter().map(|f| f.path.as_str()).collect();
     assert!(
@@ -146,7 +145,7 @@ fn plan_snapshots() {
     for name in ["python-exec", "uv-lock", "copy"] {
         let case = all_cases().into_iter().find(|c| c.name == name).unwrap();
         let job = load_file(&case.spec()).unwrap().job().unwrap();
-        let plan = imagespec_core::plan::plan(
+        let plan = imagespec_plan::plan(
             &job,
             &imagespec_tests::plugins().installers,
             &oracle_defaults(),

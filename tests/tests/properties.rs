@@ -20,9 +20,9 @@
 use std::cell::RefCell;
 use std::path::Path;
 
-use imagespec_core::plan::{BuildPlan, Step};
-use imagespec_core::render::{buildkit, planned_keywords};
 use imagespec_core::spec::{load_str, SpecFormat};
+use imagespec_plan::render::{buildkit, planned_keywords};
+use imagespec_plan::{BuildPlan, Step};
 use imagespec_tests::crate::dockerfile::{BuildkitParser, Parsed};
 use imagespec_tests::{link_plugins, oracle_defaults, SpecExt};
 use proptest::prelude::*;
@@ -391,7 +391,7 @@ fn check_loaded(
     if let Err(e) = imagespec_core::builder::context_checks(&job) {
         return refused(e);
     }
-    let plan = match imagespec_core::plan::plan(
+    let plan = match imagespec_plan::plan(
         &job,
         &imagespec_tests::plugins().installers,
         &oracle_defaults(),
@@ -399,7 +399,7 @@ fn check_loaded(
         Ok(p) => p,
         Err(e) => return refused(e),
     };
-    let text = imagespec_core::render::render(&plan)
+    let text = imagespec_plan::render::render(&plan)
         .map_err(|e| fail(format!("a spec `tag` accepts does not render: {e}")))?;
     RENDERED.with(|r| r.set(r.get() + 1));
     let parsed = parser

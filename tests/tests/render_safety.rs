@@ -8,13 +8,13 @@ fn plan_json(dir: &std::path::Path, spec: serde_json::Value) -> Result<String, S
     let spec =
         load_str(&spec.to_string(), SpecFormat::Json, None, dir).map_err(|e| e.to_string())?;
     let job = spec.job().map_err(|e| e.to_string())?;
-    let plan = imagespec_core::plan::plan(
+    let plan = imagespec_plan::plan(
         &job,
         &imagespec_tests::plugins().installers,
         &oracle_defaults(),
     )
     .map_err(|e| e.to_string())?;
-    imagespec_core::render::render(&plan).map_err(|e| e.to_string())
+    imagespec_plan::render::render(&plan).map_err(|e| e.to_string())
 }
 
 #[test]
@@ -247,7 +247,7 @@ fn shell_metacharacters_in_package_names_are_quoted() {
 #[test]
 fn installers_are_found_through_inventory() {
     link_plugins();
-    let names: Vec<(String, &str, i32)> = imagespec_core::installer::registry()
+    let names: Vec<(String, &str, i32)> = imagespec_plan::installer::registry()
         .unwrap()
         .all()
         .iter()

@@ -2,8 +2,8 @@
 //! are handed to the build as secrets; `pip_secret_mounts` reach every step
 //! that may need them; and every secret is masked in what imagespec prints.
 
-use imagespec_core::plan::{Mount, SecretSource, Step};
 use imagespec_core::spec::{load_str, SpecFormat};
+use imagespec_plan::{Mount, SecretSource, Step};
 use imagespec_tests::{link_plugins, oracle_defaults, SpecExt};
 
 const TOKEN: &str = "s3cr3t-T0KEN-imagespec";
@@ -29,13 +29,13 @@ fn index_credentials_become_build_secrets_and_leave_no_trace_in_the_context() {
     .unwrap();
     let spec = load_str(&spec_text(), SpecFormat::Yaml, None, dir.path()).unwrap();
     let job = spec.job().unwrap();
-    let plan = imagespec_core::plan::plan(
+    let plan = imagespec_plan::plan(
         &job,
         &imagespec_tests::plugins().installers,
         &oracle_defaults(),
     )
     .unwrap();
-    let dockerfile = imagespec_core::render::render(&plan).unwrap();
+    let dockerfile = imagespec_plan::render::render(&plan).unwrap();
     assert!(!dockerfile.contains(TOKEN), "{dockerfile}");
     assert!(!dockerfile.contains("deploy"), "{dockerfile}");
     // The URL without credentials is written as is.
@@ -100,7 +100,7 @@ fn index_credentials_become_build_secrets_and_leave_no_trace_in_the_context() {
 
     // The context's other files hold no credentials either.
     let out = dir.path().join("ctx");
-    imagespec_core::context::write_plan(&job, &plan, &out).unwrap();
+    imagespec_context::write_plan(&job, &plan, &out).unwrap();
     for entry in std::fs::read_dir(&out).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap_or_default();
         assert!(!String::from_utf8_lossy(&bytes).contains(TOKEN));
@@ -160,7 +160,7 @@ fn credentials_in_shell_text_get_a_warning() {
         dir.path(),
     )
     .unwrap();
-    let plan = imagespec_core::plan::plan(
+    let plan = imagespec_plan::plan(
         &spec.job().unwrap(),
         &imagespec_tests::plugins().installers,
         &oracle_defaults(),

@@ -107,7 +107,7 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
         }
     }
     let lints = fs::read_to_string(root.join("docs/lints.md")).unwrap_or_default();
-    let missing: Vec<&str> = imagespec_core::lint::CODES
+    let missing: Vec<&str> = imagespec_insight::lint::CODES
         .iter()
         .map(|(code, _)| *code)
         .filter(|code| !lints.contains(&format!("`{code}`")))

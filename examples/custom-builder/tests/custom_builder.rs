@@ -4,9 +4,9 @@
 use std::process::Command;
 
 use imagespec_core::builder::Builders;
-use imagespec_core::engine::{Action, Engine, EngineOptions, Plugins};
 use imagespec_core::knobs::PythonDefaults;
 use imagespec_core::spec::load_file;
+use imagespec_engine::{Action, Engine, EngineOptions, Plugins};
 use imagespec_example_custom_builder::ContextDirBuilder;
 
 fn spec(dir: &std::path::Path) -> std::path::PathBuf {

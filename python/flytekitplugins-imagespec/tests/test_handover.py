@@ -8,7 +8,7 @@ names differ.
 Run with a Python that has flytekit 1.16.31, this folder's parent on
 PYTHONPATH and IMAGESPEC_BIN set to the binary under test:
 ``python -m unittest discover -s tests`` (the Rust test
-``crates/imagespec-cli/tests/flytekit_plugin_handover.rs`` does).
+``crates/8-cli/tests/flytekit_plugin_handover.rs`` does).
 """
 
 import contextlib

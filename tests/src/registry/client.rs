@@ -8,7 +8,7 @@ use serde_json::Value;
 use ureq::config::AutoHeaderValue;
 use ureq::http;
 
-use super::{CONNECT_TIMEOUT, IO_TIMEOUT};
+use super::common::{CONNECT_TIMEOUT, IO_TIMEOUT};
 
 /// An HTTP response as [`http_request`] returns it (body de-chunked).
 #[derive(Debug, Clone)]

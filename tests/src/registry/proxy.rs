@@ -18,9 +18,9 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::net::TcpStream;
 
+use super::common::{CONNECT_TIMEOUT, IO_TIMEOUT, OCI_INDEX};
 use super::image::sha256_digest;
 use super::server::{respond, Body, Handler, Reply, Server};
-use super::{CONNECT_TIMEOUT, IO_TIMEOUT, OCI_INDEX};
 
 /// The `service` the proxy names in its [`Fault::EndlessToken`] challenge.
 pub const FAULT_TOKEN_SERVICE: &str = "imagespec-fault-proxy";
@@ -57,7 +57,7 @@ pub enum Fault {
     /// NAME:REF not found"}]}`; forward the others.
     HarborNotFound,
     /// Like [`Fault::StatusThenPass`], with `Retry-After: value` on the
-    /// faulted answers: seconds, or an HTTP date ([`http_date`](super::http_date)),
+    /// faulted answers: seconds, or an HTTP date ([`http_date`](super::common::http_date)),
     /// sent as given.
     RetryAfterThenPass {
         /// The status to answer.

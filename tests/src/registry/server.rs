@@ -19,7 +19,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
-use super::IO_TIMEOUT;
+use super::common::IO_TIMEOUT;
 
 /// A response body: built here ([`respond`]) or streamed from elsewhere.
 pub(super) type Body = BoxBody<Bytes, hyper::Error>;

@@ -8,9 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::client::{http_request, HttpResponse};
+use super::common::{random_string, ACCEPT_MANIFESTS};
 use super::image::{self, build_image, sha256_digest, Format, Image};
 use super::token::{basic_auth, TokenPolicy, TokenServer};
-use super::{random_string, ACCEPT_MANIFESTS};
 
 /// How long a registry may take to answer after it was started.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);

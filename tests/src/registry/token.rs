@@ -14,7 +14,7 @@ use hyper::body::Bytes;
 use hyper::{Request, Response};
 use serde_json::json;
 
-use super::random_string;
+use super::common::random_string;
 use super::server::{respond, Body, Handler, Reply, Server};
 
 const TOKEN_SERVICE: &str = "imagespec-test-registry";

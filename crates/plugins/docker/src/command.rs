@@ -1,0 +1,192 @@
+//! The docker commands of a build, made from plain values (no I/O).
+
+use std::path::Path;
+
+use imagespec_core::builder::BuildSecret;
+
+/// How BuildKit is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildMode {
+    /// `docker buildx build` (pushes with `--push`).
+    Buildx,
+    /// `DOCKER_BUILDKIT=1 docker build`, then `docker push`.
+    Builtin,
+}
+
+/// One build.
+#[derive(Debug)]
+pub struct BuildCommand<'a> {
+    pub mode: BuildMode,
+    pub image_name: &'a str,
+    /// The platforms, trimmed (`--platform` joins them with commas).
+    pub platforms: &'a [String],
+    /// `--label` key and value of each label (imagespec's inputs label).
+    pub labels: &'a [(String, String)],
+    /// The build's secrets: each id and the file holding it.
+    pub secrets: &'a [BuildSecret],
+    pub push: bool,
+    pub builder: Option<&'a str>,
+    /// `--network`, when not the default.
+    pub network: Option<&'a str>,
+    pub context_dir: &'a Path,
+    pub metadata_file: &'a Path,
+}
+
+impl<'a> BuildCommand<'a> {
+    /// The command that builds `request` from `context` with `mode`.
+    pub fn of(
+        mode: BuildMode,
+        settings: &'a crate::settings::DockerSettings,
+        request: &'a imagespec_core::builder::BuildRequest<'_>,
+        context: &'a imagespec_core::builder::BuildContext,
+        metadata_file: &'a Path,
+    ) -> BuildCommand<'a> {
+        BuildCommand {
+            mode,
+            image_name: request.target.image_name,
+            platforms: &request.target.platforms,
+            labels: &context.labels,
+            secrets: &context.secrets,
+            push: request.target.push,
+            builder: settings.buildx_builder.as_deref(),
+            network: settings.network.as_deref(),
+            context_dir: &context.dir,
+            metadata_file,
+        }
+    }
+
+    /// The arguments after the docker binary, and the environment it needs.
+    pub fn args(&self) -> (Vec<String>, Vec<(&'static str, &'static str)>) {
+        let mut args = Vec::new();
+        let mut env = Vec::new();
+        match self.mode {
+            BuildMode::Buildx => {
+                args.extend(["buildx".to_string(), "build".to_string()]);
+                if let Some(b) = self.builder {
+                    args.extend(["--builder".to_string(), b.to_string()]);
+                }
+            }
+            BuildMode::Builtin => {
+                args.push("build".to_string());
+                env.push(("DOCKER_BUILDKIT", "1"));
+            }
+        }
+        args.extend(["--progress".to_string(), "plain".to_string()]);
+        args.extend(["--tag".to_string(), self.image_name.to_string()]);
+        args.extend(["--platform".to_string(), self.platforms.join(",")]);
+        for (key, value) in self.labels {
+            args.extend(["--label".to_string(), format!("{key}={value}")]);
+        }
+        if let Some(network) = self.network {
+            args.extend(["--network".to_string(), network.to_string()]);
+        }
+        for secret in self.secrets {
+            args.push("--secret".to_string());
+            args.push(format!("id={},src={}", secret.id, secret.path.display()));
+        }
+        if self.mode == BuildMode::Buildx {
+            if self.push {
+                args.push("--push".to_string());
+            } else if self.platforms.len() < 2 {
+                args.push("--load".to_string());
+            }
+            args.push("--metadata-file".to_string());
+            args.push(self.metadata_file.display().to_string());
+        }
+        args.push(self.context_dir.display().to_string());
+        (args, env)
+    }
+
+    /// Applies the arguments and environment to a docker command.
+    pub fn apply(&self, cmd: &mut tokio::process::Command) {
+        let (args, env) = self.args();
+        cmd.args(args).envs(env);
+    }
+}
+
+/// The digest `docker push` prints: `latest: digest: sha256:... size: 1234`.
+pub fn digest_from_push_output(output: &str) -> Option<String> {
+    output.lines().rev().find_map(|l| {
+        let i = l.find("digest: ")?;
+        let rest = &l[i + "digest: ".len()..];
+        let d = rest.split_whitespace().next()?;
+        d.starts_with("sha256:").then(|| d.to_string())
+    })
+}
+
+/// The digest buildx writes into its metadata file.
+pub fn digest_from_metadata(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json.get("containerimage.digest")?
+        .as_str()
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_builds_tag_platform_and_secrets() {
+        let secret = |id: &str, path: &str| BuildSecret {
+            id: id.into(),
+            path: path.into(),
+        };
+        let secrets = [
+            secret("secret_0", "/s/netrc"),
+            secret("imagespec_index_0", "/t/index"),
+        ];
+        let c = BuildCommand {
+            mode: BuildMode::Builtin,
+            image_name: "localhost:5000/x:t",
+            platforms: &["linux/amd64".into()],
+            labels: &[("dev.imagespec.inputs".to_string(), "v1.abc".to_string())],
+            secrets: &secrets,
+            push: true,
+            builder: None,
+            network: Some("host"),
+            context_dir: Path::new("/tmp/ctx"),
+            metadata_file: Path::new("/tmp/m.json"),
+        };
+        let (args, env) = c.args();
+        assert_eq!(
+            args.join(" "),
+            "build --progress plain --tag localhost:5000/x:t --platform linux/amd64 \
+             --label dev.imagespec.inputs=v1.abc --network host --secret id=secret_0,src=/s/netrc --secret id=imagespec_index_0,src=/t/index /tmp/ctx"
+        );
+        assert_eq!(env, [("DOCKER_BUILDKIT", "1")]);
+    }
+
+    #[test]
+    fn buildx_pushes_in_the_build() {
+        let c = BuildCommand {
+            mode: BuildMode::Buildx,
+            image_name: "r/x:t",
+            platforms: &["linux/amd64".into(), "linux/arm64".into()],
+            labels: &[],
+            secrets: &[],
+            push: true,
+            builder: Some("multi"),
+            network: None,
+            context_dir: Path::new("/c"),
+            metadata_file: Path::new("/m"),
+        };
+        let (args, env) = c.args();
+        assert_eq!(
+            args.join(" "),
+            "buildx build --builder multi --progress plain --tag r/x:t --platform linux/amd64,linux/arm64 --push --metadata-file /m /c"
+        );
+        assert!(env.is_empty());
+    }
+
+    #[test]
+    fn digests_are_read_from_push_output() {
+        let out = "The push refers to repository [localhost:5765/x]\nabc: Pushed\nt: digest: sha256:0123abcd size: 1570\n";
+        assert_eq!(
+            digest_from_push_output(out).as_deref(),
+            Some("sha256:0123abcd")
+        );
+        assert_eq!(digest_from_push_output("nothing"), None);
+    }
+}
