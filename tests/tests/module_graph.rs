@@ -48,11 +48,73 @@ impl<'ast> Visit<'ast> for Paths {
     }
     /// `pub(crate)` and `pub(super)` name no import.
     fn visit_visibility(&mut self, _: &'ast syn::Visibility) {}
+    /// Paths inside a macro's arguments (`format!("{}", crate::a::B)`).
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.found.extend(token_paths(m.tokens.clone()));
+        syn::visit::visit_macro(self, m);
+    }
+    /// Paths inside an attribute (`#[error("... {x}", x = crate::a::B)]`).
+    fn visit_attribute(&mut self, a: &'ast syn::Attribute) {
+        if let syn::Meta::List(list) = &a.meta {
+            self.found.extend(token_paths(list.tokens.clone()));
+        }
+    }
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         if let Some((_, items)) = &m.content {
             self.inline.push((m.ident.to_string(), items.clone()));
         }
     }
+}
+
+/// The `crate::…`, `super::…` and `self::…` paths in a token stream.
+fn token_paths(tokens: proc_macro2::TokenStream) -> Vec<Vec<String>> {
+    use proc_macro2::TokenTree;
+    let flat: Vec<TokenTree> = {
+        fn walk(ts: proc_macro2::TokenStream, out: &mut Vec<TokenTree>) {
+            for t in ts {
+                match t {
+                    TokenTree::Group(g) => walk(g.stream(), out),
+                    other => out.push(other),
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(tokens, &mut out);
+        out
+    };
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < flat.len() {
+        // `$crate` in a macro's body names the crate where the macro is
+        // used, not an import of the module that defines it.
+        let dollar = i > 0 && matches!(&flat[i - 1], TokenTree::Punct(p) if p.as_char() == '$');
+        let start = !dollar
+            && matches!(&flat[i], TokenTree::Ident(id) if id == "crate" || id == "super" || id == "self");
+        if !start {
+            i += 1;
+            continue;
+        }
+        let mut path = vec![flat[i].to_string()];
+        let mut j = i + 1;
+        // `::` is two `:` puncts, then an identifier.
+        while j + 2 < flat.len()
+            && matches!(&flat[j], TokenTree::Punct(p) if p.as_char() == ':')
+            && matches!(&flat[j + 1], TokenTree::Punct(p) if p.as_char() == ':')
+        {
+            match &flat[j + 2] {
+                TokenTree::Ident(id) => {
+                    path.push(id.to_string());
+                    j += 3;
+                }
+                _ => break,
+            }
+        }
+        if path.len() > 1 {
+            found.push(path);
+        }
+        i = j.max(i + 1);
+    }
+    found
 }
 
 fn flatten(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
@@ -366,6 +428,19 @@ fn a_circle_is_found() {
     std::fs::write(src.join("spec/load.rs"), "pub struct X(crate::a::Z);\n").unwrap();
     let found = circles(&read_crate(dir.path()));
     assert_eq!(found.len(), 1, "a -> spec::load -> a");
+    // Through a macro's arguments and an attribute too.
+    std::fs::write(
+        src.join("spec/load.rs"),
+        "pub fn x() -> String { format!(\"{}\", crate::a::Z) }\n",
+    )
+    .unwrap();
+    assert_eq!(circles(&read_crate(dir.path())).len(), 1, "in a macro");
+    std::fs::write(
+        src.join("spec/load.rs"),
+        "#[doc = \"x\"]\n#[derive(Debug)]\n#[error(\"{v}\", v = crate::a::Z)]\npub struct X;\n",
+    )
+    .unwrap();
+    assert_eq!(circles(&read_crate(dir.path())).len(), 1, "in an attribute");
 }
 
 /// The numbered stages depend only on stages before them; builder and

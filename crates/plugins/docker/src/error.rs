@@ -7,7 +7,7 @@ pub enum DockerError {
     #[error("{0}")]
     Setting(String),
     /// The docker client cannot be run.
-    #[error("cannot run the docker client `{docker}`: {source}. Install Docker, or point {env} (or --docker) at a client", env = crate::settings::ENV_DOCKER)]
+    #[error("cannot run the docker client `{docker}`: {source}. Install Docker, or point {env} (or --docker) at a client", env = crate::vars::ENV_DOCKER)]
     NoClient {
         docker: String,
         #[source]

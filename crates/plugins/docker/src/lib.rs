@@ -22,6 +22,7 @@ pub mod error;
 pub mod preflight;
 pub mod progress;
 pub mod settings;
+pub mod vars;
 
 pub use builder::{
     build_with, link, local_existence, planned_commands, unsupported_fields, DockerBuilder,
@@ -30,7 +31,5 @@ pub use builder::{
 pub use command::{BuildCommand, BuildMode};
 pub use error::DockerError;
 pub use preflight::Capabilities;
-pub use settings::{
-    DockerArgs, DockerClientArgs, DockerSettings, ModeChoice, ENV_BUILDKIT_MODE,
-    ENV_BUILDX_BUILDER, ENV_BUILD_NETWORK, ENV_DOCKER, PRIORITY,
-};
+pub use settings::{DockerArgs, DockerClientArgs, DockerSettings, ModeChoice, PRIORITY};
+pub use vars::{ENV_BUILDKIT_MODE, ENV_BUILDX_BUILDER, ENV_BUILD_NETWORK, ENV_DOCKER};

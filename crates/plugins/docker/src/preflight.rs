@@ -120,7 +120,7 @@ pub async fn check(
              or a client with BuildKit built in (Debian's docker.io 20.10: /usr/bin/docker), or point {} \
              (or --docker) at one",
             passed_over.join("\n  "),
-            crate::settings::ENV_DOCKER
+            crate::vars::ENV_DOCKER
         )));
     };
     for why in &passed_over {
@@ -190,9 +190,9 @@ async fn probe(settings: &DockerSettings) -> Result<Capabilities, DockerError> {
         (ModeChoice::Buildx, false) => {
             return Err(DockerError::NoBuildKit(format!(
                 "{}=buildx, but `{} buildx` is not available. Install the buildx plugin, or use {}=builtin",
-                crate::settings::ENV_BUILDKIT_MODE,
+                crate::vars::ENV_BUILDKIT_MODE,
                 settings.docker.display(),
-                crate::settings::ENV_BUILDKIT_MODE
+                crate::vars::ENV_BUILDKIT_MODE
             )))
         }
         (_, true) => BuildMode::Buildx,
@@ -205,7 +205,7 @@ async fn probe(settings: &DockerSettings) -> Result<Capabilities, DockerError> {
                      Install the buildx plugin, or point {} (or --docker) at a client with BuildKit built in, such as \
                      Debian's /usr/bin/docker 20.10",
                     settings.docker.display(),
-                    crate::settings::ENV_DOCKER
+                    crate::vars::ENV_DOCKER
                 )));
             }
             BuildMode::Builtin
@@ -258,7 +258,7 @@ async fn check_platforms(
                          builds one. Create a builder that can: `docker buildx create --use --driver docker-container`, \
                          or pass it with {}",
                         asked,
-                        crate::settings::ENV_BUILDX_BUILDER
+                        crate::vars::ENV_BUILDX_BUILDER
                     )));
                 }
             }

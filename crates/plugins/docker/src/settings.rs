@@ -6,15 +6,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use crate::error::DockerError;
+use crate::vars::{ENV_BUILDKIT_MODE, ENV_BUILDX_BUILDER, ENV_BUILD_NETWORK, ENV_DOCKER};
 
-/// Environment variable: the docker client to run (default `docker` on PATH).
-pub const ENV_DOCKER: &str = "IMAGESPEC_DOCKER";
-/// Environment variable: the buildx builder to use (`docker buildx build --builder`).
-pub const ENV_BUILDX_BUILDER: &str = "IMAGESPEC_BUILDX_BUILDER";
-/// Environment variable: `auto` (default), `buildx` or `builtin` BuildKit.
-pub const ENV_BUILDKIT_MODE: &str = "IMAGESPEC_BUILDKIT";
-/// Environment variable: the network of the build's RUN steps (`docker build --network`).
-pub const ENV_BUILD_NETWORK: &str = "IMAGESPEC_BUILD_NETWORK";
 /// flytekit registers its Docker builder as `default` with priority 1.
 pub const PRIORITY: i32 = 1;
 

@@ -1,0 +1,10 @@
+//! The environment variables the Docker builder reads.
+
+/// Environment variable: the docker client to run (default `docker` on PATH).
+pub const ENV_DOCKER: &str = "IMAGESPEC_DOCKER";
+/// Environment variable: the buildx builder to use (`docker buildx build --builder`).
+pub const ENV_BUILDX_BUILDER: &str = "IMAGESPEC_BUILDX_BUILDER";
+/// Environment variable: `auto` (default), `buildx` or `builtin` BuildKit.
+pub const ENV_BUILDKIT_MODE: &str = "IMAGESPEC_BUILDKIT";
+/// Environment variable: the network of the build's RUN steps (`docker build --network`).
+pub const ENV_BUILD_NETWORK: &str = "IMAGESPEC_BUILD_NETWORK";
