@@ -21,9 +21,9 @@ use std::cell::RefCell;
 use std::path::Path;
 
 use imagespec_core::spec::{load_str, SpecFormat};
-use imagespec_plan::render::{buildkit, planned_keywords};
+use imagespec_plan::render::planned_keywords;
 use imagespec_plan::{BuildPlan, Step};
-use imagespec_tests::crate::dockerfile::{BuildkitParser, Parsed};
+use imagespec_tests::buildkit::{BuildkitParser, Parsed};
 use imagespec_tests::{link_plugins, oracle_defaults, SpecExt};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
@@ -374,10 +374,9 @@ fn check_loaded(
             return Ok(());
         }
     };
-    if let Err(e) = imagespec_core::builder::check_chain(&job) {
-        debug_refusal(&e.to_string());
-        return Ok(());
-    }
+    // What `tag` runs: no builder is linked here, so the Docker context's
+    // checks stand for the builder's.
+    let engine = imagespec_tests::engine(&oracle_defaults());
     // The context may still refuse, as flytekit's build does, but only for
     // the spec's sake (the message names the field).
     let refused = |e: imagespec_core::Error| -> Result<(), TestCaseError> {
@@ -388,7 +387,7 @@ fn check_loaded(
             ))),
         }
     };
-    if let Err(e) = imagespec_core::builder::context_checks(&job) {
+    if let Err(e) = engine.check_context(&job) {
         return refused(e);
     }
     let plan = match imagespec_plan::plan(
@@ -416,7 +415,7 @@ fn check_loaded(
     if let Some(p) = parsed.iter().find(|p| !p.heredocs.is_empty()) {
         return Err(fail(format!("a heredoc opened: {p:?}\n{text}")));
     }
-    let ours: Vec<String> = crate::dockerfile::instructions(&text)
+    let ours: Vec<String> = imagespec_core::dockerfile::instructions(&text)
         .map_err(|e| fail(format!("imagespec's parser: {e}")))?
         .into_iter()
         .map(|i| i.keyword)
@@ -565,7 +564,7 @@ fn imagespecs_parser_agrees_with_buildkits_on_any_text() {
             let Ok(theirs) = parser_cell.borrow_mut().parse(&text) else {
                 return Ok(());
             };
-            let ours = crate::dockerfile::instructions(&text).map_err(|e| {
+            let ours = imagespec_core::dockerfile::instructions(&text).map_err(|e| {
                 fail(format!(
                     "imagespec refuses what BuildKit reads: {e}\n{text}"
                 ))
