@@ -363,7 +363,7 @@ fn check_spec(
 /// The properties of a loaded spec whose files are in `dir`.
 fn check_loaded(
     parser: &RefCell<BuildkitParser>,
-    spec: &imagespec_core::ImageSpec,
+    spec: &imagespec_core::Loaded,
     dir: &Path,
 ) -> Result<(), TestCaseError> {
     // What `tag` accepts.

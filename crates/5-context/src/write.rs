@@ -307,8 +307,8 @@ fn materialize(
 
 /// Copies a regular file (a FIFO put in place of one since the walk would
 /// block: refused) through one open of it: a reflink where the file system
-/// clones, else the kernel's copy; the copy keeps the source's modification
-/// time.
+/// clones, else the kernel's copy; the copy keeps the source's mode and
+/// modification time.
 fn copy_file(src: &Path, dst: &Path) -> Result<()> {
     let mut from = imagespec_core::fsx::open_regular(src).map_err(|e| Error::io("copy", src, e))?;
     // A new file: never one a link put in its place.
@@ -320,10 +320,12 @@ fn copy_file(src: &Path, dst: &Path) -> Result<()> {
     if rustix::fs::ioctl_ficlone(&to, &from).is_err() {
         std::io::copy(&mut from, &mut to).map_err(|e| Error::io("copy", src, e))?;
     }
-    if let Ok(t) = from.metadata().and_then(|m| m.modified()) {
-        if let Err(e) = to.set_modified(t) {
-            tracing::debug!(dst = %dst.display(), "cannot keep the modification time: {e}");
-        }
+    let meta = from.metadata().map_err(|e| Error::io("read", src, e))?;
+    // The mode goes into the image (an executable stays one).
+    to.set_permissions(meta.permissions())
+        .map_err(|e| Error::io("write", dst, e))?;
+    if let Err(e) = meta.modified().and_then(|t| to.set_modified(t)) {
+        tracing::debug!(dst = %dst.display(), "cannot keep the modification time: {e}");
     }
     Ok(())
 }
@@ -548,6 +550,19 @@ mod tests {
 
     fn ino(p: &Path) -> u64 {
         std::fs::metadata(p).unwrap().ino()
+    }
+
+    #[test]
+    fn a_copy_keeps_the_mode() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("run.sh");
+        std::fs::write(&src, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o750)).unwrap();
+        let dst = dir.path().join("copied.sh");
+        copy_file(&src, &dst).unwrap();
+        let mode = std::fs::metadata(&dst).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o750, "an executable stays one");
     }
 
     #[test]
