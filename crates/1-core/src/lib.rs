@@ -18,7 +18,8 @@
 //! This crate's modules, from the leaves up: `text`, `fsx`, `cleanup`,
 //! `parallel`, `redact` (secrets as values), `dockerfile` (BuildKit's
 //! parsing rules) → `safety` → `error` → `spec` → `plugin` → `existence` →
-//! `builder`; `knobs` (the values flytekit takes from its Python).
+//! `builder`, `store` (an image registry, read and written); `knobs` (the
+//! values flytekit takes from its Python).
 
 pub mod builder;
 pub mod cleanup;
@@ -32,6 +33,7 @@ pub mod plugin;
 pub mod redact;
 pub mod safety;
 pub mod spec;
+pub mod store;
 pub mod text;
 
 /// Python values, as `yaml.safe_load` builds them (from imagespec-pycompat).
