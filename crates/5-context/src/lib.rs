@@ -7,10 +7,14 @@
 //! [`prepare::prepare`] does all a build needs before its builder runs and
 //! hands back a `BuildContext` (folder, secrets in memory files, labels).
 //!
-//! Modules, in the order they build on each other: `cache` → `write` →
-//! `prepare`.
+//! [`layer`] writes a layer of the spec's files without an engine, for the
+//! engine-free source push.
+//!
+//! Modules, in the order they build on each other: `cache`, `layer` →
+//! `write` → `prepare`.
 
 pub mod cache;
+pub mod layer;
 pub mod prepare;
 pub mod write;
 

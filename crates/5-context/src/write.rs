@@ -216,6 +216,14 @@ impl<'a> Layout<'a> {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dst.is_dir() => {}
                 Err(e) => return Err(Error::io("create", &dst, e)),
             }
+            // The folder's mode goes into the image: the same whatever the
+            // umask (and what an engine-free layer writes).
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(
+                &dst,
+                std::fs::Permissions::from_mode(crate::layer::DIR_MODE),
+            )
+            .map_err(|e| Error::io("create", &dst, e))?;
         }
         let mut copies = Vec::new();
         for (path, content) in &self.files {
@@ -305,6 +313,16 @@ fn materialize(
     Ok(None)
 }
 
+/// Whether a kept copy has its source's mode (a `chmod` of the source
+/// changes no content, and must reach the image all the same).
+fn same_mode(src: &Path, dst: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    match (std::fs::metadata(src), std::fs::symlink_metadata(dst)) {
+        (Ok(a), Ok(b)) => a.mode() & 0o7777 == b.mode() & 0o7777,
+        _ => false,
+    }
+}
+
 /// Copies a regular file (a FIFO put in place of one since the walk would
 /// block: refused) through one open of it: a reflink where the file system
 /// clones, else the kernel's copy; the copy keeps the source's mode and
@@ -386,7 +404,8 @@ pub fn sync_plan(job: &BuildJob, plan: &BuildPlan, dir: &Path) -> Result<Written
         let fresh = !hash.is_empty()
             && kept.files.get(&rel).is_some_and(|(h, st)| {
                 *h == hash && imagespec_inputs::KeptStat::of_path(dst).as_ref() == Some(st)
-            });
+            })
+            && same_mode(src, dst);
         if fresh {
             let entry = kept.files[&rel].clone();
             now.files.insert(rel, entry);
