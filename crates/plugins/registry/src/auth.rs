@@ -93,6 +93,8 @@ pub(crate) struct Session {
     authorization: tokio::sync::OnceCell<Authorization>,
     /// The secrets met (credentials, tokens): masked in what the checker says.
     pub masked: std::sync::Arc<std::sync::Mutex<Secrets>>,
+    /// What a token is asked for: `pull`, or `pull,push` to write.
+    pub actions: &'static str,
 }
 
 impl Session {
@@ -117,7 +119,14 @@ impl Session {
             credentials,
             authorization: tokio::sync::OnceCell::new(),
             masked,
+            actions: "pull",
         }
+    }
+
+    /// The same session asking for tokens that also push.
+    pub(crate) fn pushing(mut self) -> Session {
+        self.actions = "pull,push";
+        self
     }
 
     /// The `Authorization` header for this session's requests, found once
@@ -170,7 +179,7 @@ impl Session {
         }
     }
 
-    /// A pull token for the repository from `realm`.
+    /// A token for the repository (its `actions`) from `realm`.
     async fn token(&self, realm: &str, service: Option<&str>) -> Result<String, Failure> {
         let mut url = Url::parse(realm)
             .ok()
@@ -189,8 +198,10 @@ impl Session {
                 self.base.trim_start_matches("https://")
             )));
         }
-        url.query_pairs_mut()
-            .append_pair("scope", &format!("repository:{}:pull", self.repository));
+        url.query_pairs_mut().append_pair(
+            "scope",
+            &format!("repository:{}:{}", self.repository, self.actions),
+        );
         if let Some(s) = service {
             url.query_pairs_mut().append_pair("service", s);
         }

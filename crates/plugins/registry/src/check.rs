@@ -287,6 +287,29 @@ impl RegistryChecker {
 
     /// The requests for `reference`'s manifest: credentials, client, session.
     async fn requests<'r>(&self, reference: &'r Reference) -> Result<ImageRequests<'r>, Failure> {
+        let session = self.session(reference, false).await?;
+        let url = format!(
+            "{}/v2/{}/manifests/{}",
+            session.base,
+            reference.repository(),
+            reference
+                .digest()
+                .unwrap_or_else(|| reference.tag().unwrap_or("latest"))
+        );
+        Ok(ImageRequests {
+            session,
+            url,
+            reference,
+        })
+    }
+
+    /// A session with `reference`'s repository: docker's credentials, the
+    /// registry's scheme, tokens that push when `push`.
+    pub(crate) async fn session(
+        &self,
+        reference: &Reference,
+        push: bool,
+    ) -> Result<std::sync::Arc<Session>, Failure> {
         let registry = reference.resolve_registry().to_string();
         let credentials = credentials_for(&registry, self.config.timeout)
             .await
@@ -297,26 +320,31 @@ impl RegistryChecker {
         } else {
             "https"
         };
-        let base = format!("{scheme}://{registry}");
-        let url = format!(
-            "{base}/v2/{}/manifests/{}",
-            reference.repository(),
-            reference
-                .digest()
-                .unwrap_or_else(|| reference.tag().unwrap_or("latest"))
-        );
-        let session = std::sync::Arc::new(Session::new(
+        let session = Session::new(
             client,
-            base,
+            format!("{scheme}://{registry}"),
             reference.repository().to_string(),
             credentials,
             std::sync::Arc::clone(&self.masked),
-        ));
-        Ok(ImageRequests {
-            session,
-            url,
-            reference,
-        })
+        );
+        Ok(std::sync::Arc::new(match push {
+            true => session.pushing(),
+            false => session,
+        }))
+    }
+
+    /// [`RegistryChecker::with_retries`], for the store.
+    pub(crate) async fn retrying<T, F, Fut>(&self, what: &str, attempt: F) -> Result<T, Failure>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Failure>>,
+    {
+        self.with_retries(what, attempt).await
+    }
+
+    /// What the checker says, masked.
+    pub(crate) fn masked(&self, text: String) -> String {
+        self.mask(text)
     }
 
     /// The labels (`config.Labels`) of `image` for `platform`: the manifest

@@ -58,10 +58,12 @@ mod config;
 mod credentials;
 mod error;
 mod manifest;
+mod store;
 mod transport;
 
 use async_trait::async_trait;
 use imagespec_core::existence::{CheckerRegistration, Existence, ExistenceChecker};
+use imagespec_core::store::{ImageStore, StoreRegistration, StoredManifest, Upload};
 
 pub use check::RegistryChecker;
 pub use config::{
@@ -141,7 +143,72 @@ impl ExistenceChecker for OciChecker {
     }
 }
 
+/// The same plugin reads and writes images, for the engine-free source push.
+#[async_trait]
+impl ImageStore for OciChecker {
+    async fn manifest(&self, image: &str) -> imagespec_core::Result<StoredManifest> {
+        let checker = self.checker().map_err(other)?;
+        checker
+            .read_manifest(image)
+            .await
+            .map_err(imagespec_core::Error::Other)
+    }
+
+    async fn blob(&self, image: &str, digest: &str, max: u64) -> imagespec_core::Result<Vec<u8>> {
+        let checker = self.checker().map_err(other)?;
+        checker
+            .read_blob(image, digest, max, false)
+            .await
+            .map_err(imagespec_core::Error::Other)
+    }
+
+    async fn blob_start(
+        &self,
+        image: &str,
+        digest: &str,
+        len: u64,
+    ) -> imagespec_core::Result<Vec<u8>> {
+        let checker = self.checker().map_err(other)?;
+        checker
+            .read_blob(image, digest, len, true)
+            .await
+            .map_err(imagespec_core::Error::Other)
+    }
+
+    async fn push_blob(
+        &self,
+        image: &str,
+        digest: &str,
+        bytes: &[u8],
+        from: Option<&str>,
+    ) -> imagespec_core::Result<Upload> {
+        let checker = self.checker().map_err(other)?;
+        checker
+            .write_blob(image, digest, bytes, from)
+            .await
+            .map_err(imagespec_core::Error::Other)
+    }
+
+    async fn push_manifest(
+        &self,
+        image: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> imagespec_core::Result<String> {
+        let checker = self.checker().map_err(other)?;
+        checker
+            .write_manifest(image, media_type, bytes)
+            .await
+            .map_err(imagespec_core::Error::Other)
+    }
+}
+
+fn other(e: Error) -> imagespec_core::Error {
+    imagespec_core::Error::Other(e.to_string())
+}
+
 imagespec_core::inventory::submit!(CheckerRegistration::new(&OciChecker::REGISTERED, 0));
+imagespec_core::inventory::submit!(StoreRegistration::new(&OciChecker::REGISTERED, 0));
 
 /// Referenced by binaries so the linker keeps this crate's registration.
 pub fn link() {}

@@ -146,6 +146,20 @@ pub(crate) async fn read_capped(mut resp: Response, cap: usize) -> Result<Vec<u8
     Ok(body)
 }
 
+/// The first bytes of an answer, at most `len`: the rest is not read (the
+/// connection is dropped).
+pub(crate) async fn read_start(mut resp: Response, len: usize) -> Result<Vec<u8>, BodyError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Read)? {
+        let room = len - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= len {
+            break;
+        }
+    }
+    Ok(body)
+}
+
 /// The cap, for messages.
 pub(crate) fn cap_text() -> String {
     format!("{} MiB", MAX_BODY_BYTES / (1024 * 1024))
