@@ -177,6 +177,8 @@ const E2E_TESTS: &[&str] = &[
     "--test",
     "e2e_build",
     "--test",
+    "e2e_source_push",
+    "--test",
     "registry_checks",
     "--test",
     "e2e_explain",

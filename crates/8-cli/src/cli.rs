@@ -565,6 +565,15 @@ pub struct BuildArgs {
     /// image is never pushed under a name the caller would not look for.
     #[arg(long, value_name = "NAME")]
     pub expect_image_name: Option<String>,
+    /// Build every image with its builder's engine, even when only its source
+    /// or `copy` files changed since imagespec pushed it (by default such a
+    /// change is pushed as a layer without an engine).
+    #[arg(long)]
+    pub engine: bool,
+    /// Layers of source changes pushed without an engine on top of an image's
+    /// source layer before one full source layer replaces them.
+    #[arg(long, env = "IMAGESPEC_SOURCE_LAYERS", value_name = "N", default_value_t = imagespec_engine::MAX_SOURCE_LAYERS)]
+    pub max_source_layers: u32,
     #[command(flatten)]
     pub python: PythonArgs,
     #[command(flatten)]

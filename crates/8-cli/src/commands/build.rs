@@ -3,7 +3,7 @@
 
 use imagespec_context::prepare::ContextOptions;
 use imagespec_core::existence::Policy;
-use imagespec_engine::{Action, Engine, EngineOptions, Report, Shown};
+use imagespec_engine::{Action, Engine, EngineOptions, Report, Shown, SourcePush};
 use imagespec_identity::BuildJob;
 
 use super::common::{
@@ -39,6 +39,14 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> crate::error::Result<Ex
         },
         quiet: printer.quiet,
         lock_dir: Some(imagespec_context::cache::lock_dir(&cache)),
+        source_push: match args.engine {
+            true => None,
+            false => Some(SourcePush {
+                records: cache.join("pushed"),
+                max_layers: args.max_source_layers,
+                epoch: source_date_epoch()?,
+            }),
+        },
     };
     let parallel = args
         .jobs
@@ -273,4 +281,20 @@ fn print_plain(
         }
     }
     Ok(())
+}
+
+/// `SOURCE_DATE_EPOCH`, when set: the time of every entry of a layer pushed
+/// without an engine, and of its image.
+fn source_date_epoch() -> crate::error::Result<Option<u64>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Err(_) => Ok(None),
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => v.trim().parse().map(Some).map_err(|_| {
+            UsageError(format!(
+                "SOURCE_DATE_EPOCH `{}` is not a number of seconds",
+                imagespec_core::text::single_line(&v)
+            ))
+            .into()
+        }),
+    }
 }

@@ -87,6 +87,7 @@ impl Configured {
         #[cfg(feature = "registry")]
         if let Some(registry) = &self.registry {
             plugins.checkers = plugins.checkers.with(registry, 0);
+            plugins.stores = plugins.stores.with(registry, 0);
         }
         Ok(plugins)
     }

@@ -1,0 +1,432 @@
+//! End-to-end: the engine-free source push makes the image the engine
+//! builds.
+//!
+//! A spec is built and pushed with docker; its source files are changed,
+//! added, deleted and re-moded; the change is shipped both ways: pushed
+//! without an engine (`imagespec build`, with a docker client that only
+//! records being called), and built by the engine (`--engine`). The two
+//! images are compared path by path (type, mode, owner, content, link
+//! target) and by config (env, entrypoint, cmd, working folder, user,
+//! labels). The pushed image runs, flytekit finds it by its name, and
+//! `imagespec exists` says it exists. The same change shipped twice is the
+//! same layer and manifest.
+//!
+//! Built only with the `e2e` feature (`cargo xtask ci`, `cargo xtask e2e
+//! test`). Without an engine these tests fail; they never skip.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+mod common;
+
+use common::{e2e, E2e};
+
+/// Every path of an image's file system (but the kernel's and the
+/// run-time's): type and mode, owner, group, a symbolic link's target, a
+/// regular file's sha256 (under /root: the spec's files).
+const TREE_SCRIPT: &str = r#"
+import hashlib, json, os, stat
+skip = ("/proc", "/sys", "/dev", "/tmp", "/run", "/var/cache", "/var/log",
+        "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/etc/mtab")
+out = {}
+for dirpath, dirnames, filenames in os.walk("/"):
+    dirnames[:] = [d for d in dirnames if not os.path.join(dirpath, d).startswith(skip)]
+    for name in dirnames + filenames:
+        p = os.path.join(dirpath, name)
+        if p.startswith(skip):
+            continue
+        st = os.lstat(p)
+        entry = [stat.filemode(st.st_mode), st.st_uid, st.st_gid]
+        if stat.S_ISLNK(st.st_mode):
+            entry.append(os.readlink(p))
+        elif stat.S_ISREG(st.st_mode) and p.startswith("/root/") and "__pycache__" not in p:
+            entry.append(hashlib.sha256(open(p, "rb").read()).hexdigest())
+        out[p] = entry
+print(json.dumps(out, sort_keys=True))
+"#;
+
+/// A docker client that builds nothing and records every call: the
+/// engine-free path must not call it.
+const RECORDING_DOCKER: &str =
+    "#!/bin/sh\necho \"$*\" >> \"$(dirname \"$0\")/calls.log\"\nexit 1\n";
+
+fn write(root: &Path, rel: &str, body: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, body).unwrap();
+}
+
+fn chmod(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `imagespec build --json EXTRA SPEC` with `cache` as the cache folder:
+/// the requested image's entry.
+fn build(spec: &Path, cache: &Path, extra: &[&str]) -> serde_json::Value {
+    let out = common::imagespec()
+        .env("IMAGESPEC_CACHE_DIR", cache)
+        .args(["build", "--json"])
+        .args(extra)
+        .arg(spec)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "build {extra:?}: {}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["requested"] == true)
+        .cloned()
+        .unwrap()
+}
+
+impl E2e {
+    fn builder_config(&self) -> String {
+        format!(
+            "builder_config: {{uv_image: \"{}\", micromamba_image: \"{}\"}}\n",
+            self.uv_image, self.python_image
+        )
+    }
+
+    /// The image's tree, from inside it.
+    fn tree(&self, image: &str) -> serde_json::Value {
+        let out = self.docker_ok(&[
+            "run",
+            "--rm",
+            "--user",
+            "root",
+            "--entrypoint",
+            "python3",
+            image,
+            "-c",
+            TREE_SCRIPT,
+        ]);
+        serde_json::from_str(&out).unwrap()
+    }
+
+    /// What the image runs as: env, entrypoint, cmd, working folder, user
+    /// and labels.
+    fn config(&self, image: &str) -> serde_json::Value {
+        let out = self.docker_ok(&["image", "inspect", image]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let c = &v[0]["Config"];
+        let mut env: Vec<String> = c["Env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect();
+        env.sort();
+        serde_json::json!({
+            "env": env,
+            "entrypoint": c["Entrypoint"],
+            "cmd": c["Cmd"],
+            "workdir": c["WorkingDir"],
+            "user": c["User"],
+            "labels": c["Labels"],
+        })
+    }
+}
+
+/// Differences between two trees, for the message.
+fn differences(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
+    let (a, b) = (a.as_object().unwrap(), b.as_object().unwrap());
+    let mut out = Vec::new();
+    for (k, v) in a {
+        match b.get(k) {
+            None => out.push(format!("only in the pushed image: {k} {v}")),
+            Some(w) if w != v => out.push(format!("{k}: pushed {v}, engine {w}")),
+            _ => {}
+        }
+    }
+    for k in b.keys() {
+        if !a.contains_key(k) {
+            out.push(format!("only in the engine's image: {k} {}", b[k]));
+        }
+    }
+    out
+}
+
+struct Project {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    spec: PathBuf,
+    cache: PathBuf,
+    docker: PathBuf,
+}
+
+/// A spec with a source tree, under a name of its own; `nested`: on a
+/// nested base spec.
+fn project(e: &E2e, name: &str, nested: bool) -> Project {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let base = match nested {
+        false => format!("base_image: {}\n", e.python_image),
+        true => format!(
+            "base_image:\n  name: {name}-base\n  registry: {}\n  base_image: {}\n  python_exec: /usr/bin/python3\n  packages: [six]\n  env: {{RUN_NONCE: \"{nonce}\"}}\n  {}",
+            e.registry,
+            e.python_image,
+            e.builder_config()
+        ),
+    };
+    write(
+        &root,
+        "spec.yaml",
+        &format!(
+            "name: {name}\nregistry: {}\n{base}python_exec: /usr/bin/python3\nrequirements: requirements.txt\nenv: {{RUN_NONCE: \"{nonce}\"}}\nsource_root: src\nsource_copy_mode: all\n{}",
+            e.registry,
+            e.builder_config()
+        ),
+    );
+    write(&root, "requirements.txt", "six\n");
+    write(&root, "src/app/main.py", "print('main v1')\n");
+    write(&root, "src/app/util.py", "X = 1\n");
+    write(&root, "src/app/run.sh", "#!/bin/sh\necho run\n");
+    chmod(&root.join("src/app/run.sh"), 0o755);
+    write(&root, "src/data/keep.txt", "keep\n");
+    write(&root, "src/gone/old.py", "old\n");
+    write(&root, "src/gone/deeper/x.py", "x\n");
+    write(&root, "src/becomes_dir", "a file for now\n");
+    let docker = root.join("bin/docker");
+    write(&root, "bin/docker", RECORDING_DOCKER);
+    chmod(&docker, 0o755);
+    Project {
+        spec: root.join("spec.yaml"),
+        cache: root.join("cache"),
+        docker,
+        _dir: dir,
+        root,
+    }
+}
+
+/// The change: edited, added, deleted (a file, a whole folder), re-moded,
+/// a file that becomes a folder.
+fn change_the_source(root: &Path) {
+    write(root, "src/app/main.py", "print('main v2')\n");
+    write(root, "src/app/new.py", "NEW = True\n");
+    std::fs::remove_file(root.join("src/app/util.py")).unwrap();
+    std::fs::remove_dir_all(root.join("src/gone")).unwrap();
+    chmod(&root.join("src/data/keep.txt"), 0o600);
+    std::fs::remove_file(root.join("src/becomes_dir")).unwrap();
+    write(root, "src/becomes_dir/inside.txt", "now a folder\n");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dst = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dst);
+        } else {
+            std::fs::copy(entry.path(), &dst).unwrap();
+        }
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(from).unwrap().permissions().mode();
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn ship_both_ways_and_compare(e: &E2e, name: &str, nested: bool) {
+    let p = project(e, name, nested);
+    let first = build(&p.spec, &p.cache, &[]);
+    assert_eq!(first["action"], "built", "{first}");
+    assert_eq!(
+        first["path"], "engine",
+        "no earlier image: the engine builds"
+    );
+
+    change_the_source(&p.root);
+    // The cache as it is now, to ship the same change a second time.
+    let cache_again = p.root.join("cache-again");
+    copy_dir(&p.cache, &cache_again);
+
+    // Without an engine: the docker client may not be called.
+    let docker = p.docker.to_str().unwrap();
+    let pushed = build(&p.spec, &p.cache, &["--docker", docker]);
+    assert_eq!(pushed["action"], "built", "{pushed}");
+    assert_eq!(pushed["path"], "source_push", "{pushed}");
+    assert!(
+        !p.root.join("bin/calls.log").exists(),
+        "no engine is contacted: {}",
+        std::fs::read_to_string(p.root.join("bin/calls.log")).unwrap_or_default()
+    );
+    let uploaded = pushed["uploaded"].as_u64().unwrap();
+    assert!(uploaded > 0 && uploaded < 64 * 1024, "{pushed}");
+    assert!(pushed["layers_reused"].as_u64().unwrap() > 1, "{pushed}");
+    let image = pushed["image_name"].as_str().unwrap().to_string();
+    let digest = pushed["digest"].as_str().unwrap().to_string();
+
+    // The same change, shipped again from the same earlier image: the same
+    // layer and manifest. (Forced, since the image exists now: with a
+    // nested base, the base is rebuilt by the engine too.)
+    let again = build(&p.spec, &cache_again, &["--force-push"]);
+    assert_eq!(again["path"], "source_push", "{again}");
+    assert_eq!(again["digest"], pushed["digest"], "reproducible: {again}");
+
+    // `imagespec exists`, and flytekit, find it by its name.
+    let out = common::imagespec()
+        .env("IMAGESPEC_CACHE_DIR", &p.cache)
+        .arg("exists")
+        .arg(&p.spec)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // flytekit reads a spec file's nested base as a plain mapping, which it
+    // cannot build on: it is asked about the plain spec.
+    if !nested {
+        let python = std::env::var("IMAGESPEC_FLYTEKIT_PYTHON").expect(
+            "IMAGESPEC_FLYTEKIT_PYTHON is not set: run with `cargo xtask e2e test` (or `cargo xtask ci`)",
+        );
+        let out = Command::new(&python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/flytekit/exists.py"))
+            .arg(&p.spec)
+            .env(
+                "DOCKER_HOST",
+                std::env::var("DOCKER_HOST").unwrap_or_default(),
+            )
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "flytekit: {}", stderr(&out));
+        let said = String::from_utf8_lossy(&out.stdout);
+        let mut lines = said.lines();
+        assert_eq!(lines.next(), Some(image.as_str()), "flytekit's name");
+        assert_eq!(lines.next(), Some("True"), "flytekit finds it: {said}");
+    }
+
+    // The engine's image of the same tree (not pushed: loaded, then kept
+    // under another name), and the pushed one, pulled.
+    let engine = build(
+        &p.spec,
+        &p.cache,
+        &["--engine", "--no-push", "--force-push"],
+    );
+    assert_eq!(engine["path"], "engine", "{engine}");
+    let engine_copy = format!("imagespec-e2e-engine-{name}:{}", digest.replace(':', "-"));
+    e.docker_ok(&["tag", &image, &engine_copy]);
+    e.docker_ok(&["rmi", &image]);
+    e.docker_ok(&["pull", &image]);
+
+    let (ours, theirs) = (e.tree(&image), e.tree(&engine_copy));
+    let diff = differences(&ours, &theirs);
+    assert!(diff.is_empty(), "the images differ:\n{}", diff.join("\n"));
+    assert!(ours.get("/root/app/new.py").is_some() && ours.get("/root/gone").is_none());
+    assert_eq!(
+        e.config(&image),
+        e.config(&engine_copy),
+        "the configs differ"
+    );
+
+    // It runs, with the change.
+    let out = e.docker_ok(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "python3",
+        &image,
+        "/root/app/main.py",
+    ]);
+    assert_eq!(out.trim(), "main v2");
+    e.docker_ok(&["rmi", &engine_copy]);
+}
+
+#[test]
+fn a_source_change_pushed_without_an_engine_is_the_image_the_engine_builds() {
+    let e = e2e();
+    ship_both_ways_and_compare(&e, "e2e-source-push", false);
+}
+
+#[test]
+fn a_source_change_on_a_nested_base_is_pushed_without_an_engine_too() {
+    let e = e2e();
+    ship_both_ways_and_compare(&e, "e2e-source-push-nested", true);
+}
+
+/// After `--max-source-layers` change layers, one full layer replaces
+/// them, and the image is still the engine's.
+#[test]
+fn layers_stay_bounded_and_a_full_layer_is_the_same_image() {
+    let e = e2e();
+    let p = project(&e, "e2e-source-push-full", false);
+    let docker = p.docker.to_str().unwrap();
+    assert_eq!(build(&p.spec, &p.cache, &[])["path"], "engine");
+    let layers = |image: &str| -> usize {
+        let out = e.docker_ok(&["image", "inspect", image]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v[0]["RootFS"]["Layers"].as_array().unwrap().len()
+    };
+    let mut counts = Vec::new();
+    let mut last = String::new();
+    for round in 0..3 {
+        write(
+            &p.root,
+            "src/app/main.py",
+            &format!("print('round {round}')\n"),
+        );
+        let r = build(
+            &p.spec,
+            &p.cache,
+            &["--docker", docker, "--max-source-layers", "1"],
+        );
+        assert_eq!(r["path"], "source_push", "{r}");
+        last = r["image_name"].as_str().unwrap().to_string();
+        e.docker_ok(&["pull", &last]);
+        counts.push(layers(&last));
+    }
+    // One change layer, then a full layer in place of both, then a change layer.
+    assert_eq!(counts[1], counts[0] - 1, "{counts:?}");
+    assert_eq!(counts[2], counts[0], "{counts:?}");
+    let engine = build(
+        &p.spec,
+        &p.cache,
+        &["--engine", "--no-push", "--force-push"],
+    );
+    assert_eq!(engine["path"], "engine");
+    let engine_copy = "imagespec-e2e-engine-full:latest";
+    e.docker_ok(&["tag", &last, engine_copy]);
+    e.docker_ok(&["rmi", &last]);
+    e.docker_ok(&["pull", &last]);
+    let diff = differences(&e.tree(&last), &e.tree(engine_copy));
+    assert!(diff.is_empty(), "the images differ:\n{}", diff.join("\n"));
+    e.docker_ok(&["rmi", engine_copy]);
+}
+
+/// A change beside the source (here the requirements' content, which keeps
+/// the spec's `id`) is the engine's, said in one line; `--dry-run` says
+/// which way it would go.
+#[test]
+fn a_changed_field_is_built_by_the_engine_and_a_dry_run_says_so() {
+    let e = e2e();
+    let p = project(&e, "e2e-source-push-fields", false);
+    assert_eq!(build(&p.spec, &p.cache, &[])["path"], "engine");
+    write(&p.root, "src/app/main.py", "print('v2')\n");
+    let dry = build(&p.spec, &p.cache, &["--dry-run"]);
+    assert_eq!(dry["path"], "source_push", "{dry}");
+    assert!(
+        dry["reason"]
+            .as_str()
+            .unwrap()
+            .contains("without an engine"),
+        "{dry}"
+    );
+    write(&p.root, "requirements.txt", "six==1.16.0\n");
+    let dry = build(&p.spec, &p.cache, &["--dry-run"]);
+    assert_eq!(dry["path"], "engine", "{dry}");
+    assert!(
+        dry["reason"]
+            .as_str()
+            .unwrap()
+            .contains("`requirements` changed"),
+        "{dry}"
+    );
+}
