@@ -182,7 +182,7 @@ pub fn engine(defaults: &PythonDefaults) -> Engine<'static> {
     Engine::new(
         plugins(),
         EngineOptions {
-            defaults: defaults.clone(),
+            defaults: defaults.clone().into(),
             ..EngineOptions::default()
         },
         1,

@@ -138,7 +138,7 @@ fn set_of<'a>(builders: &[(&'a TestBuilder, i32)]) -> Plugins<'a> {
 fn options() -> EngineOptions {
     EngineOptions {
         push: true,
-        defaults: oracle_defaults(),
+        defaults: oracle_defaults().into(),
         quiet: true,
         ..EngineOptions::default()
     }

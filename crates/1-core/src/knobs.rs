@@ -8,6 +8,7 @@
 //! reproduces, when that Python has no flytekit).
 
 use std::process::Command;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, Result};
 
@@ -25,6 +26,52 @@ pub struct PythonDefaults {
     pub default_python: String,
     /// e.g. `flytekit==1.16.31`, or `flytekit`.
     pub flytekit_requirement: String,
+}
+
+/// [`PythonDefaults`] asked of `python3` only when first needed: a run that
+/// renders no build context (a source push, a skipped image) never starts
+/// an interpreter (about 0.1 s), and a missing `python3` is an error only
+/// for a run that needs its answers.
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    given: (Option<String>, Option<String>),
+    value: Arc<OnceLock<std::result::Result<PythonDefaults, String>>>,
+}
+
+impl Defaults {
+    /// The given values; `python3` on PATH answers for a missing one.
+    pub fn new(default_python: Option<String>, flytekit_requirement: Option<String>) -> Self {
+        Defaults {
+            given: (default_python, flytekit_requirement),
+            value: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The values, asking `python3` the first time one is missing.
+    pub fn get(&self) -> Result<&PythonDefaults> {
+        let value = self.value.get_or_init(|| {
+            let (python, flytekit) = self.given.clone();
+            PythonDefaults::resolve(python, flytekit).map_err(|e| match e {
+                Error::Environment(why) => why,
+                other => other.to_string(),
+            })
+        });
+        value
+            .as_ref()
+            .map_err(|why| Error::Environment(why.clone()))
+    }
+}
+
+impl From<PythonDefaults> for Defaults {
+    fn from(known: PythonDefaults) -> Self {
+        Defaults {
+            given: (
+                Some(known.default_python.clone()),
+                Some(known.flytekit_requirement.clone()),
+            ),
+            value: Arc::new(OnceLock::from(Ok(known))),
+        }
+    }
 }
 
 impl PythonDefaults {
@@ -102,4 +149,21 @@ fn probe_python(python: &str) -> std::result::Result<(String, String), String> {
         format!("flytekit=={fk}")
     };
     Ok((py, req))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_values_need_no_python_and_known_ones_are_kept() {
+        let given = Defaults::new(Some("3.10".into()), Some("flytekit==1.0".into()));
+        assert_eq!(given.get().unwrap().default_python, "3.10");
+        let known = Defaults::from(PythonDefaults {
+            default_python: "3.9".into(),
+            flytekit_requirement: "flytekit".into(),
+        });
+        let copy = known.clone();
+        assert_eq!(copy.get().unwrap().flytekit_requirement, "flytekit");
+    }
 }

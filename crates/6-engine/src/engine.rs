@@ -136,7 +136,7 @@ impl<'p> Engine<'p> {
         imagespec_context::write_context_with(
             job,
             &self.plugins.installers,
-            &self.options.defaults,
+            self.options.defaults.get()?,
             output,
             how,
         )
@@ -250,7 +250,7 @@ impl<'p> Engine<'p> {
 
     /// The plan of a job, with this run's installers and defaults.
     pub fn plan(&self, job: &BuildJob) -> Result<imagespec_plan::BuildPlan> {
-        imagespec_plan::plan(job, &self.plugins.installers, &self.options.defaults)
+        imagespec_plan::plan(job, &self.plugins.installers, self.options.defaults.get()?)
     }
 
     /// The Dockerfile and builder commands of a job (`--show`).

@@ -4,15 +4,16 @@ use std::path::PathBuf;
 
 use imagespec_context::prepare::ContextOptions;
 use imagespec_core::existence::Policy;
-use imagespec_core::knobs::PythonDefaults;
+use imagespec_core::knobs::{Defaults, PythonDefaults};
 
 /// How a run goes: what the command line (or a program) decided, read once.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
     /// Push images whose spec has a registry.
     pub push: bool,
-    /// The values flytekit takes from its Python process.
-    pub defaults: PythonDefaults,
+    /// The values flytekit takes from its Python process (asked when a
+    /// plan first needs them).
+    pub defaults: Defaults,
     /// Where contexts go.
     pub context: ContextOptions,
     /// What to do when an image exists or its existence cannot be told (a
@@ -55,7 +56,8 @@ impl Default for EngineOptions {
                     "flytekit=={}",
                     imagespec_core::knobs::FLYTEKIT_VERSION
                 ),
-            },
+            }
+            .into(),
             context: ContextOptions::default(),
             policy: Policy::default(),
             quiet: false,

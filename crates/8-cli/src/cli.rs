@@ -621,9 +621,9 @@ pub struct PythonArgs {
 }
 
 impl PythonArgs {
-    /// The values, asking `python3` for those not given.
-    pub fn resolve(&self) -> imagespec_core::Result<imagespec_core::knobs::PythonDefaults> {
-        imagespec_core::knobs::PythonDefaults::resolve(
+    /// The values, `python3` asked for those not given when first needed.
+    pub fn defaults(&self) -> imagespec_core::knobs::Defaults {
+        imagespec_core::knobs::Defaults::new(
             self.default_python.clone(),
             self.flytekit_requirement.clone(),
         )

@@ -101,7 +101,8 @@ async fn the_library_api_needs_no_cli() {
         defaults: PythonDefaults {
             default_python: "3.11".into(),
             flytekit_requirement: "flytekit".into(),
-        },
+        }
+        .into(),
         quiet: true,
         ..EngineOptions::default()
     };

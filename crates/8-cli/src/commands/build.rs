@@ -27,7 +27,7 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> crate::error::Result<Ex
     let cache = imagespec_context::cache::cache_dir()?;
     let engine_options = EngineOptions {
         push: !args.no_push && push_from_env(),
-        defaults: args.python.resolve()?,
+        defaults: args.python.defaults(),
         context: ContextOptions {
             keep_context: args.keep_context.clone(),
             cache: Some(cache.clone()),

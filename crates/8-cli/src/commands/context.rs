@@ -15,7 +15,7 @@ pub(crate) fn run(args: ContextArgs, printer: &Printer) -> crate::error::Result<
     let engine = Engine::new(
         &plugins,
         EngineOptions {
-            defaults: args.python.resolve()?,
+            defaults: args.python.defaults(),
             ..EngineOptions::default()
         },
         1,
