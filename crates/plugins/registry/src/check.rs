@@ -203,6 +203,10 @@ pub struct RegistryChecker {
     config: CheckConfig,
     /// Credentials and tokens met: never in what the checker says.
     masked: std::sync::Arc<std::sync::Mutex<Secrets>>,
+    /// One HTTP client for every session: making one loads the system's
+    /// CA certificates (milliseconds each time). A pooled connection whose
+    /// runtime has ended is seen closed and not reused.
+    client: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl RegistryChecker {
@@ -211,6 +215,7 @@ impl RegistryChecker {
         RegistryChecker {
             config,
             masked: Default::default(),
+            client: std::sync::OnceLock::new(),
         }
     }
 
@@ -314,7 +319,13 @@ impl RegistryChecker {
         let credentials = credentials_for(&registry, self.config.timeout)
             .await
             .map_err(|e| Failure::Final(e.to_string()))?;
-        let client = transport::client(self.config.timeout)?;
+        let client = match self.client.get() {
+            Some(client) => client.clone(),
+            None => {
+                let made = transport::client(self.config.timeout)?;
+                self.client.get_or_init(|| made).clone()
+            }
+        };
         let scheme = if self.config.plain_http(&registry) {
             "http"
         } else {
@@ -365,9 +376,7 @@ impl RegistryChecker {
         image: &str,
         platform: &str,
     ) -> Result<std::collections::BTreeMap<String, String>, String> {
-        let reference: Reference = image
-            .parse()
-            .map_err(|e| format!("`{image}` is not an image reference: {e}"))?;
+        let reference = crate::reference::parse(image)?;
         let platform = platform.split(',').next().unwrap_or_default().trim();
         let reason = |f: Failure| match f {
             Failure::NotFound(r) | Failure::Final(r) | Failure::Transient { reason: r, .. } => {
@@ -426,13 +435,9 @@ impl RegistryChecker {
     }
 
     async fn check_unmasked(&self, image: &str, platforms: &[String]) -> Existence {
-        let reference: Reference = match image.parse() {
+        let reference = match crate::reference::parse(image) {
             Ok(r) => r,
-            Err(e) => {
-                return Existence::Unknown {
-                    reason: format!("`{image}` is not an image reference: {e}"),
-                }
-            }
+            Err(reason) => return Existence::Unknown { reason },
         };
         let requests = match self.requests(&reference).await {
             Ok(r) => r,

@@ -58,6 +58,7 @@ mod config;
 mod credentials;
 mod error;
 mod manifest;
+mod reference;
 mod store;
 mod transport;
 
@@ -89,25 +90,38 @@ pub fn validate_env() -> Result<(), Error> {
 #[derive(Debug, Clone, Default)]
 pub struct OciChecker {
     config: Option<CheckConfig>,
+    /// The configured checker, made once (with its HTTP client).
+    made: std::sync::OnceLock<std::sync::Arc<RegistryChecker>>,
 }
 
 impl OciChecker {
-    /// The checker `inventory` registers: configured from the environment.
-    pub const REGISTERED: OciChecker = OciChecker { config: None };
+    /// The checker `inventory` registers: configured from the environment
+    /// each time it is asked.
+    pub const fn from_env() -> OciChecker {
+        OciChecker {
+            config: None,
+            made: std::sync::OnceLock::new(),
+        }
+    }
 
     /// A checker with this configuration.
     pub fn new(config: CheckConfig) -> OciChecker {
         OciChecker {
             config: Some(config),
+            made: std::sync::OnceLock::new(),
         }
     }
 
-    fn checker(&self) -> Result<RegistryChecker, Error> {
-        let config = match &self.config {
-            Some(c) => c.clone(),
-            None => CheckConfig::from_env()?,
-        };
-        Ok(RegistryChecker::new(config))
+    fn checker(&self) -> Result<std::sync::Arc<RegistryChecker>, Error> {
+        match &self.config {
+            Some(config) => Ok(self
+                .made
+                .get_or_init(|| std::sync::Arc::new(RegistryChecker::new(config.clone())))
+                .clone()),
+            None => Ok(std::sync::Arc::new(RegistryChecker::new(
+                CheckConfig::from_env()?,
+            ))),
+        }
     }
 }
 
@@ -207,8 +221,10 @@ fn other(e: Error) -> imagespec_core::Error {
     imagespec_core::Error::Other(e.to_string())
 }
 
-imagespec_core::inventory::submit!(CheckerRegistration::new(&OciChecker::REGISTERED, 0));
-imagespec_core::inventory::submit!(StoreRegistration::new(&OciChecker::REGISTERED, 0));
+static REGISTERED: OciChecker = OciChecker::from_env();
+
+imagespec_core::inventory::submit!(CheckerRegistration::new(&REGISTERED, 0));
+imagespec_core::inventory::submit!(StoreRegistration::new(&REGISTERED, 0));
 
 /// Referenced by binaries so the linker keeps this crate's registration.
 pub fn link() {}

@@ -16,9 +16,7 @@ use crate::manifest;
 use crate::transport::{self, read_capped, request_failure, status_failure, BodyError, Failure};
 
 fn reference(image: &str) -> Result<Reference, String> {
-    image
-        .parse()
-        .map_err(|e| format!("`{image}` is not an image reference: {e}"))
+    crate::reference::parse(image)
 }
 
 fn flat(f: Failure) -> String {
