@@ -183,11 +183,13 @@ pub fn list_source(
     root_written: &str,
     mode: CopyMode,
 ) -> Result<(Vec<SourceFile>, Option<super::stat_cache::Walked>)> {
-    match mode {
-        CopyMode::NoCopy => Ok((Vec::new(), None)),
-        CopyMode::All => list_all_files(spec, root_written),
-        CopyMode::LoadedModules => Ok((list_loaded_modules(spec, root_written)?, None)),
-    }
+    let listed = match mode {
+        CopyMode::NoCopy => (Vec::new(), None),
+        CopyMode::All => list_all_files(spec, root_written)?,
+        CopyMode::LoadedModules => (list_loaded_modules(spec, root_written)?, None),
+    };
+    tracing::debug!(files = listed.0.len(), "source listed");
+    Ok(listed)
 }
 
 /// flytekit's `list_all_files` with its `IgnoreGroup`.

@@ -137,13 +137,23 @@ impl Printer {
                 })
             }
         };
+        // At debug level and finer, each line says when it happened (seconds
+        // since the start): where a run's time goes.
+        let timed = filter
+            .max_level_hint()
+            .is_some_and(|l| l >= tracing_subscriber::filter::LevelFilter::DEBUG);
         let fmt = tracing_subscriber::fmt::layer()
             // Every secret the spec holds is masked in the logs.
             .with_writer(writer)
             .with_ansi(self.color)
-            .with_target(false)
-            .without_time()
-            .with_filter(filter);
+            .with_target(false);
+        let fmt: Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync> = match timed {
+            true => Box::new(
+                fmt.with_timer(tracing_subscriber::fmt::time::Uptime::default())
+                    .with_filter(filter),
+            ),
+            false => Box::new(fmt.without_time().with_filter(filter)),
+        };
         tracing_subscriber::registry()
             .with(fmt)
             .with(indicatif.map(|l| l.with_filter(crate::progress::filter())))
