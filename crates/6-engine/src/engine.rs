@@ -560,6 +560,9 @@ impl Engine<'_> {
         if !target.push || !builder.needs_context() {
             return None;
         }
+        if options.engine_only {
+            return Some(Err("`--engine` asks for it".into()));
+        }
         let store = self.plugins.stores.first()?;
         Some(crate::push::plan(store, options, job, &target.platforms).await)
     }

@@ -27,7 +27,7 @@ pub struct EngineOptions {
     /// The engine-free source push: when only the source or `copy` files
     /// changed since an image imagespec pushed for the same spec, write the
     /// change as a layer and push it without an engine. `None`: always the
-    /// engine (`--engine`).
+    /// engine, and nothing is remembered.
     pub source_push: Option<SourcePush>,
 }
 
@@ -41,6 +41,9 @@ pub struct SourcePush {
     pub max_layers: u32,
     /// `SOURCE_DATE_EPOCH`: every entry's time, and the image's `created`.
     pub epoch: Option<u64>,
+    /// `--engine`: the engine builds every image; what it pushes is still
+    /// remembered, so the next source push starts from the newest image.
+    pub engine_only: bool,
 }
 
 /// The default of [`SourcePush::max_layers`].

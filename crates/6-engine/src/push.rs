@@ -111,8 +111,25 @@ pub fn remember(options: &SourcePush, job: &BuildJob, platforms: &[String], reco
     }
 }
 
+/// The tree of files an image holds, and where each file is read from.
+type Tree = (BTreeMap<String, Entry>, BTreeMap<String, Source>);
+
 /// The tree of files a job's image holds, and where each file is read from.
-pub fn tree_of(job: &BuildJob) -> Result<(BTreeMap<String, Entry>, BTreeMap<String, Source>)> {
+pub fn tree_of(job: &BuildJob) -> Result<Tree> {
+    tree_from(job.inputs.source.as_ref(), job.inputs.copy.as_ref())
+}
+
+/// [`tree_of`] on a blocking thread, from a copy of the job's file lists:
+/// its stats run while the registry answers.
+fn tree_in_background(job: &BuildJob) -> tokio::task::JoinHandle<Result<Tree>> {
+    let (source, copy) = (job.inputs.source.clone(), job.inputs.copy.clone());
+    tokio::task::spawn_blocking(move || tree_from(source.as_ref(), copy.as_ref()))
+}
+
+fn tree_from(
+    source: Option<&imagespec_inputs::SourceInputs>,
+    copy: Option<&imagespec_inputs::CopyInputs>,
+) -> Result<Tree> {
     let mut files: Vec<(String, Entry)> = Vec::new();
     let mut sources = BTreeMap::new();
     let mut dirs = Vec::new();
@@ -131,12 +148,12 @@ pub fn tree_of(job: &BuildJob) -> Result<(BTreeMap<String, Entry>, BTreeMap<Stri
         );
         Ok(())
     };
-    if let Some(source) = &job.inputs.source {
+    if let Some(source) = source {
         for (f, hash) in source.files.iter().zip(&source.hashes) {
             add(format!("root/{}", f.rel), &f.path, hash.clone())?;
         }
     }
-    if let Some(copy) = &job.inputs.copy {
+    if let Some(copy) = copy {
         let context = copy.context.as_ref().map_err(|e| Error::Spec(e.clone()))?;
         let known: BTreeMap<&Path, &String> = copy
             .digested
@@ -240,6 +257,11 @@ pub async fn plan(
     let Some(earlier) = read_record(&record_path(&options.records, job, platforms)) else {
         return Err("imagespec has pushed no image of this spec from here".into());
     };
+    tracing::debug!(
+        entries = earlier.entries.len(),
+        "source push: the record read"
+    );
+    let tree = tree_in_background(job);
     if earlier.id != job.identity.id {
         return Err("the record of the earlier image is of another spec".into());
     }
@@ -340,7 +362,12 @@ pub async fn plan(
             "that does not say the owner of /root and its files".into(),
         ));
     }
-    let (tree, sources) = tree_of(job).map_err(|e| e.to_string())?;
+    tracing::debug!(earlier = %earlier.image, "source push: the earlier image read");
+    let (tree, sources) = tree
+        .await
+        .map_err(|e| format!("listing the image's files failed: {e}"))?
+        .map_err(|e| e.to_string())?;
+    tracing::debug!(entries = tree.len(), "source push: the image's tree listed");
     let full = earlier.source_layers > options.max_layers.max(1);
     let change = match full {
         true => layer::change(&BTreeMap::new(), &tree),
@@ -424,18 +451,22 @@ pub async fn push(
         true => layer::write_full(&plan.tree, &plan.sources, stamp, root)?,
         false => layer::write(&plan.change, &plan.tree, &plan.sources, stamp, root)?,
     };
+    tracing::debug!(
+        bytes = written.blob.len(),
+        full = plan.full,
+        "source push: layer written"
+    );
     let created = match options.epoch {
         Some(e) => e,
         None => plan.sources.values().map(|s| s.mtime).max().unwrap_or(0),
     };
     let created = rfc3339(created);
     let label = TagRecord::of(job)?.to_label()?;
-    let mut uploaded = store
-        .push_blob(image, &written.digest, &written.blob, None)
-        .await?
-        .bytes();
+    // Every platform's config and manifest first; then the layer and the
+    // configs go up together.
     let mut layers_reused = 0;
     let mut pushed_manifests = Vec::new();
+    let mut configs = Vec::new();
     for pi in &plan.images {
         let drop = match plan.full {
             true => earlier.source_layers as usize,
@@ -446,17 +477,27 @@ pub async fn push(
         let config_bytes = serde_json::to_vec(&config)
             .map_err(|e| Error::Other(format!("cannot write the config: {e}")))?;
         let config_digest = format!("sha256:{}", hex::encode(Sha256::digest(&config_bytes)));
-        uploaded += store
-            .push_blob(image, &config_digest, &config_bytes, None)
-            .await?
-            .bytes();
         let mut manifest = manifest;
         manifest["config"]["digest"] = json!(config_digest);
         manifest["config"]["size"] = json!(config_bytes.len());
         let bytes = serde_json::to_vec(&manifest)
             .map_err(|e| Error::Other(format!("cannot write the manifest: {e}")))?;
         pushed_manifests.push((pi, bytes));
+        configs.push((config_digest, config_bytes));
     }
+    let mut blobs = vec![(written.digest.as_str(), written.blob.as_slice())];
+    blobs.extend(configs.iter().map(|(d, b)| (d.as_str(), b.as_slice())));
+    // The same config on two platforms is sent once.
+    let mut seen = std::collections::BTreeSet::new();
+    blobs.retain(|(digest, _)| seen.insert(*digest));
+    let sent = futures_util::future::try_join_all(
+        blobs
+            .iter()
+            .map(|(digest, bytes)| store.push_blob(image, digest, bytes, None)),
+    )
+    .await?;
+    let mut uploaded: u64 = sent.iter().map(|u| u.bytes()).sum();
+    tracing::debug!(uploaded, "source push: blobs sent");
     let digest = match &plan.index {
         None => {
             let (pi, bytes) = &pushed_manifests[0];
@@ -497,7 +538,9 @@ pub async fn push(
         owner: earlier.owner,
         root: earlier.root,
     };
+    tracing::debug!(%digest, "source push: manifest sent");
     remember(options, job, platforms, &record);
+    tracing::debug!("source push: remembered");
     Ok(Pushed {
         digest,
         uploaded,

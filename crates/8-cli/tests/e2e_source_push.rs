@@ -399,6 +399,23 @@ fn layers_stay_bounded_and_a_full_layer_is_the_same_image() {
     let diff = differences(&e.tree(&last), &e.tree(engine_copy));
     assert!(diff.is_empty(), "the images differ:\n{}", diff.join("\n"));
     e.docker_ok(&["rmi", engine_copy]);
+
+    // An image `--engine` pushes is remembered: the next change goes on it
+    // (one change layer on the engine's), not on the older pushed chain
+    // (which, at its bound, would get a full layer in place of two).
+    write(&p.root, "src/app/main.py", "print('round 3')\n");
+    let pushed = build(&p.spec, &p.cache, &["--engine"]);
+    assert_eq!(pushed["path"], "engine", "{pushed}");
+    write(&p.root, "src/app/main.py", "print('round 4')\n");
+    let r = build(
+        &p.spec,
+        &p.cache,
+        &["--docker", docker, "--max-source-layers", "1"],
+    );
+    assert_eq!(r["path"], "source_push", "{r}");
+    let name = r["image_name"].as_str().unwrap();
+    e.docker_ok(&["pull", name]);
+    assert_eq!(layers(name), counts[0], "on the engine's image: {r}");
 }
 
 /// A change beside the source (here the requirements' content, which keeps
@@ -417,6 +434,12 @@ fn a_changed_field_is_built_by_the_engine_and_a_dry_run_says_so() {
             .as_str()
             .unwrap()
             .contains("without an engine"),
+        "{dry}"
+    );
+    let dry = build(&p.spec, &p.cache, &["--dry-run", "--engine"]);
+    assert_eq!(dry["path"], "engine", "{dry}");
+    assert!(
+        dry["reason"].as_str().unwrap().contains("`--engine`"),
         "{dry}"
     );
     write(&p.root, "requirements.txt", "six==1.16.0\n");

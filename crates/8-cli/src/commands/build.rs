@@ -39,14 +39,12 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> crate::error::Result<Ex
         },
         quiet: printer.quiet,
         lock_dir: Some(imagespec_context::cache::lock_dir(&cache)),
-        source_push: match args.engine {
-            true => None,
-            false => Some(SourcePush {
-                records: cache.join("pushed"),
-                max_layers: args.max_source_layers,
-                epoch: source_date_epoch()?,
-            }),
-        },
+        source_push: Some(SourcePush {
+            records: cache.join("pushed"),
+            max_layers: args.max_source_layers,
+            epoch: source_date_epoch()?,
+            engine_only: args.engine,
+        }),
     };
     let parallel = args
         .jobs
