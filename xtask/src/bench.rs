@@ -19,9 +19,16 @@
 //! - P4: a cold build (build cache pruned), then a rebuild after a one-file
 //!   source change: `imagespec build` against flytekit's context and
 //!   Dockerfile (its `#syntax` line removed, so it builds offline) built
-//!   with `docker build`, on the same engine. Also the image sizes.
+//!   with `docker build`, on the same engine; a 5k-file tree with two
+//!   30 MiB files. Also the image sizes.
+//! - P5: a one-file source change in a 5k-file tree of about 70 MiB (one
+//!   30 MiB file), shipped to the
+//!   local registry: imagespec's engine-free source push (the change as a
+//!   layer, no engine) against flytekit's rebuild and push (its context,
+//!   `docker build`, `docker push`), and against imagespec's own engine
+//!   rebuild and push (`--engine`); with the bytes the push uploaded.
 //!
-//! P3 and P4 need the e2e engine and registry (`cargo xtask e2e up`); they
+//! P3 to P5 need the e2e engine and registry (`cargo xtask e2e up`); they
 //! are started here if they are not up, and stopped again after.
 //! `IMAGESPEC_BENCH_RUNS` sets the runs per measurement (default 5; 3 for
 //! the slow rows), `IMAGESPEC_BENCH_ONLY=P1,P2` picks parts.
@@ -42,6 +49,11 @@ struct Sample {
 
 /// Runs `cmd` under GNU time; fails when it fails (unless `allow_fail`).
 fn measure(cmd: &mut Command, allow_fail: bool) -> Result<Sample> {
+    measure_output(cmd, allow_fail).map(|(sample, _)| sample)
+}
+
+/// [`measure`], with what the command printed on stdout.
+fn measure_output(cmd: &mut Command, allow_fail: bool) -> Result<(Sample, Vec<u8>)> {
     let report = tempfile::NamedTempFile::new()?;
     let program = cmd.get_program().to_owned();
     let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
@@ -79,7 +91,7 @@ fn measure(cmd: &mut Command, allow_fail: bool) -> Result<Sample> {
         .rev()
         .find_map(|l| l.trim().parse().ok())
         .unwrap_or(0);
-    Ok(Sample { wall, max_rss_kib })
+    Ok((Sample { wall, max_rss_kib }, out.stdout))
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -222,6 +234,35 @@ fn make_tree(dir: &Path, files: usize, large: usize) -> Result<PathBuf> {
     Ok(spec)
 }
 
+/// The files under `dir` and their bytes, for the row names (a label
+/// states the tree measured, not the one intended).
+fn tree_size(dir: &Path) -> Result<(usize, u64)> {
+    let (mut files, mut bytes) = (0usize, 0u64);
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in fs::read_dir(&d)? {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            if meta.is_dir() {
+                todo.push(entry.path());
+            } else {
+                files += 1;
+                bytes += meta.len();
+            }
+        }
+    }
+    Ok((files, bytes))
+}
+
+fn describe_tree(dir: &Path) -> Result<String> {
+    let (files, bytes) = tree_size(dir)?;
+    Ok(format!(
+        "{:.1}k files / {:.0} MiB",
+        files as f64 / 1000.0,
+        bytes as f64 / (1u64 << 20) as f64
+    ))
+}
+
 /// Builds the release binary, runs the parts, prints the Markdown report.
 #[allow(clippy::print_stdout)] // the report is what was asked for; progress goes to stderr
 pub fn run(root: &Path) -> Result<()> {
@@ -274,7 +315,7 @@ pub fn run(root: &Path) -> Result<()> {
         let rows = p2(&b, &mut notes)?;
         sections.push(("P2: source trees", rows, std::mem::take(&mut notes)));
     }
-    let needs_engine = want("P3") || want("P4");
+    let needs_engine = want("P3") || want("P4") || want("P5");
     let started = needs_engine && !crate::e2e::is_up(root);
     if needs_engine {
         crate::e2e::up(root)?;
@@ -286,6 +327,9 @@ pub fn run(root: &Path) -> Result<()> {
         }
         if want("P4") {
             sections.push(("P4: builds", p4(&b)?, Vec::new()));
+        }
+        if want("P5") {
+            sections.push(("P5: a source change, shipped", p5(&b)?, Vec::new()));
         }
         Ok(())
     })();
@@ -413,7 +457,10 @@ fn p2(b: &Bench, notes: &mut Vec<String>) -> Result<Vec<Row>> {
     )?;
     let (ours_cold, theirs_cold) = (ours.clone(), theirs.clone());
     rows.push(Row {
-        name: "`tag`, 20k files / ~500 MiB, cold".into(),
+        name: format!(
+            "`tag`, {}, cold",
+            describe_tree(&spec.with_file_name("src"))?
+        ),
         ours,
         theirs,
         note: "no stat cache (`--no-cache`); the page cache is warm for both".into(),
@@ -533,6 +580,25 @@ fn docker(b: &Bench, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Removes the engine's images of these repositories (a bench run would
+/// otherwise leave gigabytes of them behind).
+fn forget_images(b: &Bench, repositories: &[&str]) -> Result<()> {
+    let listed = docker(b, &["images", "--format", "{{.Repository}}:{{.Tag}}"])?;
+    let names: Vec<&str> = listed
+        .lines()
+        .filter(|l| {
+            l.rsplit_once(':')
+                .is_some_and(|(repo, _)| repositories.contains(&repo))
+        })
+        .collect();
+    if !names.is_empty() {
+        let mut args = vec!["rmi", "-f"];
+        args.extend(names);
+        docker(b, &args)?;
+    }
+    Ok(())
+}
+
 fn p3(b: &Bench) -> Result<Vec<Row>> {
     eprintln!("xtask bench: P3");
     let registry = b.var("IMAGESPEC_E2E_REGISTRY")?;
@@ -609,7 +675,8 @@ fn p4(b: &Bench) -> Result<Vec<Row>> {
     make_tree(&tree, 5_000, 2)?;
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir)?;
-    let spec = dir.join("spec.yaml");
+    // In the tree's project (a spec reads only its own project's files).
+    let spec = tree.join("bench-build.yaml");
     let write_spec = |nonce: &str| {
         fs::write(
             &spec,
@@ -687,9 +754,13 @@ fn p4(b: &Bench) -> Result<Vec<Row>> {
         size(&ours_name)?,
         size(&format!("imagespec-bench/fk:{nonce}-re"))?
     );
+    forget_images(b, &["bench-build", "imagespec-bench/fk"])?;
     Ok(vec![
         Row {
-            name: "cold build (5k files / ~70 MiB source, `six` and flytekit from PyPI)".into(),
+            name: format!(
+                "cold build ({} source, `six` and flytekit from PyPI)",
+                describe_tree(&tree.join("src"))?
+            ),
             ours: cold_a,
             theirs: cold_b,
             note: format!("build cache pruned before each; {runs} runs"),
@@ -699,6 +770,136 @@ fn p4(b: &Bench) -> Result<Vec<Row>> {
             ours: re_a,
             theirs: re_b,
             note: format!("flytekit: its context, then `docker build`; {sizes}"),
+        },
+    ])
+}
+
+/// `imagespec build --json` of `spec` (with `extra`): the time, and the
+/// requested image's entry.
+fn ours_build_json(b: &Bench, spec: &Path, extra: &[&str]) -> Result<(Sample, serde_json::Value)> {
+    let mut cmd = b.ours();
+    cmd.args(["build", "--json"]).args(extra).arg(spec);
+    let (sample, stdout) = measure_output(&mut cmd, false)?;
+    let report: serde_json::Value = serde_json::from_slice(&stdout)?;
+    let entry = report["images"]
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["requested"] == true))
+        .cloned()
+        .context("no requested image in the report")?;
+    Ok((sample, entry))
+}
+
+fn p5(b: &Bench) -> Result<Vec<Row>> {
+    eprintln!("xtask bench: P5");
+    let docker_bin = b.var("IMAGESPEC_DOCKER")?;
+    let registry = b.var("IMAGESPEC_E2E_REGISTRY")?;
+    let (python_image, uv_image) = (
+        b.var("IMAGESPEC_E2E_PYTHON_IMAGE")?,
+        b.var("IMAGESPEC_E2E_UV_IMAGE")?,
+    );
+    let dir = b.work.join("push");
+    // The issue's workload: 5k files, about 70 MiB (one 30 MiB file).
+    let tree = b.work.join("push-tree");
+    make_tree(&tree, 5_000, 1)?;
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir)?;
+    let spec = tree.join("bench-push.yaml");
+    let nonce = std::process::id();
+    fs::write(
+        &spec,
+        format!(
+            "name: bench-push\nregistry: {registry}\nbase_image: {python_image}\npython_exec: /usr/bin/python3\npackages: [six]\n\
+             env: {{RUN: \"{nonce}\"}}\nsource_root: {}\nsource_copy_mode: all\n\
+             builder_config: {{uv_image: \"{uv_image}\", micromamba_image: \"{python_image}\"}}\n",
+            tree.join("src").display(),
+        ),
+    )?;
+    let changed = tree.join("src/README.md");
+    let mut change = 0u64;
+    let mut next_change = || -> Result<u64> {
+        change += 1;
+        let text = format!("bench push {nonce} {change}\n");
+        fs::write(&changed, &text)?;
+        Ok(text.len() as u64)
+    };
+    // The first build and push: the engine's (no earlier image).
+    next_change()?;
+    let (_, first) = ours_build_json(b, &spec, &[])?;
+    if first["path"] != "engine" {
+        bail!("the first build was not the engine's: {first}");
+    }
+    let runs = b.runs;
+    let (mut pushed, mut engine, mut theirs) = (vec![], vec![], vec![]);
+    let mut uploaded = Vec::new();
+    let mut counter = 0u64;
+    for _ in 0..runs {
+        let size = next_change()?;
+        let (sample, entry) = ours_build_json(b, &spec, &[])?;
+        if entry["path"] != "source_push" {
+            bail!("the rebuild was not pushed without an engine: {entry}");
+        }
+        uploaded.push((entry["uploaded"].as_u64().unwrap_or(0), size));
+        pushed.push(sample);
+
+        next_change()?;
+        let (sample, entry) = ours_build_json(b, &spec, &["--engine"])?;
+        if entry["path"] != "engine" {
+            bail!("--engine did not build with the engine: {entry}");
+        }
+        engine.push(sample);
+
+        // flytekit: its context, `docker build`, `docker push`.
+        next_change()?;
+        counter += 1;
+        let ctx = dir.join(format!("fk-{counter}"));
+        let tag = format!("{registry}/bench-push-fk:{nonce}-{counter}");
+        let start = Instant::now();
+        let s1 = measure(b.theirs("context").arg(&spec).arg(&ctx), false)?;
+        let text = fs::read_to_string(ctx.join("Dockerfile"))?;
+        let text: String = text
+            .lines()
+            .filter(|l| !l.trim_start().to_lowercase().starts_with("#syntax"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        fs::write(ctx.join("Dockerfile"), text)?;
+        let mut cmd = Command::new(&docker_bin);
+        cmd.env("DOCKER_BUILDKIT", "1")
+            .args(["build", "--progress", "plain", "-t", &tag])
+            .arg(&ctx);
+        let s2 = measure(&mut cmd, false)?;
+        let s3 = measure(Command::new(&docker_bin).args(["push", &tag]), false)?;
+        theirs.push(Sample {
+            wall: start.elapsed(),
+            max_rss_kib: s1.max_rss_kib.max(s2.max_rss_kib).max(s3.max_rss_kib),
+        });
+        let _ = fs::remove_dir_all(&ctx);
+    }
+    forget_images(
+        b,
+        &[
+            &format!("{registry}/bench-push"),
+            &format!("{registry}/bench-push-fk"),
+        ],
+    )?;
+    let bytes = uploaded
+        .iter()
+        .map(|(u, s)| format!("{u} B for a {s} B change"))
+        .collect::<Vec<_>>();
+    Ok(vec![
+        Row {
+            name: format!(
+                "rebuild after a one-file source change ({} source), to the registry: imagespec's source push vs flytekit's rebuild and push",
+                describe_tree(&tree.join("src"))?
+            ),
+            ours: pushed.clone(),
+            theirs,
+            note: format!("uploaded: {}; {runs} runs", bytes.join(", ")),
+        },
+        Row {
+            name: "the same, imagespec's source push (imagespec column) vs imagespec's own engine rebuild and push (flytekit column)".into(),
+            ours: pushed,
+            theirs: engine,
+            note: "the engine column is `imagespec build --engine`".into(),
         },
     ])
 }
