@@ -119,13 +119,25 @@ fn render_stage(out: &mut String, stage: &Stage) -> Result<(), RenderError> {
             let _ = writeln!(out, "\nFROM {from}");
         }
     }
+    // The working folder so far, where the Dockerfile set it: a relative
+    // bind target is written absolute against it, which is what BuildKit
+    // makes of it, and what buildah (podman) needs (it refuses a relative one).
+    let mut workdir: Option<String> = None;
     for step in &stage.steps {
-        render_step(out, step)?;
+        if let Step::Workdir { path } = step {
+            workdir = match (path.starts_with('/'), workdir) {
+                (true, _) => Some(path.clone()),
+                (false, Some(dir)) => Some(format!("{}/{path}", dir.trim_end_matches('/'))),
+                (false, None) => None,
+            }
+            .filter(|d| !d.contains('$'));
+        }
+        render_step(out, step, workdir.as_deref())?;
     }
     Ok(())
 }
 
-fn render_step(out: &mut String, step: &Step) -> Result<(), RenderError> {
+fn render_step(out: &mut String, step: &Step, workdir: Option<&str>) -> Result<(), RenderError> {
     match step {
         Step::Comment { text } => {
             let _ = write!(out, "\n# {}\n", clean("a comment", text)?);
@@ -143,8 +155,14 @@ fn render_step(out: &mut String, step: &Step) -> Result<(), RenderError> {
             // comment line that would end the instruction early and let it
             // swallow the next one; and a reader's `RUN.+mkdir` finds it.
             out.push_str("RUN");
-            for m in mounts {
-                let _ = write!(out, " --mount={}", mount(m)?);
+            // Mounts of another stage's files first: the same mounts for
+            // BuildKit, whatever their order; buildah (the podman builder)
+            // never releases a `sharing=locked` cache it mounted before a
+            // `from=` mount, and the next step locking it waits forever.
+            let (from, other): (Vec<&Mount>, Vec<&Mount>) =
+                mounts.iter().partition(|m| matches!(m, Mount::From { .. }));
+            for m in from.into_iter().chain(other) {
+                let _ = write!(out, " --mount={}", mount(m, workdir)?);
             }
             let words = script.iter().map(word).collect::<Result<Vec<_>, _>>()?;
             let _ = writeln!(out, " {}", words.join(" "));
@@ -197,7 +215,7 @@ fn render_step(out: &mut String, step: &Step) -> Result<(), RenderError> {
     Ok(())
 }
 
-fn mount(m: &Mount) -> Result<String, RenderError> {
+fn mount(m: &Mount, workdir: Option<&str>) -> Result<String, RenderError> {
     let v = |what: &'static str, s: &str| -> Result<String, RenderError> {
         let s = clean(what, s)?;
         match safety::mount_value_problem(s) {
@@ -221,11 +239,19 @@ fn mount(m: &Mount) -> Result<String, RenderError> {
             v("a mount source", source)?,
             v("a mount target", target)?
         ),
-        Mount::Bind { target, src } => format!(
-            "type=bind,target={},src={}",
-            v("a mount target", target)?,
-            v("a mount source", src)?
-        ),
+        Mount::Bind { target, src } => {
+            let target = match workdir {
+                Some(dir) if !target.starts_with('/') => {
+                    format!("{}/{target}", dir.trim_end_matches('/'))
+                }
+                _ => target.clone(),
+            };
+            format!(
+                "type=bind,target={},src={}",
+                v("a mount target", &target)?,
+                v("a mount source", src)?
+            )
+        }
         Mount::Secret { id, target } => format!(
             "type=secret,id={},target={}",
             v("a secret id", id)?,
