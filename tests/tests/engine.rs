@@ -129,10 +129,7 @@ fn set_of<'a>(builders: &[(&'a TestBuilder, i32)]) -> Plugins<'a> {
     for (b, priority) in builders {
         set = set.with(*b, *priority);
     }
-    Plugins {
-        builders: set,
-        ..Plugins::registered().unwrap()
-    }
+    Plugins::registered().unwrap().with_builders(set)
 }
 
 fn options() -> EngineOptions {

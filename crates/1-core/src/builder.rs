@@ -160,6 +160,14 @@ pub trait ImageBuilder: Plugin {
         true
     }
 
+    /// Whether it can build on this machine at all, asked cheaply (no
+    /// build tool is run): for a spec that names no builder, the engine
+    /// takes the first builder, by priority, that can (Docker when an
+    /// engine answers, else Podman). `Err`: why not, for the log.
+    fn available(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
     /// Checks of its own, beyond the context's, made before anything is
     /// built.
     fn check(&self, _target: &Target<'_>) -> Result<(), SpecError> {

@@ -92,10 +92,9 @@ async fn the_library_api_needs_no_cli() {
     let spec = load_file(&spec(dir.path())).unwrap();
     // An engine with only this builder, made without inventory, borrowing it.
     let builder = ContextDirBuilder;
-    let plugins = Plugins {
-        builders: Builders::empty().with(&builder, 0),
-        ..Plugins::registered().unwrap()
-    };
+    let plugins = Plugins::registered()
+        .unwrap()
+        .with_builders(Builders::empty().with(&builder, 0));
     let options = EngineOptions {
         push: false,
         defaults: PythonDefaults {

@@ -54,6 +54,39 @@ impl Plugin for DockerBuilder {
 
 #[async_trait]
 impl ImageBuilder for DockerBuilder {
+    /// Whether a Docker engine answers, asked cheaply: a connection to its
+    /// socket (`DOCKER_HOST`'s, else `/var/run/docker.sock`). A remote
+    /// engine over SSH, or a docker context, is taken as there: the build
+    /// says if it is not.
+    fn available(&self) -> std::result::Result<(), String> {
+        let settings = self.settings().map_err(|e| e.to_string())?;
+        if settings.context.is_some() {
+            return Ok(());
+        }
+        let host = settings
+            .host
+            .clone()
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string());
+        if let Some(path) = host.strip_prefix("unix://") {
+            return std::os::unix::net::UnixStream::connect(path)
+                .map(drop)
+                .map_err(|e| format!("no Docker engine at {host}: {e}"));
+        }
+        if let Some(addr) = host.strip_prefix("tcp://") {
+            use std::net::ToSocketAddrs;
+            let addr = addr.trim_end_matches('/');
+            let first = addr
+                .to_socket_addrs()
+                .map_err(|e| format!("DOCKER_HOST {host}: {e}"))?
+                .next()
+                .ok_or_else(|| format!("DOCKER_HOST {host} names no address"))?;
+            return std::net::TcpStream::connect_timeout(&first, std::time::Duration::from_secs(2))
+                .map(drop)
+                .map_err(|e| format!("no Docker engine at {host}: {e}"));
+        }
+        Ok(())
+    }
+
     fn notes(&self, target: &Target<'_>) -> Vec<String> {
         let unsupported = unsupported_fields(target.spec.spec);
         if unsupported.is_empty() {

@@ -2,15 +2,10 @@
 //! at a time and prefixed with the image name, and explaining a failure.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::Write;
-use std::process::Stdio;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use imagespec_builder_run::TAIL_LINES;
 
 use crate::error::DockerError;
-
-/// Lines of output kept to show when a command fails.
-const TAIL_LINES: usize = 25;
 
 /// What a BuildKit log says about the steps and a failure.
 #[derive(Debug, Default)]
@@ -83,101 +78,58 @@ impl StepTracker {
     }
 }
 
+impl imagespec_builder_run::Steps for StepTracker {
+    fn line(&mut self, line: &str) {
+        StepTracker::line(self, line);
+    }
+
+    fn failure(&self) -> Option<imagespec_builder_run::Failure> {
+        match self.failed_step() {
+            Some((title, message)) => Some(imagespec_builder_run::Failure {
+                step: Some(title.to_string()),
+                message: message.to_string(),
+                lines: self.failed_output(),
+            }),
+            None => self
+                .final_error
+                .clone()
+                .map(|message| imagespec_builder_run::Failure {
+                    step: None,
+                    message,
+                    lines: None,
+                }),
+        }
+    }
+}
+
 /// Runs `cmd`, streaming its stdout and stderr to our stderr as `[image] line`
 /// (unless `quiet`). Returns everything it printed; fails naming the failed
 /// step and showing the last lines.
 pub async fn run_streaming(
-    mut cmd: tokio::process::Command,
+    cmd: tokio::process::Command,
     image: &str,
     what: &'static str,
     quiet: bool,
     masked: &imagespec_core::redact::Secrets,
 ) -> Result<String, DockerError> {
-    tracing::debug!(?cmd, "running");
-    // Nothing new starts once the program is being interrupted (no push
-    // after an interrupted build).
-    if imagespec_core::cleanup::interrupted() {
-        return Err(DockerError::Setting("interrupted".into()));
-    }
-    let program = format!("{:?}", cmd.as_std().get_program());
-    // A group of its own: a Ctrl-C reaches imagespec alone, which ends the
-    // build (the whole group) and reports the interruption.
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|source| DockerError::NoClient {
-            docker: program,
-            source,
-        })?;
-    let _running = child.id().map(imagespec_core::cleanup::register_child);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let stdout = child.stdout.take().expect("piped stdout");
-    let stderr = child.stderr.take().expect("piped stderr");
-    for reader in [
-        Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-        Box::new(stderr),
-    ] {
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(reader).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    drop(tx);
-
-    let mut all = String::new();
-    let mut tail = VecDeque::with_capacity(TAIL_LINES);
+    use imagespec_builder_run::RunError;
     let mut tracker = StepTracker::default();
-    while let Some(line) = rx.recv().await {
-        // An installer may print a URL with its credentials, or a secret.
-        let line = masked.mask(&line).into_owned();
-        if !quiet {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "[{image}] {line}");
-        }
-        tracker.line(&line);
-        if tail.len() == TAIL_LINES {
-            tail.pop_front();
-        }
-        tail.push_back(line.clone());
-        all.push_str(&line);
-        all.push('\n');
-    }
-    let status = child.wait().await.map_err(|source| DockerError::NoClient {
-        docker: "docker".into(),
-        source,
-    })?;
-    if status.success() {
-        return Ok(all);
-    }
-    let (step, message) = match tracker.failed_step() {
-        Some((title, msg)) => (format!(" at step {title}"), msg.to_string()),
-        None => (
-            String::new(),
-            tracker
-                .final_error
-                .clone()
-                .unwrap_or_else(|| format!("docker exited with {status}")),
-        ),
-    };
-    let lines: Vec<String> = tracker
-        .failed_output()
-        .unwrap_or_else(|| tail.into_iter().collect());
-    let tail: Vec<String> = lines.into_iter().map(|l| format!("  | {l}")).collect();
-    Err(DockerError::Failed {
-        what,
-        image: image.to_string(),
-        step,
-        message,
-        tail: format!("last lines:\n{}", tail.join("\n")),
-    })
+    imagespec_builder_run::run_streaming(cmd, image, quiet, masked, &mut tracker)
+        .await
+        .map_err(|e| match e {
+            RunError::Spawn { program, source } => DockerError::NoClient {
+                docker: program,
+                source,
+            },
+            RunError::Interrupted => DockerError::Setting("interrupted".into()),
+            RunError::Failed { .. } => DockerError::Failed {
+                what,
+                image: image.to_string(),
+                step: e.step_suffix(),
+                tail: e.tail(),
+                message: e.to_string(),
+            },
+        })
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 //! environment variables.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use crate::error::DockerError;
 use crate::vars::{ENV_BUILDKIT_MODE, ENV_BUILDX_BUILDER, ENV_BUILD_NETWORK, ENV_DOCKER};
@@ -156,12 +155,7 @@ impl DockerSettings {
     /// imagespec is killed outright (SIGKILL), and no build it started goes
     /// on to tag or push an image.
     pub fn docker_supervised(&self) -> tokio::process::Command {
-        let Some(setpriv) = setpriv() else {
-            return self.docker();
-        };
-        let mut c = tokio::process::Command::new(setpriv);
-        c.args(["--pdeathsig", "TERM", "--"]).arg(&self.docker);
-        self.apply(c)
+        self.apply(imagespec_builder_run::supervised(&self.docker))
     }
 
     /// A command for the docker client with the host and context applied.
@@ -179,25 +173,4 @@ impl DockerSettings {
         c.kill_on_drop(true);
         c
     }
-}
-
-/// util-linux's `setpriv` when it can set a parent-death signal.
-fn setpriv() -> Option<&'static std::path::Path> {
-    static FOUND: OnceLock<Option<PathBuf>> = OnceLock::new();
-    FOUND
-        .get_or_init(|| {
-            ["/usr/bin/setpriv", "/bin/setpriv"]
-                .into_iter()
-                .map(PathBuf::from)
-                .find(|p| {
-                    std::process::Command::new(p)
-                        .args(["--pdeathsig", "TERM", "--", "true"])
-                        .stdin(std::process::Stdio::null())
-                        .stdout(std::process::Stdio::null())
-                        .stderr(std::process::Stdio::null())
-                        .status()
-                        .is_ok_and(|s| s.success())
-                })
-        })
-        .as_deref()
 }

@@ -23,6 +23,12 @@ impl Plugin for NoopBuilder {
 
 #[async_trait]
 impl ImageBuilder for NoopBuilder {
+    /// Never taken in place of a builder that is missing: it builds
+    /// nothing, so a spec (or `--builder`) must name it.
+    fn available(&self) -> std::result::Result<(), String> {
+        Err("it builds nothing, so only a spec or --builder that names it gets it".into())
+    }
+
     /// flytekit's NoOpBuilder makes no build context, so none of its checks
     /// apply (the tag's were made when the job was prepared).
     fn needs_context(&self) -> bool {
