@@ -22,7 +22,12 @@ pub const REGISTRY_PORT: u16 = 5765;
 pub const PYTHON_IMAGE: &str = "imagespec-e2e/python:3.11";
 /// `FROM scratch` + the uv binary at `/uv`, for `builder_config.uv_image`.
 pub const UV_IMAGE: &str = "imagespec-e2e/uv:latest";
-const PACKAGES: [&str; 3] = ["docker.io", "docker-registry", "debootstrap"];
+const PACKAGES: [&str; 4] = ["docker.io", "docker-registry", "debootstrap", "podman"];
+/// Debian's podman (4.3), the `podman` builder's e2e engine.
+pub const PODMAN: &str = "/usr/bin/podman";
+/// Where podman is told that the local registry speaks plain HTTP (that
+/// registry alone, on loopback).
+const PODMAN_REGISTRY_CONF: &str = "/etc/containers/registries.conf.d/50-imagespec-e2e.conf";
 
 fn state_dir(root: &Path) -> PathBuf {
     root.join("target/e2e")
@@ -291,6 +296,39 @@ fn build_uv_image(state: &Path) -> Result<()> {
         .stdout(Stdio::null()))
 }
 
+/// Podman's side: the local registry trusted over HTTP (it alone), and the
+/// base and helper images copied from the Docker engine (nothing can be
+/// pulled here). Idempotent.
+fn prepare_podman() -> Result<()> {
+    let conf = format!("[[registry]]\nlocation = \"localhost:{REGISTRY_PORT}\"\ninsecure = true\n");
+    if fs::read_to_string(PODMAN_REGISTRY_CONF).ok().as_deref() != Some(conf.as_str()) {
+        log(&format!(
+            "trusting localhost:{REGISTRY_PORT} over HTTP in podman ({PODMAN_REGISTRY_CONF})"
+        ));
+        fs::create_dir_all(
+            Path::new(PODMAN_REGISTRY_CONF)
+                .parent()
+                .context("a folder")?,
+        )?;
+        fs::write(PODMAN_REGISTRY_CONF, conf)?;
+    }
+    for image in [PYTHON_IMAGE, UV_IMAGE] {
+        if quiet_ok(Command::new(PODMAN).args(["image", "exists", &format!("localhost/{image}")])) {
+            continue;
+        }
+        log(&format!("copying {image} into podman"));
+        let save = docker()
+            .args(["save", image])
+            .stdout(Stdio::piped())
+            .spawn()?;
+        run(Command::new(PODMAN)
+            .args(["load", "--quiet"])
+            .stdin(save.stdout.context("docker save output")?)
+            .stdout(Stdio::null()))?;
+    }
+    Ok(())
+}
+
 /// Brings the environment up; writes `target/e2e/env`.
 pub fn up(root: &Path) -> Result<()> {
     let state = state_dir(root);
@@ -300,8 +338,9 @@ pub fn up(root: &Path) -> Result<()> {
     start_registry(&state)?;
     build_python_image(&state)?;
     build_uv_image(&state)?;
+    prepare_podman()?;
     let env = format!(
-        "IMAGESPEC_DOCKER={DOCKER}\nIMAGESPEC_E2E_REGISTRY=localhost:{REGISTRY_PORT}\nIMAGESPEC_E2E_PYTHON_IMAGE={PYTHON_IMAGE}\nIMAGESPEC_E2E_UV_IMAGE={UV_IMAGE}\n"
+        "IMAGESPEC_DOCKER={DOCKER}\nIMAGESPEC_PODMAN={PODMAN}\nIMAGESPEC_E2E_REGISTRY=localhost:{REGISTRY_PORT}\nIMAGESPEC_E2E_PYTHON_IMAGE={PYTHON_IMAGE}\nIMAGESPEC_E2E_UV_IMAGE={UV_IMAGE}\n"
     );
     fs::write(state.join("env"), env)?;
     log("ready");

@@ -179,6 +179,8 @@ const E2E_TESTS: &[&str] = &[
     "--test",
     "e2e_source_push",
     "--test",
+    "e2e_podman",
+    "--test",
     "registry_checks",
     "--test",
     "e2e_explain",

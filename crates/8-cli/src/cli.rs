@@ -510,6 +510,22 @@ pub struct ExistsArgs {
     #[cfg(feature = "docker")]
     #[command(flatten)]
     pub docker: imagespec_docker::DockerClientArgs,
+    #[command(flatten)]
+    pub builder: BuilderArgs,
+}
+
+/// Which builder builds the specs that name none, and its settings.
+#[derive(Debug, Clone, Default, Args)]
+pub struct BuilderArgs {
+    /// The builder of specs whose `builder` field is unset: `default`
+    /// (Docker with BuildKit), `podman`, `noop`, or one of yours. Unset: the
+    /// first by priority that is available here (Docker when an engine
+    /// answers, else Podman when it is installed).
+    #[arg(long = "builder", env = "IMAGESPEC_BUILDER", value_name = "NAME")]
+    pub name: Option<String>,
+    #[cfg(feature = "podman")]
+    #[command(flatten)]
+    pub podman: imagespec_podman::PodmanArgs,
 }
 
 /// What `build --dry-run --show` prints besides the plan.
@@ -583,6 +599,8 @@ pub struct BuildArgs {
     #[cfg(feature = "docker")]
     #[command(flatten)]
     pub docker: imagespec_docker::DockerArgs,
+    #[command(flatten)]
+    pub builder: BuilderArgs,
 }
 
 #[derive(Debug, Args)]

@@ -47,7 +47,7 @@ pub const FIELD_DOCS: &[FieldDoc] = &[
         name: "builder",
         typed: None,
         flytekit: "The builder plugin: `default` (Docker) or `noop`, or a plugin's; unset: the registered builder with the highest priority.",
-        imagespec: "`default` (Docker/BuildKit), `noop`, or a builder compiled in (`imagespec plugins`); a name this binary lacks is an error naming the cargo feature.",
+        imagespec: "`default` (Docker/BuildKit), `podman` (Podman/buildah), `noop`, or a builder compiled in (`imagespec plugins`); a name this binary lacks is an error naming the cargo feature. Unset: `--builder` / `IMAGESPEC_BUILDER`, else Docker when an engine answers, else Podman when it is installed. flytekit knows no `podman` builder, so a spec that names it builds only through imagespec.",
         refine: None,
     },
     FieldDoc {

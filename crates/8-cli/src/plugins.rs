@@ -13,6 +13,8 @@ pub fn link() {
     imagespec_micromamba::link();
     #[cfg(feature = "docker")]
     imagespec_docker::link();
+    #[cfg(feature = "podman")]
+    imagespec_podman::link();
     #[cfg(feature = "registry")]
     imagespec_registry::link();
     #[cfg(feature = "noop")]
@@ -39,6 +41,7 @@ pub fn feature_hint(err: &imagespec_core::Error) -> Option<String> {
         (PluginKind::PackagesInstaller, _) => "uv",
         (PluginKind::Builder, None | Some("default")) => "docker",
         (PluginKind::Builder, Some("noop")) => "noop",
+        (PluginKind::Builder, Some("podman")) => "podman",
         (PluginKind::Builder, Some(_)) => return None,
     };
     Some(format!(

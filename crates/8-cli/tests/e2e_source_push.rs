@@ -19,31 +19,7 @@ use std::process::{Command, Output};
 
 mod common;
 
-use common::{e2e, E2e};
-
-/// Every path of an image's file system (but the kernel's and the
-/// run-time's): type and mode, owner, group, a symbolic link's target, a
-/// regular file's sha256 (under /root: the spec's files).
-const TREE_SCRIPT: &str = r#"
-import hashlib, json, os, stat
-skip = ("/proc", "/sys", "/dev", "/tmp", "/run", "/var/cache", "/var/log",
-        "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/etc/mtab")
-out = {}
-for dirpath, dirnames, filenames in os.walk("/"):
-    dirnames[:] = [d for d in dirnames if not os.path.join(dirpath, d).startswith(skip)]
-    for name in dirnames + filenames:
-        p = os.path.join(dirpath, name)
-        if p.startswith(skip):
-            continue
-        st = os.lstat(p)
-        entry = [stat.filemode(st.st_mode), st.st_uid, st.st_gid]
-        if stat.S_ISLNK(st.st_mode):
-            entry.append(os.readlink(p))
-        elif stat.S_ISREG(st.st_mode) and p.startswith("/root/") and "__pycache__" not in p:
-            entry.append(hashlib.sha256(open(p, "rb").read()).hexdigest())
-        out[p] = entry
-print(json.dumps(out, sort_keys=True))
-"#;
+use common::{differences, e2e, E2e};
 
 /// A docker client that builds nothing and records every call: the
 /// engine-free path must not call it.
@@ -84,73 +60,6 @@ fn build(spec: &Path, cache: &Path, extra: &[&str]) -> serde_json::Value {
         .find(|e| e["requested"] == true)
         .cloned()
         .unwrap()
-}
-
-impl E2e {
-    fn builder_config(&self) -> String {
-        format!(
-            "builder_config: {{uv_image: \"{}\", micromamba_image: \"{}\"}}\n",
-            self.uv_image, self.python_image
-        )
-    }
-
-    /// The image's tree, from inside it.
-    fn tree(&self, image: &str) -> serde_json::Value {
-        let out = self.docker_ok(&[
-            "run",
-            "--rm",
-            "--user",
-            "root",
-            "--entrypoint",
-            "python3",
-            image,
-            "-c",
-            TREE_SCRIPT,
-        ]);
-        serde_json::from_str(&out).unwrap()
-    }
-
-    /// What the image runs as: env, entrypoint, cmd, working folder, user
-    /// and labels.
-    fn config(&self, image: &str) -> serde_json::Value {
-        let out = self.docker_ok(&["image", "inspect", image]);
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        let c = &v[0]["Config"];
-        let mut env: Vec<String> = c["Env"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_str().unwrap().to_string())
-            .collect();
-        env.sort();
-        serde_json::json!({
-            "env": env,
-            "entrypoint": c["Entrypoint"],
-            "cmd": c["Cmd"],
-            "workdir": c["WorkingDir"],
-            "user": c["User"],
-            "labels": c["Labels"],
-        })
-    }
-}
-
-/// Differences between two trees, for the message.
-fn differences(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
-    let (a, b) = (a.as_object().unwrap(), b.as_object().unwrap());
-    let mut out = Vec::new();
-    for (k, v) in a {
-        match b.get(k) {
-            None => out.push(format!("only in the pushed image: {k} {v}")),
-            Some(w) if w != v => out.push(format!("{k}: pushed {v}, engine {w}")),
-            _ => {}
-        }
-    }
-    for k in b.keys() {
-        if !a.contains_key(k) {
-            out.push(format!("only in the engine's image: {k} {}", b[k]));
-        }
-    }
-    out
 }
 
 struct Project {

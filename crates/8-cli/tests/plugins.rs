@@ -39,6 +39,9 @@ fn registry_contents_match_the_enabled_features() {
     if cfg!(feature = "noop") {
         builders.push("noop"); // priority 0
     }
+    if cfg!(feature = "podman") {
+        builders.push("podman"); // priority 0, after noop by name
+    }
     assert_eq!(names("builders"), builders, "sorted by priority, then name");
 
     // One registry order for every kind: priority, then name. The shared

@@ -248,7 +248,10 @@ class HandOver(unittest.TestCase):
                 "imagespec_docker": "/tmp/evil-docker",
                 "imagespec_buildx_builder": "remote",
                 "imagespec_insecure_registries": "registry.example",
+                "imagespec_podman": "/tmp/evil-podman",
                 "imagespec_jobs": 2,
+                "imagespec_builder": "podman",
+                "imagespec_build_network": "host",
             },
         )
         err = io.StringIO()
@@ -260,7 +263,18 @@ class HandOver(unittest.TestCase):
         self.assertNotIn("--buildx-builder", seen["args"])
         self.assertNotIn("IMAGESPEC_INSECURE_REGISTRIES", seen["env"])
         self.assertIn("--jobs", seen["args"])
-        for key in ("imagespec_docker", "imagespec_buildx_builder", "imagespec_insecure_registries"):
+        self.assertNotIn("/tmp/evil-podman", seen["args"])
+        self.assertNotIn("IMAGESPEC_PODMAN", seen["env"])
+        # Which compiled-in builder builds, and the RUN steps' network (read
+        # by every builder), may come from the spec.
+        self.assertEqual(seen["args"][seen["args"].index("--builder") + 1], "podman")
+        self.assertEqual(seen["env"].get("IMAGESPEC_BUILD_NETWORK"), "host")
+        for key in (
+            "imagespec_docker",
+            "imagespec_buildx_builder",
+            "imagespec_insecure_registries",
+            "imagespec_podman",
+        ):
             self.assertIn(f"`{key}` is ignored", err.getvalue())
 
     def test_messages_name_where_the_spec_was_written(self):

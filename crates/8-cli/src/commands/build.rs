@@ -20,7 +20,9 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> crate::error::Result<Ex
         );
     }
     let options = args.read.load_options()?;
-    let configured = Configured::registered().with_registry()?;
+    let configured = Configured::registered()
+        .with_registry()?
+        .with_builder(&args.builder)?;
     #[cfg(feature = "docker")]
     let configured = configured.with_docker(&args.docker)?;
     let plugins = configured.plugins()?;

@@ -38,8 +38,12 @@ impl Lints {
 pub(crate) struct Configured {
     #[cfg(feature = "docker")]
     docker: Option<imagespec_docker::DockerBuilder>,
+    #[cfg(feature = "podman")]
+    podman: Option<imagespec_podman::PodmanBuilder>,
     #[cfg(feature = "registry")]
     registry: Option<imagespec_registry::OciChecker>,
+    /// `--builder`: the builder of specs that name none.
+    default_builder: Option<String>,
 }
 
 impl Configured {
@@ -58,6 +62,23 @@ impl Configured {
         self.docker = Some(imagespec_docker::DockerBuilder::new(
             imagespec_docker::DockerSettings::from_args(args)?,
         ));
+        Ok(self)
+    }
+
+    /// With the builder choice and the Podman builder configured by the
+    /// command line.
+    pub(crate) fn with_builder(
+        mut self,
+        args: &crate::cli::BuilderArgs,
+    ) -> crate::error::Result<Configured> {
+        self.default_builder = args.name.clone();
+        #[cfg(feature = "podman")]
+        {
+            self.podman = Some(imagespec_podman::PodmanBuilder::new(
+                imagespec_podman::PodmanSettings::from_args(&args.podman)
+                    .map_err(imagespec_core::Error::from)?,
+            ));
+        }
         Ok(self)
     }
 
@@ -84,12 +105,16 @@ impl Configured {
         if let Some(docker) = &self.docker {
             plugins.builders = plugins.builders.with(docker, imagespec_docker::PRIORITY);
         }
+        #[cfg(feature = "podman")]
+        if let Some(podman) = &self.podman {
+            plugins.builders = plugins.builders.with(podman, imagespec_podman::PRIORITY);
+        }
         #[cfg(feature = "registry")]
         if let Some(registry) = &self.registry {
             plugins.checkers = plugins.checkers.with(registry, 0);
             plugins.stores = plugins.stores.with(registry, 0);
         }
-        Ok(plugins)
+        Ok(plugins.with_default_builder(self.default_builder.clone()))
     }
 }
 

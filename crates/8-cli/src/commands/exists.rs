@@ -11,7 +11,9 @@ use crate::status::ExitStatus;
 
 pub(crate) fn run(args: ExistsArgs, printer: &Printer) -> crate::error::Result<ExitStatus> {
     let options = args.read.load_options()?;
-    let configured = Configured::registered().with_registry()?;
+    let configured = Configured::registered()
+        .with_registry()?
+        .with_builder(&args.builder)?;
     #[cfg(feature = "docker")]
     let configured =
         configured.with_docker(&imagespec_docker::DockerArgs::from(args.docker.clone()))?;

@@ -45,12 +45,16 @@ __all__ = [
 #: are trusted come from the user's environment (see docs/flytekit-plugin.md).
 OPTIONS = {
     "imagespec_buildkit": "--buildkit",
-    "imagespec_build_network": "--build-network",
     "imagespec_jobs": "--jobs",
+    # A builder compiled into imagespec, by name (`default`, `podman`): it
+    # picks among builders, never a program's path.
+    "imagespec_builder": "--builder",
 }
 
 #: ``builder_options`` keys that become environment variables of imagespec.
 ENV_OPTIONS = {
+    # Read by every builder (docker and podman).
+    "imagespec_build_network": "IMAGESPEC_BUILD_NETWORK",
     "imagespec_registry_timeout": "IMAGESPEC_REGISTRY_TIMEOUT",
     "imagespec_registry_retries": "IMAGESPEC_REGISTRY_RETRIES",
 }
@@ -59,6 +63,7 @@ ENV_OPTIONS = {
 #: that runs on this machine, or weaken TLS. Their environment variables.
 REFUSED_OPTIONS = {
     "imagespec_docker": "IMAGESPEC_DOCKER",
+    "imagespec_podman": "IMAGESPEC_PODMAN",
     "imagespec_buildx_builder": "IMAGESPEC_BUILDX_BUILDER",
     "imagespec_insecure_registries": "IMAGESPEC_INSECURE_REGISTRIES",
 }
