@@ -865,28 +865,6 @@ fn an_unreachable_registry_means_build_then_a_failed_push_exits_1() {
     assert!(stderr.contains("assuming it does, as asked"), "{stderr}");
 }
 
-/// Every path of an image's file system (but the kernel's and the
-/// run-time's), with its mode, owner and group; a regular file under /root
-/// also with its content's sha256.
-const TREE_SCRIPT: &str = r#"
-import hashlib, json, os, stat
-skip = ("/proc", "/sys", "/dev", "/tmp", "/run", "/var/cache", "/var/log",
-        "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/etc/mtab")
-out = {}
-for dirpath, dirnames, filenames in os.walk("/"):
-    dirnames[:] = [d for d in dirnames if not os.path.join(dirpath, d).startswith(skip)]
-    for name in dirnames + filenames:
-        p = os.path.join(dirpath, name)
-        if p.startswith(skip):
-            continue
-        st = os.lstat(p)
-        entry = [stat.filemode(st.st_mode), st.st_uid, st.st_gid]
-        if p.startswith("/root/") and stat.S_ISREG(st.st_mode) and "__pycache__" not in p:
-            entry.append(hashlib.sha256(open(p, "rb").read()).hexdigest())
-        out[p] = entry
-print(json.dumps(out, sort_keys=True))
-"#;
-
 /// What `docker inspect` says an image runs as: env, entrypoint, cmd,
 /// working folder and user, and its layers.
 fn image_config(e: &E2e, image: &str) -> (serde_json::Value, Vec<String>) {
@@ -996,16 +974,7 @@ fn the_image_has_flytekits_files_owners_env_and_entrypoint_and_a_source_change_r
 
     // Same files, owners and modes; same env, entrypoint, cmd, workdir, user.
     let tree = |image: &str| -> serde_json::Map<String, serde_json::Value> {
-        let out = e.docker_ok(&[
-            "run",
-            "--rm",
-            "--entrypoint",
-            "/usr/bin/python3",
-            image,
-            "-c",
-            TREE_SCRIPT,
-        ]);
-        serde_json::from_str(&out).unwrap()
+        e.tree(image).as_object().cloned().unwrap()
     };
     let (a, b) = (tree(&ours), tree(&theirs));
     let differing: Vec<String> = a

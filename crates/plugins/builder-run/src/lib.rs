@@ -168,6 +168,28 @@ pub async fn run_streaming(
     })
 }
 
+/// The options both `docker build` and `podman build` take alike, in this
+/// order: `--label KEY=VALUE` for each label, `--network MODE` when not the
+/// default, `--secret id=ID,src=FILE` for each secret.
+pub fn shared_build_flags(
+    labels: &[(String, String)],
+    network: Option<&str>,
+    secrets: &[imagespec_core::builder::BuildSecret],
+) -> Vec<String> {
+    let mut args = Vec::new();
+    for (key, value) in labels {
+        args.extend(["--label".to_string(), format!("{key}={value}")]);
+    }
+    if let Some(network) = network {
+        args.extend(["--network".to_string(), network.to_string()]);
+    }
+    for secret in secrets {
+        args.push("--secret".to_string());
+        args.push(format!("id={},src={}", secret.id, secret.path.display()));
+    }
+    args
+}
+
 /// A command for `program` that ends with imagespec: on Linux it runs under
 /// `setpriv --pdeathsig TERM` (util-linux) where that is installed, so the
 /// tool ends even when imagespec is killed outright (SIGKILL), and no build

@@ -74,16 +74,11 @@ impl<'a> BuildCommand<'a> {
         args.extend(["--progress".to_string(), "plain".to_string()]);
         args.extend(["--tag".to_string(), self.image_name.to_string()]);
         args.extend(["--platform".to_string(), self.platforms.join(",")]);
-        for (key, value) in self.labels {
-            args.extend(["--label".to_string(), format!("{key}={value}")]);
-        }
-        if let Some(network) = self.network {
-            args.extend(["--network".to_string(), network.to_string()]);
-        }
-        for secret in self.secrets {
-            args.push("--secret".to_string());
-            args.push(format!("id={},src={}", secret.id, secret.path.display()));
-        }
+        args.extend(imagespec_builder_run::shared_build_flags(
+            self.labels,
+            self.network,
+            self.secrets,
+        ));
         if self.mode == BuildMode::Buildx {
             if self.push {
                 args.push("--push".to_string());

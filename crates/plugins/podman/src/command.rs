@@ -58,16 +58,11 @@ impl<'a> BuildCommand<'a> {
         if let Some(p) = self.platform {
             args.extend(["--platform".to_string(), p.to_string()]);
         }
-        for (key, value) in self.labels {
-            args.extend(["--label".to_string(), format!("{key}={value}")]);
-        }
-        if let Some(network) = self.network {
-            args.extend(["--network".to_string(), network.to_string()]);
-        }
-        for secret in self.secrets {
-            args.push("--secret".to_string());
-            args.push(format!("id={},src={}", secret.id, secret.path.display()));
-        }
+        args.extend(imagespec_builder_run::shared_build_flags(
+            self.labels,
+            self.network,
+            self.secrets,
+        ));
         args.push("--file".to_string());
         args.push(self.context_dir.join("Dockerfile").display().to_string());
         args.push(self.context_dir.display().to_string());
