@@ -30,6 +30,8 @@ pub struct Engine<'p> {
     plugins: &'p Plugins<'p>,
     options: EngineOptions,
     jobs: usize,
+    /// Remembered existence answers, when the options ask for them.
+    remembered: Option<Arc<crate::remembered::Remembered>>,
 }
 
 /// What a finished node hands to its dependents: the name to build on, or why it failed.
@@ -47,10 +49,15 @@ pub struct Shown {
 impl<'p> Engine<'p> {
     /// An engine with these plugins and options, running at most `jobs` builds at once.
     pub fn new(plugins: &'p Plugins<'p>, options: EngineOptions, jobs: usize) -> Self {
+        let remembered = options
+            .remember
+            .clone()
+            .map(|o| Arc::new(crate::remembered::Remembered::new(o)));
         Engine {
             plugins,
             options,
             jobs: jobs.max(1),
+            remembered,
         }
     }
 
@@ -208,8 +215,25 @@ impl<'p> Engine<'p> {
                 digest: None,
             });
         }
+        let remembered = self.remembered.as_deref();
+        if let Some(digest) = remembered.and_then(|r| r.get(target.image_name, &target.platforms)) {
+            tracing::debug!(image = %target.image_name, "exists (remembered)");
+            return Ok(Existence::Exists { digest });
+        }
         match self.plugins.checkers.first() {
-            Some(checker) => Ok(checker.check(target.image_name, &target.platforms).await),
+            Some(checker) => {
+                let answer = checker.check(target.image_name, &target.platforms).await;
+                if let Some(r) = remembered {
+                    match &answer {
+                        Existence::Exists { digest } => {
+                            r.put(target.image_name, &target.platforms, digest)
+                        }
+                        Existence::Missing { .. } => r.forget(target.image_name),
+                        Existence::Unknown { .. } => {}
+                    }
+                }
+                Ok(answer)
+            }
             None => Err(Error::MissingPlugin {
                 kind: PluginKind::Checker,
                 needed_for: format!(
@@ -519,6 +543,7 @@ impl<'p> Engine<'p> {
                     match route {
                         Ok(plan) => {
                             let pushed = self.source_push(job, plan).await?;
+                            self.remember_pushed(job, &pushed.digest);
                             entry.pushed = true;
                             entry.digest = Some(pushed.digest);
                             entry.path = Some(BuildPath::SourcePush);
@@ -537,6 +562,14 @@ impl<'p> Engine<'p> {
                 entry.digest = outcome.digest.clone();
                 entry.real_name = outcome.real_name.filter(|r| *r != entry.image_name);
                 if outcome.pushed {
+                    match &outcome.digest {
+                        Some(digest) => self.remember_pushed(job, digest),
+                        None => {
+                            if let Some(r) = &self.remembered {
+                                r.forget(&job.identity.image_name)
+                            }
+                        }
+                    }
                     self.remember_engine_push(job, outcome.digest).await;
                 }
             }
@@ -587,6 +620,17 @@ impl Engine<'_> {
             pushed.layers_reused
         );
         Ok(pushed)
+    }
+
+    /// Remembers that a job's image exists now (it was just pushed).
+    fn remember_pushed(&self, job: &BuildJob, digest: &str) {
+        if let Some(r) = &self.remembered {
+            r.put(
+                &job.identity.image_name,
+                &self.target(job).platforms,
+                digest,
+            );
+        }
     }
 
     /// Remembers an image an engine pushed, for the next source push (its

@@ -14,15 +14,18 @@
 //!   report has every image's outcome.
 //!
 //! Modules, in the order they build on each other: `plugins`, `options`,
-//! `report` → `push` (the engine-free source push) → `engine`.
+//! `report`, `remembered` (existence answers kept for a while) → `push`
+//! (the engine-free source push) → `engine`.
 
 pub mod engine;
 pub mod options;
 pub mod plugins;
 pub mod push;
+pub mod remembered;
 pub mod report;
 
 pub use engine::{Engine, Shown};
 pub use options::{EngineOptions, SourcePush, MAX_SOURCE_LAYERS};
 pub use plugins::Plugins;
+pub use remembered::{RememberOptions, Remembered, DEFAULT_TTL};
 pub use report::{Action, BuildPath, Entry, Failure, Report};

@@ -29,6 +29,9 @@ pub struct EngineOptions {
     /// change as a layer and push it without an engine. `None`: always the
     /// engine, and nothing is remembered.
     pub source_push: Option<SourcePush>,
+    /// Remembered existence: registries' positive answers kept for a time
+    /// to live (`None`: every check asks the registry).
+    pub remember: Option<crate::remembered::RememberOptions>,
 }
 
 /// How the engine-free source push goes.
@@ -66,6 +69,7 @@ impl Default for EngineOptions {
             quiet: false,
             lock_dir: None,
             source_push: None,
+            remember: None,
         }
     }
 }

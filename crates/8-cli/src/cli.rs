@@ -512,6 +512,33 @@ pub struct ExistsArgs {
     pub docker: imagespec_docker::DockerClientArgs,
     #[command(flatten)]
     pub builder: BuilderArgs,
+    #[command(flatten)]
+    pub remember: RememberArgs,
+}
+
+/// Remembered existence: a registry's "it exists" answers kept in the cache
+/// folder for a while, so repeated runs ask once per time to live.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RememberArgs {
+    /// Ask the registries even about images seen to exist lately (and
+    /// remember their answers).
+    #[arg(long, env = "IMAGESPEC_REFRESH", value_parser = clap::builder::BoolishValueParser::new())]
+    pub refresh: bool,
+    /// How long an "it exists" answer is believed, in seconds (0: never
+    /// remember). Only positive answers are kept.
+    #[arg(long, env = "IMAGESPEC_EXISTENCE_TTL", value_name = "SECONDS", default_value_t = imagespec_engine::DEFAULT_TTL.as_secs())]
+    pub existence_ttl: u64,
+}
+
+impl RememberArgs {
+    /// The engine's options, with the cache folder's SQLite file.
+    pub fn options(&self, cache: &std::path::Path) -> Option<imagespec_engine::RememberOptions> {
+        (self.existence_ttl > 0).then(|| imagespec_engine::RememberOptions {
+            path: cache.join("existence.sqlite"),
+            ttl: std::time::Duration::from_secs(self.existence_ttl),
+            refresh: self.refresh,
+        })
+    }
 }
 
 /// Which builder builds the specs that name none, and its settings.
@@ -601,6 +628,8 @@ pub struct BuildArgs {
     pub docker: imagespec_docker::DockerArgs,
     #[command(flatten)]
     pub builder: BuilderArgs,
+    #[command(flatten)]
+    pub remember: RememberArgs,
 }
 
 #[derive(Debug, Args)]

@@ -260,6 +260,8 @@ fn a_failed_build_says_each_error_once_and_dry_run_lists_nested_bases() {
             "--fast-fail",
             "--docker",
             "/nonexistent/docker",
+            "--builder",
+            "default",
             "spec.yaml",
         ])
         .output()

@@ -108,6 +108,9 @@ fn build_dry_run_with_dockerfile_and_command() {
             "builtin",
             "--docker",
             "docker",
+            // Docker's commands, whichever builder this machine has.
+            "--builder",
+            "default",
             "spec.yaml",
         ],
     );

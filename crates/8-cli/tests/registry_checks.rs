@@ -56,6 +56,9 @@ fn cmd() -> Command {
         .env("IMAGESPEC_REGISTRY_TIMEOUT", "2")
         .env("IMAGESPEC_REGISTRY_RETRIES", "2")
         .env("IMAGESPEC_REGISTRY_BACKOFF_MS", "50")
+        // Each check here is the registry's answer: none is remembered
+        // (remembered existence has its own test).
+        .env("IMAGESPEC_EXISTENCE_TTL", "0")
         .env_remove("FLYTE_FORCE_PUSH_IMAGE_SPEC")
         .env_remove("FLYTE_IMG_FAST_FAIL");
     c
@@ -65,7 +68,8 @@ fn cmd() -> Command {
 /// as asking the engine fails.
 fn no_engine() -> Command {
     let mut c = cmd();
-    c.env("IMAGESPEC_DOCKER", "/nonexistent/docker");
+    c.env("IMAGESPEC_DOCKER", "/nonexistent/docker")
+        .env("IMAGESPEC_BUILDER", "default");
     c
 }
 
@@ -912,4 +916,129 @@ fn invalid_registry_knobs_fail_at_start_naming_the_variable() {
             assert!(ran.took < Duration::from_secs(10), "{what}");
         }
     }
+}
+
+/// Remembered existence: a second `exists` over the same specs asks the
+/// registry nothing; `--refresh` (or `IMAGESPEC_REFRESH`) asks again; a
+/// missing image is always asked about, so it is found once pushed; a
+/// stale answer (the time to live) is asked again; and concurrent processes
+/// share the file.
+#[test]
+fn exists_answers_are_remembered_for_their_time_to_live_and_never_missing_ones() {
+    let reg = TestRegistry::no_auth();
+    let proxy = FaultProxy::start(&reg.host());
+    let case = Case::new();
+    let cache = case.path("cache");
+    let remembering = || {
+        let mut c = cmd();
+        c.env("IMAGESPEC_CACHE_DIR", &cache)
+            .env("IMAGESPEC_EXISTENCE_TTL", "600")
+            .env_remove("IMAGESPEC_REFRESH");
+        c
+    };
+    let specs: Vec<PathBuf> = (0..20)
+        .map(|i| {
+            case.spec(
+                &format!("s{i}.yaml"),
+                &format!("remembered{i}"),
+                &proxy.host(),
+                "",
+            )
+        })
+        .collect();
+    for (i, s) in specs[..10].iter().enumerate() {
+        reg.push_image(&format!("remembered{i}"), &tag_of(s), Format::Docker);
+    }
+    let refs: Vec<&Path> = specs.iter().map(PathBuf::as_path).collect();
+    let first = exists_with(remembering(), &refs);
+    assert_eq!(first.code, 3, "{}", first.stderr);
+    let statuses = |c: &Checked| -> Vec<String> {
+        c.rows
+            .iter()
+            .map(|r| r["status"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let expected: Vec<&str> = (0..20)
+        .map(|i| if i < 10 { "exists" } else { "missing" })
+        .collect();
+    assert_eq!(statuses(&first), expected);
+    let asked = proxy.requests();
+    assert!(asked >= 20, "every image asked once: {asked}");
+
+    // Again: the ten that exist are remembered, the ten missing asked again.
+    let second = exists_with(remembering(), &refs);
+    assert_eq!(statuses(&second), expected);
+    let again = proxy.requests() - asked;
+    assert!(
+        again > 0 && again <= asked / 2 + 1,
+        "only the missing ones were asked: {again} of {asked}"
+    );
+    assert_eq!(
+        second.rows[0]["digest"], first.rows[0]["digest"],
+        "the remembered digest"
+    );
+
+    // A missing image, once pushed, is found at once (never remembered missing).
+    reg.push_image("remembered10", &tag_of(&specs[10]), Format::Docker);
+    let third = exists_with(remembering(), &[specs[10].as_path()]);
+    assert_eq!(statuses(&third), ["exists"]);
+
+    // Only the existing ones, with everything remembered: nothing asked.
+    let before = proxy.requests();
+    let fourth = exists_with(remembering(), &refs[..10]);
+    assert_eq!(fourth.code, 0, "{}", fourth.stderr);
+    assert_eq!(
+        proxy.requests(),
+        before,
+        "all remembered: the registry is not asked"
+    );
+
+    // --refresh and IMAGESPEC_REFRESH ask again.
+    let mut refresh = remembering();
+    refresh
+        .arg("exists")
+        .arg("--json")
+        .arg("--refresh")
+        .args(&refs[..10]);
+    assert!(refresh.output().unwrap().status.success());
+    let refreshed = proxy.requests();
+    assert!(
+        refreshed >= before + 10,
+        "refreshed: {}",
+        refreshed - before
+    );
+    let mut env_refresh = remembering();
+    env_refresh.env("IMAGESPEC_REFRESH", "1");
+    let _ = exists_with(env_refresh, &refs[..10]);
+    assert!(
+        proxy.requests() >= refreshed + 10,
+        "IMAGESPEC_REFRESH asks again"
+    );
+
+    // A stale answer is asked again: a time to live of one second.
+    std::thread::sleep(Duration::from_millis(2100));
+    let mut short = remembering();
+    short.env("IMAGESPEC_EXISTENCE_TTL", "1");
+    let before = proxy.requests();
+    let _ = exists_with(short, &refs[..10]);
+    assert!(
+        proxy.requests() >= before + 10,
+        "stale answers are asked again"
+    );
+
+    // Two processes at once share the file.
+    let mut a = remembering();
+    a.arg("exists").arg("--json").args(&refs[..10]);
+    let mut b = remembering();
+    b.arg("exists").arg("--json").args(&refs[..10]);
+    let (ca, cb) = (a.spawn().unwrap(), b.spawn().unwrap());
+    let (oa, ob) = (
+        ca.wait_with_output().unwrap(),
+        cb.wait_with_output().unwrap(),
+    );
+    assert!(
+        oa.status.success() && ob.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ob.stderr)
+    );
 }

@@ -47,6 +47,7 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> crate::error::Result<Ex
             epoch: source_date_epoch()?,
             engine_only: args.engine,
         }),
+        remember: args.remember.options(&cache),
     };
     let parallel = args
         .jobs

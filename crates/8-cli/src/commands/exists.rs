@@ -18,7 +18,12 @@ pub(crate) fn run(args: ExistsArgs, printer: &Printer) -> crate::error::Result<E
     let configured =
         configured.with_docker(&imagespec_docker::DockerArgs::from(args.docker.clone()))?;
     let plugins = configured.plugins()?;
-    let engine = Engine::new(&plugins, EngineOptions::default(), 1);
+    let cache = imagespec_context::cache::cache_dir()?;
+    let engine_options = EngineOptions {
+        remember: args.remember.options(&cache),
+        ..EngineOptions::default()
+    };
+    let engine = Engine::new(&plugins, engine_options, 1);
     let jobs = prepare_all(&engine, &args.specs, &options, printer, Lints::Quiet)?;
     let answers = runtime()?.block_on(engine.exists(&jobs));
     let mut results = Vec::new();
