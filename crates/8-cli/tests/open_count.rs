@@ -153,7 +153,9 @@ fn stderr(out: &Output) -> String {
 fn build(p: &Project, cache: &Path) -> Output {
     imagespec()
         .env("IMAGESPEC_CACHE_DIR", cache)
-        .args(["build", "--json", "--docker"])
+        // The Docker builder with a client that builds nothing, whatever
+        // builder this machine would choose.
+        .args(["build", "--json", "--builder", "default", "--docker"])
         .arg(&p.docker)
         .arg(&p.spec)
         .output()
