@@ -22,7 +22,15 @@ pub const REGISTRY_PORT: u16 = 5765;
 pub const PYTHON_IMAGE: &str = "imagespec-e2e/python:3.11";
 /// `FROM scratch` + the uv binary at `/uv`, for `builder_config.uv_image`.
 pub const UV_IMAGE: &str = "imagespec-e2e/uv:latest";
-const PACKAGES: [&str; 4] = ["docker.io", "docker-registry", "debootstrap", "podman"];
+const PACKAGES: [&str; 7] = [
+    "docker.io",
+    "docker-registry",
+    "debootstrap",
+    "podman",
+    "openssl",
+    "openssh-server",
+    "iproute2",
+];
 /// Debian's podman (4.3), the `podman` builder's e2e engine.
 pub const PODMAN: &str = "/usr/bin/podman";
 /// Where podman is told that the local registry speaks plain HTTP (that
@@ -33,11 +41,11 @@ fn state_dir(root: &Path) -> PathBuf {
     root.join("target/e2e")
 }
 
-fn log(msg: &str) {
+pub(crate) fn log(msg: &str) {
     eprintln!("xtask e2e: {msg}");
 }
 
-fn run(cmd: &mut Command) -> Result<()> {
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     let status = cmd
         .status()
         .with_context(|| format!("cannot run {cmd:?}"))?;
@@ -47,7 +55,7 @@ fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
-fn quiet_ok(cmd: &mut Command) -> bool {
+pub(crate) fn quiet_ok(cmd: &mut Command) -> bool {
     cmd.stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -59,7 +67,11 @@ fn docker() -> Command {
     Command::new(DOCKER)
 }
 
-fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
+pub(crate) fn wait_for(
+    what: &str,
+    timeout: Duration,
+    mut ready: impl FnMut() -> bool,
+) -> Result<()> {
     let start = Instant::now();
     while start.elapsed() < timeout {
         if ready() {
@@ -70,13 +82,13 @@ fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) -> R
     bail!("{what} did not come up within {timeout:?}")
 }
 
-fn pid_alive(pid_file: &Path) -> Option<u32> {
+pub(crate) fn pid_alive(pid_file: &Path) -> Option<u32> {
     let pid: u32 = fs::read_to_string(pid_file).ok()?.trim().parse().ok()?;
     Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
 }
 
 /// Starts a daemon in the background, its output in `log`, its PID in `pid_file`.
-fn spawn_daemon(cmd: &mut Command, log_file: &Path, pid_file: &Path) -> Result<u32> {
+pub(crate) fn spawn_daemon(cmd: &mut Command, log_file: &Path, pid_file: &Path) -> Result<u32> {
     let out = fs::File::create(log_file)?;
     let child = cmd
         .stdin(Stdio::null())
@@ -99,10 +111,27 @@ fn install_packages() -> Result<()> {
     }
     log(&format!("installing {}", missing.join(" ")));
     run(Command::new("apt-get").args(["update", "-qq"]))?;
-    run(Command::new("apt-get")
+    // No service starts as a package installs (openssh-server would listen
+    // on every address, port 22): Debian's policy-rc.d says no, for the
+    // time of the install.
+    let policy = Path::new("/usr/sbin/policy-rc.d");
+    let ours = !policy.exists();
+    if ours {
+        fs::write(
+            policy,
+            "#!/bin/sh\n# imagespec's xtask: no service starts during its install\nexit 101\n",
+        )?;
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(policy, fs::Permissions::from_mode(0o755))?;
+    }
+    let installed = run(Command::new("apt-get")
         .args(["install", "-y", "-qq", "--no-install-recommends"])
         .args(&missing)
-        .env("DEBIAN_FRONTEND", "noninteractive"))
+        .env("DEBIAN_FRONTEND", "noninteractive"));
+    if ours {
+        let _ = fs::remove_file(policy);
+    }
+    installed
 }
 
 fn engine_up() -> bool {
@@ -339,8 +368,12 @@ pub fn up(root: &Path) -> Result<()> {
     build_python_image(&state)?;
     build_uv_image(&state)?;
     prepare_podman()?;
+    crate::remote::up(&state, &[PYTHON_IMAGE, UV_IMAGE])?;
     let env = format!(
-        "IMAGESPEC_DOCKER={DOCKER}\nIMAGESPEC_PODMAN={PODMAN}\nIMAGESPEC_E2E_REGISTRY=localhost:{REGISTRY_PORT}\nIMAGESPEC_E2E_PYTHON_IMAGE={PYTHON_IMAGE}\nIMAGESPEC_E2E_UV_IMAGE={UV_IMAGE}\n"
+        "IMAGESPEC_DOCKER={DOCKER}\nIMAGESPEC_PODMAN={PODMAN}\nIMAGESPEC_E2E_REGISTRY=localhost:{REGISTRY_PORT}\nIMAGESPEC_E2E_PYTHON_IMAGE={PYTHON_IMAGE}\nIMAGESPEC_E2E_UV_IMAGE={UV_IMAGE}\nIMAGESPEC_E2E_REMOTE_HOST={}\nIMAGESPEC_E2E_REMOTE_SSH=ssh://{}\nIMAGESPEC_E2E_REMOTE_CERTS={}\n",
+        crate::remote::host(),
+        crate::remote::SSH_ALIAS,
+        crate::remote::certs(&state).display()
     );
     fs::write(state.join("env"), env)?;
     log("ready");
@@ -365,11 +398,13 @@ pub fn is_up(root: &Path) -> bool {
         && ["registry", "dockerd"]
             .iter()
             .all(|n| pid_alive(&state.join(format!("{n}.pid"))).is_some())
+        && crate::remote::is_up(&state)
 }
 
 /// Stops what `up` started (by PID); leaves anything else running.
 pub fn down(root: &Path) -> Result<()> {
     let state = state_dir(root);
+    crate::remote::down(&state)?;
     for name in ["registry", "dockerd"] {
         let pid_file = state.join(format!("{name}.pid"));
         if let Some(pid) = pid_alive(&pid_file) {

@@ -17,6 +17,7 @@ mod docs;
 mod e2e;
 mod flytekit;
 mod plugin;
+mod remote;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -180,6 +181,8 @@ const E2E_TESTS: &[&str] = &[
     "e2e_source_push",
     "--test",
     "e2e_podman",
+    "--test",
+    "e2e_remote",
     "--test",
     "registry_checks",
     "--test",

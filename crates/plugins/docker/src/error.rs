@@ -16,6 +16,13 @@ pub enum DockerError {
     /// The client runs but reaches no engine.
     #[error("no Docker engine is reachable{at}: {detail}. Start dockerd, or set DOCKER_HOST / --docker-host (or a docker context) to a running engine")]
     NoEngine { at: String, detail: String },
+    /// A remote engine cannot be reached, for a reason the client named.
+    #[error("the Docker engine{at} cannot be reached: {detail}. {fix}")]
+    Remote {
+        at: String,
+        detail: String,
+        fix: String,
+    },
     /// BuildKit cannot be used.
     #[error("{0}")]
     NoBuildKit(String),

@@ -126,8 +126,19 @@ pub async fn check(
     for why in &passed_over {
         tracing::info!("passed over the docker client {why}");
     }
+    let at = settings
+        .host
+        .as_ref()
+        .map(|h| format!(" at {h}"))
+        .or_else(|| {
+            settings
+                .context
+                .as_ref()
+                .map(|c| format!(" through context {c}"))
+        })
+        .unwrap_or_default();
     tracing::info!(
-        "docker client {} ({}), engine {}, {}",
+        "docker client {} ({}), engine {}{at}, {}",
         caps.client.display(),
         caps.client_version,
         caps.server_version,
@@ -137,6 +148,49 @@ pub async fn check(
         }
     );
     check_platforms(settings, platforms, caps).await
+}
+
+/// The fix for a remote engine the client could not reach, from what the
+/// client said: TLS files missing or not trusted, an SSH host key unknown
+/// or a key refused. `None`: nothing remote-specific (the generic advice).
+fn remote_fix(host: Option<&str>, detail: &str) -> Option<String> {
+    let d = detail.to_lowercase();
+    let cert_path = std::env::var("DOCKER_CERT_PATH")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "~/.docker".into());
+    if d.contains("could not read ca certificate")
+        || d.contains("could not load x509 key pair")
+        || (d.contains("no such file") && d.contains(".pem"))
+    {
+        return Some(format!(
+            "The TLS files are missing: DOCKER_CERT_PATH ({cert_path}) must hold ca.pem (the engine's CA), cert.pem and key.pem (this client's pair), or give them to a docker context (`docker context create NAME --docker host=...,ca=...,cert=...,key=...`)"
+        ));
+    }
+    if d.contains("x509:") || d.contains("certificate") || d.contains("tls:") {
+        return Some(format!(
+            "TLS with the engine failed: its certificate must be signed by the ca.pem in DOCKER_CERT_PATH ({cert_path}) and name the host you connect to, and the engine must trust this client's cert.pem (dockerd --tlsverify --tlscacert)"
+        ));
+    }
+    if d.contains("host key verification failed") || d.contains("no matching host key") {
+        return Some(
+            "The engine's SSH host key is not known here: check it, then add it to ~/.ssh/known_hosts (`ssh-keyscan -p PORT HOST >> ~/.ssh/known_hosts`), or connect once with `ssh` and accept it"
+                .into(),
+        );
+    }
+    if d.contains("permission denied (publickey") {
+        return Some(
+            "SSH refused this machine's key: add its public key to the remote user's authorized_keys, or load the right key into ssh-agent"
+                .into(),
+        );
+    }
+    if host.is_some_and(|h| h.starts_with("ssh://")) && d.contains("dial-stdio") {
+        return Some(
+            "the remote machine runs no docker client able to relay (`docker system dial-stdio`): install Docker 18.09 or newer there"
+                .into(),
+        );
+    }
+    None
 }
 
 /// What one client can do: its version, the engine's, and how it builds.
@@ -171,11 +225,19 @@ async fn probe(settings: &DockerSettings) -> Result<Capabilities, DockerError> {
             .last()
             .unwrap_or("")
             .to_string();
+        if let Some(fix) = remote_fix(settings.host.as_deref(), &detail) {
+            return Err(DockerError::Remote { at, detail, fix });
+        }
         return Err(DockerError::NoEngine { at, detail });
     }
     if major(server_version) < 18 {
         return Err(DockerError::NoBuildKit(format!(
-            "the Docker engine is version {server_version}; BuildKit needs 18.09 or newer. Upgrade the engine"
+            "the Docker engine{} is version {server_version}; BuildKit needs 18.09 or newer. Upgrade the engine",
+            settings
+                .host
+                .as_ref()
+                .map(|h| format!(" at `{h}`"))
+                .unwrap_or_default()
         )));
     }
 
@@ -265,4 +327,39 @@ async fn check_platforms(
         }
     }
     Ok(caps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_failures_get_their_own_fix() {
+        let tls = remote_fix(
+            Some("tcp://10.0.0.5:2376"),
+            "could not read CA certificate \"/x/ca.pem\": open /x/ca.pem: no such file or directory",
+        )
+        .unwrap();
+        assert!(
+            tls.contains("TLS files are missing") && tls.contains("cert.pem"),
+            "{tls}"
+        );
+        let trust = remote_fix(
+            Some("tcp://10.0.0.5:2376"),
+            "error during connect: Get \"https://10.0.0.5:2376/v1.24/version\": x509: certificate signed by unknown authority",
+        )
+        .unwrap();
+        assert!(trust.contains("TLS with the engine failed"), "{trust}");
+        let ssh = remote_fix(
+            Some("ssh://me@build"),
+            "error during connect: ... Host key verification failed.",
+        )
+        .unwrap();
+        assert!(ssh.contains("known_hosts"), "{ssh}");
+        assert!(remote_fix(
+            None,
+            "Cannot connect to the Docker daemon at unix:///var/run/docker.sock"
+        )
+        .is_none());
+    }
 }
