@@ -9,13 +9,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
-/// Debian's docker client: it builds with the daemon's built-in BuildKit
-/// (the first `docker` on PATH here is a client without buildx).
-pub const DOCKER: &str = "/usr/bin/docker";
+use crate::daemon::{log, pid_alive, quiet_ok, run, spawn_daemon, wait_for};
+
+pub use crate::daemon::DOCKER;
 /// The registry's loopback port.
 pub const REGISTRY_PORT: u16 = 5765;
 /// Debian base with Python 3.11 and the machine's CA certificates.
@@ -41,63 +41,8 @@ fn state_dir(root: &Path) -> PathBuf {
     root.join("target/e2e")
 }
 
-pub(crate) fn log(msg: &str) {
-    eprintln!("xtask e2e: {msg}");
-}
-
-pub(crate) fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
-    if !status.success() {
-        bail!("{cmd:?} failed ({status})");
-    }
-    Ok(())
-}
-
-pub(crate) fn quiet_ok(cmd: &mut Command) -> bool {
-    cmd.stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
 fn docker() -> Command {
     Command::new(DOCKER)
-}
-
-pub(crate) fn wait_for(
-    what: &str,
-    timeout: Duration,
-    mut ready: impl FnMut() -> bool,
-) -> Result<()> {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if ready() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    bail!("{what} did not come up within {timeout:?}")
-}
-
-pub(crate) fn pid_alive(pid_file: &Path) -> Option<u32> {
-    let pid: u32 = fs::read_to_string(pid_file).ok()?.trim().parse().ok()?;
-    Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
-}
-
-/// Starts a daemon in the background, its output in `log`, its PID in `pid_file`.
-pub(crate) fn spawn_daemon(cmd: &mut Command, log_file: &Path, pid_file: &Path) -> Result<u32> {
-    let out = fs::File::create(log_file)?;
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out)
-        .spawn()
-        .with_context(|| format!("cannot start {cmd:?}"))?;
-    fs::write(pid_file, child.id().to_string())?;
-    Ok(child.id())
 }
 
 fn install_packages() -> Result<()> {

@@ -13,6 +13,7 @@
 //!   reference); `cargo xtask man`: the man pages.
 
 mod bench;
+mod daemon;
 mod docs;
 mod e2e;
 mod flytekit;

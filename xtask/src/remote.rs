@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::e2e::{log, pid_alive, quiet_ok, run, spawn_daemon, wait_for, DOCKER};
+use crate::daemon::{log, pid_alive, quiet_ok, run, spawn_daemon, wait_for, DOCKER};
 
 /// The remote engine's TLS port on 127.0.0.1.
 pub const TLS_PORT: u16 = 5766;
