@@ -125,6 +125,19 @@ pub struct BuildRequest<'a> {
     pub quiet: bool,
 }
 
+impl<'a> BuildRequest<'a> {
+    /// The context the request carries, or the error of a request without
+    /// one, for the builder `builder` (one that builds from a context).
+    pub fn context_for(&self, builder: &str) -> Result<&'a BuildContext> {
+        self.context.ok_or_else(|| {
+            crate::Error::Other(format!(
+                "{}: the {builder} builder builds from a context, and none was prepared",
+                self.target.image_name
+            ))
+        })
+    }
+}
+
 /// What a build produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BuildOutcome {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use imagespec_core::builder::{
-    BuildContext, BuildOutcome, BuildRequest, BuilderRegistration, ImageBuilder, Target,
+    BuildOutcome, BuildRequest, BuilderRegistration, ImageBuilder, Target,
 };
 use imagespec_core::existence::Existence;
 use imagespec_core::{Plugin, Result};
@@ -173,16 +173,6 @@ pub async fn local_existence(settings: &DockerSettings, image: &str) -> Result<E
     })
 }
 
-/// The context a request carries, or the error of a request without one.
-fn context_of<'r>(request: &BuildRequest<'r>) -> Result<&'r BuildContext> {
-    request.context.ok_or_else(|| {
-        imagespec_core::Error::Other(format!(
-            "{}: the Docker builder builds from a context, and none was prepared",
-            request.target.image_name
-        ))
-    })
-}
-
 /// Runs docker on a prepared context, as [`DockerBuilder`] does: the build
 /// (with `--push` under buildx), else the engine's built-in BuildKit and
 /// then `docker push`.
@@ -191,7 +181,7 @@ pub async fn build_with(
     request: &BuildRequest<'_>,
 ) -> Result<BuildOutcome> {
     let target = &request.target;
-    let context = context_of(request)?;
+    let context = request.context_for("Docker")?;
     let caps = preflight::check(settings, &target.platforms).await?;
     let settings = &settings.with_client(&caps.client);
     // buildx's metadata file: in a folder of its own, made and removed
@@ -241,7 +231,7 @@ pub async fn planned_commands(
     request: &BuildRequest<'_>,
 ) -> Result<Vec<String>> {
     let target = &request.target;
-    let context = context_of(request)?;
+    let context = request.context_for("Docker")?;
     let mut lines = Vec::new();
     let mut settings = settings.clone();
     let mode = match settings.mode {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use imagespec_core::builder::{
-    BuildContext, BuildOutcome, BuildRequest, BuilderRegistration, ImageBuilder, Target,
+    BuildOutcome, BuildRequest, BuilderRegistration, ImageBuilder, Target,
 };
 use imagespec_core::existence::Existence;
 use imagespec_core::{Plugin, Result};
@@ -46,16 +46,6 @@ impl Plugin for PodmanBuilder {
     fn name(&self) -> &'static str {
         "podman"
     }
-}
-
-/// The context a request carries, or the error of a request without one.
-fn context_of<'r>(request: &BuildRequest<'r>) -> Result<&'r BuildContext> {
-    request.context.ok_or_else(|| {
-        imagespec_core::Error::Other(format!(
-            "{}: the podman builder builds from a context, and none was prepared",
-            request.target.image_name
-        ))
-    })
 }
 
 #[async_trait]
@@ -121,7 +111,7 @@ impl ImageBuilder for PodmanBuilder {
     }
 
     async fn planned_commands(&self, request: &BuildRequest<'_>) -> Result<Vec<String>> {
-        let context = context_of(request)?;
+        let context = request.context_for("podman")?;
         let settings = self.settings()?;
         let podman = settings.podman.display().to_string();
         let quote = |words: Vec<String>| {
@@ -149,7 +139,7 @@ impl ImageBuilder for PodmanBuilder {
 
     async fn build_image(&self, request: &BuildRequest<'_>) -> Result<BuildOutcome> {
         let target = &request.target;
-        let context = context_of(request)?;
+        let context = request.context_for("podman")?;
         let settings = self.settings()?;
         let found = preflight::check(&settings, &target.platforms).await?;
         let settings = PodmanSettings {
