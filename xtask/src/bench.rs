@@ -706,6 +706,38 @@ fn p3(b: &Bench) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// flytekit's build of `spec` as tagged `tag`: its context in `ctx`, the
+/// Dockerfile's `#syntax` line removed (it would pull a frontend), then
+/// `docker build` on the same engine; `ctx` is removed after.
+fn flytekit_build(
+    b: &Bench,
+    docker_bin: &str,
+    spec: &Path,
+    ctx: &Path,
+    tag: &str,
+) -> Result<Sample> {
+    let start = Instant::now();
+    let s1 = measure(b.theirs("context").arg(spec).arg(ctx), false)?;
+    let text = fs::read_to_string(ctx.join("Dockerfile"))?;
+    let text: String = text
+        .lines()
+        .filter(|l| !l.trim_start().to_lowercase().starts_with("#syntax"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(ctx.join("Dockerfile"), text)?;
+    let mut cmd = Command::new(docker_bin);
+    cmd.env("DOCKER_BUILDKIT", "1")
+        .args(["build", "--progress", "plain", "-t", tag])
+        .arg(ctx);
+    let s2 = measure(&mut cmd, false);
+    let _ = fs::remove_dir_all(ctx);
+    let s2 = s2?;
+    Ok(Sample {
+        wall: start.elapsed(),
+        max_rss_kib: s1.max_rss_kib.max(s2.max_rss_kib),
+    })
+}
+
 fn p4(b: &Bench) -> Result<Vec<Row>> {
     eprintln!("xtask bench: P4");
     let docker_bin = b.var("IMAGESPEC_DOCKER")?;
@@ -738,26 +770,13 @@ fn p4(b: &Bench) -> Result<Vec<Row>> {
     let mut counter = 0u64;
     let mut flytekit_build = |tag: &str| -> Result<Sample> {
         counter += 1;
-        let ctx = dir.join(format!("fk-{counter}"));
-        let start = Instant::now();
-        let s1 = measure(b.theirs("context").arg(&spec).arg(&ctx), false)?;
-        let text = fs::read_to_string(ctx.join("Dockerfile"))?;
-        let text: String = text
-            .lines()
-            .filter(|l| !l.trim_start().to_lowercase().starts_with("#syntax"))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        fs::write(ctx.join("Dockerfile"), text)?;
-        let mut cmd = Command::new(&docker_bin);
-        cmd.env("DOCKER_BUILDKIT", "1")
-            .args(["build", "--progress", "plain", "-t", tag])
-            .arg(&ctx);
-        let s2 = measure(&mut cmd, false)?;
-        let _ = fs::remove_dir_all(&ctx);
-        Ok(Sample {
-            wall: start.elapsed(),
-            max_rss_kib: s1.max_rss_kib.max(s2.max_rss_kib),
-        })
+        flytekit_build(
+            b,
+            &docker_bin,
+            &spec,
+            &dir.join(format!("fk-{counter}")),
+            tag,
+        )
     };
     let ours_build = || measure(b.ours().args(["build", "--no-push"]).arg(&spec), false);
     let prune = || docker(b, &["builder", "prune", "-af"]).map(|_| ());
@@ -894,28 +913,20 @@ fn p5(b: &Bench) -> Result<Vec<Row>> {
         // flytekit: its context, `docker build`, `docker push`.
         next_change()?;
         counter += 1;
-        let ctx = dir.join(format!("fk-{counter}"));
         let tag = format!("{registry}/bench-push-fk:{nonce}-{counter}");
         let start = Instant::now();
-        let s1 = measure(b.theirs("context").arg(&spec).arg(&ctx), false)?;
-        let text = fs::read_to_string(ctx.join("Dockerfile"))?;
-        let text: String = text
-            .lines()
-            .filter(|l| !l.trim_start().to_lowercase().starts_with("#syntax"))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        fs::write(ctx.join("Dockerfile"), text)?;
-        let mut cmd = Command::new(&docker_bin);
-        cmd.env("DOCKER_BUILDKIT", "1")
-            .args(["build", "--progress", "plain", "-t", &tag])
-            .arg(&ctx);
-        let s2 = measure(&mut cmd, false)?;
-        let s3 = measure(Command::new(&docker_bin).args(["push", &tag]), false)?;
+        let built = flytekit_build(
+            b,
+            &docker_bin,
+            &spec,
+            &dir.join(format!("fk-{counter}")),
+            &tag,
+        )?;
+        let pushed = measure(Command::new(&docker_bin).args(["push", &tag]), false)?;
         theirs.push(Sample {
             wall: start.elapsed(),
-            max_rss_kib: s1.max_rss_kib.max(s2.max_rss_kib).max(s3.max_rss_kib),
+            max_rss_kib: built.max_rss_kib.max(pushed.max_rss_kib),
         });
-        let _ = fs::remove_dir_all(&ctx);
     }
     forget_images(
         b,
