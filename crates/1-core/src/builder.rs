@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::error::{Result, SpecError};
-use crate::existence::Existence;
+use crate::existence::{Existence, ExistenceChecker};
 use crate::plugin::{Plugin, Registration, Registry};
 use crate::redact::Secrets;
 use crate::spec::SpecRef;
@@ -109,7 +109,6 @@ impl BuildContext {
 }
 
 /// What a builder is asked to build.
-#[derive(Debug)]
 pub struct BuildRequest<'a> {
     /// The image.
     pub target: Target<'a>,
@@ -123,6 +122,23 @@ pub struct BuildRequest<'a> {
     /// Print nothing but errors (`-q`): a builder keeps its output to
     /// itself, and shows its end only when it fails.
     pub quiet: bool,
+    /// The registry checker the run asks, for a builder that reads the
+    /// registry itself (the digest of a build cache shared through it);
+    /// `None` when the program has none.
+    pub registry: Option<&'a dyn ExistenceChecker>,
+}
+
+impl std::fmt::Debug for BuildRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuildRequest")
+            .field("target", &self.target)
+            .field("context", &self.context)
+            .field("real_name", &self.real_name)
+            .field("masked", &self.masked)
+            .field("quiet", &self.quiet)
+            .field("registry", &self.registry.map(|r| r.name()))
+            .finish()
+    }
 }
 
 impl<'a> BuildRequest<'a> {

@@ -309,7 +309,10 @@ impl<'p> Engine<'p> {
         job: &'r BuildJob,
         context: Option<&'r BuildContext>,
         masked: &'r imagespec_core::redact::Secrets,
-    ) -> Result<BuildRequest<'r>> {
+    ) -> Result<BuildRequest<'r>>
+    where
+        'p: 'r,
+    {
         let target = self.target(job);
         let real_name = builder.planned_real_name(&target)?;
         Ok(BuildRequest {
@@ -318,6 +321,7 @@ impl<'p> Engine<'p> {
             real_name,
             masked,
             quiet: self.options.quiet,
+            registry: self.plugins.checkers.first(),
         })
     }
 
