@@ -39,6 +39,25 @@ fn remote() -> Remote {
     }
 }
 
+impl Remote {
+    /// `docker ARGS` against the remote engine (over TLS); its stdout.
+    fn docker_ok(&self, e: &E2e, args: &[&str]) -> String {
+        let out = Command::new(&e.docker)
+            .env("DOCKER_HOST", &self.host)
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", &self.certs)
+            .args(args)
+            .output()
+            .expect("docker runs");
+        assert!(
+            out.status.success(),
+            "remote docker {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
 fn write(root: &Path, rel: &str, body: &str) {
     let p = root.join(rel);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -343,4 +362,146 @@ fn a_spec_builds_and_pushes_through_a_remote_engine_over_ssh() {
         said.contains("127.0.0.1:5767") && said.contains("known_hosts"),
         "{said}"
     );
+}
+
+/// The steps of the final stage in a `--progress plain` log (lines
+/// prefixed `[image] `): each step's title (`RUN ...`, `COPY ...`) and
+/// whether BuildKit took it from the cache, in the Dockerfile's order.
+fn final_stage_steps(log: &str) -> Vec<(String, bool)> {
+    let lines: Vec<&str> = log
+        .lines()
+        .map(|l| l.split_once("] ").map_or(l, |(_, rest)| rest))
+        .collect();
+    let mut steps: Vec<(u32, String, bool)> = Vec::new();
+    for l in &lines {
+        let Some((id, body)) = l.strip_prefix('#').and_then(|r| r.split_once(' ')) else {
+            continue;
+        };
+        // `[stage-2  6/11] RUN ...`: the final stage is the one without a name
+        // of its own (`stage-N`).
+        let Some(rest) = body.strip_prefix("[stage-") else {
+            continue;
+        };
+        let Some((_, rest)) = rest.split_once(char::is_whitespace) else {
+            continue;
+        };
+        let Some((position, title)) = rest.trim_start().split_once("] ") else {
+            continue;
+        };
+        let n: u32 = position.split('/').next().unwrap().parse().unwrap();
+        if steps.iter().any(|(m, ..)| *m == n) || title.starts_with("FROM ") {
+            continue;
+        }
+        let cached = lines.iter().any(|m| *m == format!("#{id} CACHED"));
+        steps.push((n, title.to_string(), cached));
+    }
+    steps.sort_by_key(|(n, ..)| *n);
+    steps.into_iter().map(|(_, t, c)| (t, c)).collect()
+}
+
+/// A build cache shared through the registry: engine A (the local one)
+/// builds and pushes a spec with `--registry-cache`; engine B (the remote
+/// one), which never built it, builds the same spec with other source files
+/// and takes every step before the source from the cache: it installs
+/// nothing, and copies the source anew. B held a stale cache tag of the
+/// same name (an earlier build's), which must not hide the registry's.
+#[test]
+fn a_second_engine_reuses_the_first_engines_steps_through_the_registry() {
+    let e = e2e();
+    let r = remote();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let spec = root.join("spec.yaml");
+    let write_spec = |nonce: &str| {
+        write(
+            root,
+            "spec.yaml",
+            &format!(
+                "name: e2e-remote-cache\nregistry: {}\nbase_image: {}\npython_exec: /usr/bin/python3\npackages: [six]\n\
+                 env: {{RUN_NONCE: \"{nonce}\"}}\nsource_root: src\nsource_copy_mode: all\n{}",
+                e.registry,
+                e.python_image,
+                e.builder_config()
+            ),
+        )
+    };
+    let engine_a = || {
+        let mut a = common::imagespec();
+        // The same network as engine B's: it is part of a step's cache key.
+        a.env("IMAGESPEC_CACHE_DIR", root.join("cache-a"))
+            .env("IMAGESPEC_EXISTENCE_TTL", "0")
+            .env("IMAGESPEC_BUILD_NETWORK", "host")
+            .args(["--verbose"]);
+        a
+    };
+    let engine_b = || through_tls(&r, &root.join("cache-b"));
+
+    // An earlier build on B leaves B's engine an image with the cache tag's
+    // name (as a build that pushed its cache from B would, before imagespec
+    // untagged it).
+    write(root, "src/main.py", "print('cache v0')\n");
+    write_spec(&nonce().to_string());
+    let (stale, _) = build(engine_b(), &spec, &["--registry-cache", "--engine"]);
+    let cache_tag = format!(
+        "{}:imagespec-buildcache",
+        stale["image_name"]
+            .as_str()
+            .unwrap()
+            .rsplit_once(':')
+            .unwrap()
+            .0
+    );
+    r.docker_ok(
+        &e,
+        &["tag", stale["image_name"].as_str().unwrap(), &cache_tag],
+    );
+
+    // Engine A: a new spec (another nonce: none of its steps ran anywhere).
+    write_spec(&nonce().to_string());
+    write(root, "src/main.py", "print('cache v1')\n");
+    let (first, log_a) = build(engine_a(), &spec, &["--registry-cache"]);
+    assert_eq!(first["action"], "built", "{first}");
+    let steps_a = final_stage_steps(&log_a);
+    let install = |steps: &[(String, bool)]| {
+        steps
+            .iter()
+            .find(|(t, _)| t.contains("uv pip install"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no install step in {steps:?}"))
+    };
+    assert!(!install(&steps_a).1, "engine A installs: {steps_a:?}");
+    // The pushed cache tag is the pushed image; A's engine keeps no cache tag.
+    let pushed = e.docker_ok(&["pull", "-q", &cache_tag]);
+    assert!(!pushed.is_empty());
+    e.docker_ok(&["rmi", &cache_tag]);
+
+    // Engine B: another source file.
+    write(root, "src/main.py", "print('cache v2')\n");
+    let (second, log_b) = build(engine_b(), &spec, &["--registry-cache", "--engine"]);
+    assert_eq!(second["action"], "built", "{second}");
+    assert_ne!(second["image_name"], first["image_name"], "another tag");
+    let steps_b = final_stage_steps(&log_b);
+    let source = steps_b
+        .iter()
+        .position(|(t, _)| t.starts_with("COPY --chown=flytekit ./src /root"))
+        .unwrap_or_else(|| panic!("no source step: {steps_b:?}"));
+    let before: Vec<_> = steps_b[..source].iter().filter(|(_, c)| !c).collect();
+    assert!(
+        before.is_empty() && source > 3,
+        "engine B takes every step before the source from the cache; it ran {before:?}\nA:\n{log_a}\nB:\n{log_b}"
+    );
+    assert!(install(&steps_b).1);
+    assert!(!steps_b[source].1, "the source is copied anew: {steps_b:?}");
+    assert!(
+        !log_b.contains("Downloading") && !log_b.contains("Installed "),
+        "B installs nothing:\n{log_b}"
+    );
+    // B untagged the cache tag it pushed (the stale one is gone with it).
+    let tags = r.docker_ok(&e, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert!(!tags.lines().any(|t| t == cache_tag), "{tags}");
+
+    let image = second["image_name"].as_str().unwrap();
+    e.docker_ok(&["pull", image]);
+    let out = e.docker_ok(&["run", "--rm", image, "python", "-c", "import six, main"]);
+    assert_eq!(out.trim(), "cache v2");
 }

@@ -252,6 +252,7 @@ class HandOver(unittest.TestCase):
                 "imagespec_jobs": 2,
                 "imagespec_builder": "podman",
                 "imagespec_build_network": "host",
+                "imagespec_registry_cache": 1,
             },
         )
         err = io.StringIO()
@@ -269,6 +270,8 @@ class HandOver(unittest.TestCase):
         # by every builder), may come from the spec.
         self.assertEqual(seen["args"][seen["args"].index("--builder") + 1], "podman")
         self.assertEqual(seen["env"].get("IMAGESPEC_BUILD_NETWORK"), "host")
+        # So may sharing the build cache through the registry.
+        self.assertEqual(seen["env"].get("IMAGESPEC_REGISTRY_CACHE"), "1")
         for key in (
             "imagespec_docker",
             "imagespec_buildx_builder",

@@ -20,9 +20,16 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> crate::error::Result<Ex
         );
     }
     let options = args.read.load_options()?;
+    #[allow(unused_mut)]
+    let mut builder = args.builder.clone();
+    // `--registry-cache` is the Docker builder's; podman is told, to refuse it.
+    #[cfg(all(feature = "docker", feature = "podman"))]
+    {
+        builder.podman.registry_cache = args.docker.registry_cache;
+    }
     let configured = Configured::registered()
         .with_registry()?
-        .with_builder(&args.builder)?;
+        .with_builder(&builder)?;
     #[cfg(feature = "docker")]
     let configured = configured.with_docker(&args.docker)?;
     let plugins = configured.plugins()?;

@@ -9,7 +9,7 @@ use imagespec_core::builder::{
 use imagespec_core::existence::Existence;
 use imagespec_core::{Plugin, Result};
 
-use crate::command::{self, BuildCommand, BuildMode};
+use crate::command::{self, BuildCommand, BuildMode, CacheForm, SharedCache};
 use crate::error::DockerError;
 use crate::preflight;
 use crate::progress;
@@ -193,7 +193,8 @@ pub async fn build_with(
             imagespec_core::Error::io("create a temporary folder in", std::env::temp_dir(), e)
         })?;
     let metadata = metadata_dir.path().join("metadata.json");
-    let command = BuildCommand::of(caps.mode, settings, request, context, &metadata);
+    let cache = shared_cache(settings, request, caps.mode).await?;
+    let command = BuildCommand::of(caps.mode, settings, request, context, &metadata, cache);
     let mut build = settings.docker_supervised();
     command.apply(&mut build);
     tracing::info!(image = %target.image_name, mode = ?caps.mode, "building");
@@ -209,6 +210,13 @@ pub async fn build_with(
                 cmd.arg("push").arg(image);
                 let out = progress::run_streaming(cmd, image, "push", quiet, masked).await?;
                 digest = command::digest_from_push_output(&out);
+                // The same image under the cache's tag: no blob is sent again.
+                if let Some(cache) = command.cache.as_ref().filter(|c| c.export) {
+                    let mut cmd = settings.docker_supervised();
+                    cmd.arg("push").arg(&cache.reference);
+                    progress::run_streaming(cmd, image, "push", quiet, masked).await?;
+                    untag(settings, &cache.reference).await;
+                }
             }
         }
     }
@@ -219,6 +227,88 @@ pub async fn build_with(
         digest,
         context: context.kept.clone(),
     })
+}
+
+/// The build cache shared through the registry for this build, when
+/// `--registry-cache` asks for it: read from the image's repository, and
+/// written back when the image is pushed. The inline form is read by
+/// digest, asked of the registry here; the first build of a repository
+/// finds none and only writes it.
+async fn shared_cache(
+    settings: &DockerSettings,
+    request: &BuildRequest<'_>,
+    mode: BuildMode,
+) -> Result<Option<SharedCache>> {
+    let target = &request.target;
+    if !settings.registry_cache {
+        return Ok(None);
+    }
+    if target.spec.registry().is_none() {
+        tracing::warn!(
+            image = %target.image_name,
+            "the spec has no registry, so its build cache is not shared (--registry-cache)"
+        );
+        return Ok(None);
+    }
+    let reference = command::cache_ref(target.image_name);
+    let form = match mode {
+        BuildMode::Builtin => CacheForm::Inline,
+        // buildx's `docker` driver exports no registry cache.
+        BuildMode::Buildx => match preflight::buildx_driver(settings).await? {
+            driver if driver == "docker" => CacheForm::Inline,
+            _ => CacheForm::Registry,
+        },
+    };
+    let import = match form {
+        CacheForm::Registry => Some(reference.clone()),
+        CacheForm::Inline => match request.registry {
+            None => {
+                tracing::warn!(
+                    cache = %reference,
+                    "no registry checker is built in to read the shared build cache; building without it"
+                );
+                None
+            }
+            Some(checker) => match checker.check(&reference, &target.platforms).await {
+                Existence::Exists { digest } => {
+                    tracing::info!(cache = %reference, %digest, "reading the shared build cache");
+                    Some(format!("{}@{digest}", command::repository(&reference)))
+                }
+                Existence::Missing { .. } => {
+                    tracing::info!(cache = %reference, "no shared build cache yet");
+                    None
+                }
+                Existence::Unknown { reason } => {
+                    tracing::warn!(
+                        cache = %reference,
+                        "the shared build cache cannot be read ({reason}); building without it"
+                    );
+                    None
+                }
+            },
+        },
+    };
+    Ok(Some(SharedCache {
+        reference,
+        form,
+        import,
+        export: target.push,
+    }))
+}
+
+/// Removes the engine's tag `reference` (the image keeps its other tags):
+/// the cache tag is only there to be pushed.
+async fn untag(settings: &DockerSettings, reference: &str) {
+    let mut cmd = settings.docker_supervised();
+    cmd.args(["image", "rm", "--no-prune", reference]);
+    match cmd.output().await {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => tracing::debug!(
+            "docker image rm {reference}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => tracing::debug!("docker image rm {reference}: {e}"),
+    }
 }
 
 /// What [`build_with`] would run for a planned request, as shell lines: the
@@ -252,7 +342,8 @@ pub async fn planned_commands(
         },
     };
     let metadata = PathBuf::from("<context>.metadata.json");
-    let command = BuildCommand::of(mode, &settings, request, context, &metadata);
+    let cache = shared_cache(&settings, request, mode).await?;
+    let command = BuildCommand::of(mode, &settings, request, context, &metadata, cache);
     let (args, env) = command.args();
     let docker = settings.docker.display().to_string();
     let mut words: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -276,10 +367,24 @@ pub async fn planned_commands(
     lines.push(line(words));
     if target.push && mode == BuildMode::Builtin {
         lines.push(line(vec![
-            docker,
+            docker.clone(),
             "push".into(),
             target.image_name.to_string(),
         ]));
+        if let Some(cache) = command.cache.as_ref().filter(|c| c.export) {
+            lines.push(line(vec![
+                docker.clone(),
+                "push".into(),
+                cache.reference.clone(),
+            ]));
+            lines.push(line(vec![
+                docker,
+                "image".into(),
+                "rm".into(),
+                "--no-prune".into(),
+                cache.reference.clone(),
+            ]));
+        }
     }
     Ok(lines)
 }

@@ -30,6 +30,52 @@ pub struct BuildCommand<'a> {
     pub network: Option<&'a str>,
     pub context_dir: &'a Path,
     pub metadata_file: &'a Path,
+    /// The build cache shared through the registry, when asked for.
+    pub cache: Option<SharedCache>,
+}
+
+/// How the build cache rides through the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheForm {
+    /// BuildKit's inline cache: cache metadata in the image's config, the
+    /// image pushed under the cache tag too (any BuildKit, min mode: the
+    /// steps of the final stage).
+    Inline,
+    /// A `type=registry` cache manifest of every step (`mode=max`): buildx
+    /// with a builder whose driver can export one (not the `docker` driver).
+    Registry,
+}
+
+/// The build cache shared through the registry, for one build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedCache {
+    /// Where it is pushed: `REPO:imagespec-buildcache`.
+    pub reference: String,
+    pub form: CacheForm,
+    /// Where it is read from, when there is one to read: for the inline
+    /// form, the cache tag's manifest by digest (`REPO@sha256:...`), since
+    /// an engine takes a local image of the tag's name over the registry's
+    /// (a stale one, left by an earlier build, would hide the new cache);
+    /// for the registry form, the tag.
+    pub import: Option<String>,
+    /// Whether this build exports it (it pushes).
+    pub export: bool,
+}
+
+/// The shared build cache's reference for an image: its repository, tag
+/// [`crate::vars::CACHE_TAG`].
+pub fn cache_ref(image_name: &str) -> String {
+    format!("{}:{}", repository(image_name), crate::vars::CACHE_TAG)
+}
+
+/// An image name without its tag or digest.
+pub fn repository(image_name: &str) -> &str {
+    let name = image_name.split_once('@').map_or(image_name, |(n, _)| n);
+    match name.rsplit_once(':') {
+        // A colon after the last slash starts the tag (not a registry port).
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => name,
+    }
 }
 
 impl<'a> BuildCommand<'a> {
@@ -40,6 +86,7 @@ impl<'a> BuildCommand<'a> {
         request: &'a imagespec_core::builder::BuildRequest<'_>,
         context: &'a imagespec_core::builder::BuildContext,
         metadata_file: &'a Path,
+        cache: Option<SharedCache>,
     ) -> BuildCommand<'a> {
         BuildCommand {
             mode,
@@ -52,6 +99,7 @@ impl<'a> BuildCommand<'a> {
             network: settings.network.as_deref(),
             context_dir: &context.dir,
             metadata_file,
+            cache,
         }
     }
 
@@ -73,6 +121,37 @@ impl<'a> BuildCommand<'a> {
         }
         args.extend(["--progress".to_string(), "plain".to_string()]);
         args.extend(["--tag".to_string(), self.image_name.to_string()]);
+        if let Some(cache) = &self.cache {
+            match cache.form {
+                CacheForm::Inline => {
+                    if cache.export {
+                        args.extend([
+                            "--tag".to_string(),
+                            cache.reference.clone(),
+                            "--build-arg".to_string(),
+                            "BUILDKIT_INLINE_CACHE=1".to_string(),
+                        ]);
+                    }
+                    if let Some(import) = &cache.import {
+                        args.extend(["--cache-from".to_string(), import.clone()]);
+                    }
+                }
+                CacheForm::Registry => {
+                    if let Some(import) = &cache.import {
+                        args.extend([
+                            "--cache-from".to_string(),
+                            format!("type=registry,ref={import}"),
+                        ]);
+                    }
+                    if cache.export {
+                        args.extend([
+                            "--cache-to".to_string(),
+                            format!("type=registry,ref={},mode=max", cache.reference),
+                        ]);
+                    }
+                }
+            }
+        }
         args.extend(["--platform".to_string(), self.platforms.join(",")]);
         args.extend(imagespec_builder_run::shared_build_flags(
             self.labels,
@@ -143,6 +222,7 @@ mod tests {
             network: Some("host"),
             context_dir: Path::new("/tmp/ctx"),
             metadata_file: Path::new("/tmp/m.json"),
+            cache: None,
         };
         let (args, env) = c.args();
         assert_eq!(
@@ -166,6 +246,7 @@ mod tests {
             network: None,
             context_dir: Path::new("/c"),
             metadata_file: Path::new("/m"),
+            cache: None,
         };
         let (args, env) = c.args();
         assert_eq!(
@@ -173,6 +254,90 @@ mod tests {
             "buildx build --builder multi --progress plain --tag r/x:t --platform linux/amd64,linux/arm64 --push --metadata-file /m /c"
         );
         assert!(env.is_empty());
+    }
+
+    #[test]
+    fn the_cache_reference_is_the_repository_with_the_cache_tag() {
+        for (image, cache) in [
+            (
+                "localhost:5000/a/x:t",
+                "localhost:5000/a/x:imagespec-buildcache",
+            ),
+            ("localhost:5000/x", "localhost:5000/x:imagespec-buildcache"),
+            ("r.io/x:t@sha256:ab", "r.io/x:imagespec-buildcache"),
+            ("r.io/x@sha256:ab", "r.io/x:imagespec-buildcache"),
+        ] {
+            assert_eq!(cache_ref(image), cache, "{image}");
+        }
+    }
+
+    #[test]
+    fn the_registry_cache_rides_in_the_image_or_goes_to_its_own_manifest() {
+        let c = |mode, form, import: Option<&str>, export| BuildCommand {
+            mode,
+            image_name: "r:5000/x:t",
+            platforms: &[],
+            labels: &[],
+            secrets: &[],
+            push: export,
+            builder: None,
+            network: None,
+            context_dir: Path::new("/c"),
+            metadata_file: Path::new("/m"),
+            cache: Some(SharedCache {
+                reference: cache_ref("r:5000/x:t"),
+                form,
+                import: import.map(str::to_string),
+                export,
+            }),
+        };
+        let words = |c: BuildCommand| c.args().0.join(" ");
+        let first = words(c(BuildMode::Builtin, CacheForm::Inline, None, true));
+        assert!(
+            first.contains(
+                "--tag r:5000/x:t --tag r:5000/x:imagespec-buildcache --build-arg BUILDKIT_INLINE_CACHE=1 --platform"
+            ),
+            "{first}"
+        );
+        let next = words(c(
+            BuildMode::Builtin,
+            CacheForm::Inline,
+            Some("r:5000/x@sha256:0a"),
+            true,
+        ));
+        assert!(
+            next.contains("BUILDKIT_INLINE_CACHE=1 --cache-from r:5000/x@sha256:0a --platform"),
+            "{next}"
+        );
+        let read_only = words(c(
+            BuildMode::Builtin,
+            CacheForm::Inline,
+            Some("r:5000/x@sha256:0a"),
+            false,
+        ));
+        assert!(!read_only.contains("imagespec-buildcache"), "{read_only}");
+        assert!(!read_only.contains("INLINE"), "{read_only}");
+        assert!(read_only.contains("--cache-from r:5000/x@sha256:0a"));
+        let reference = "r:5000/x:imagespec-buildcache";
+        let buildx = words(c(
+            BuildMode::Buildx,
+            CacheForm::Registry,
+            Some(reference),
+            true,
+        ));
+        assert!(
+            buildx.contains(&format!(
+                "--cache-from type=registry,ref={reference} --cache-to type=registry,ref={reference},mode=max"
+            )),
+            "{buildx}"
+        );
+        let buildx_inline = words(c(BuildMode::Buildx, CacheForm::Inline, None, true));
+        assert!(
+            buildx_inline.contains(&format!(
+                "--tag {reference} --build-arg BUILDKIT_INLINE_CACHE=1"
+            )) && buildx_inline.contains("--push"),
+            "{buildx_inline}"
+        );
     }
 
     #[test]

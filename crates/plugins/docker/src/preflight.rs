@@ -282,6 +282,23 @@ async fn probe(settings: &DockerSettings) -> Result<Capabilities, DockerError> {
     })
 }
 
+/// The driver of the buildx builder that builds (`docker`,
+/// `docker-container`, `remote`, `kubernetes`; empty when buildx does not
+/// say), from `docker buildx inspect`.
+pub async fn buildx_driver(settings: &DockerSettings) -> Result<String, DockerError> {
+    let mut args = vec!["buildx", "inspect"];
+    if let Some(b) = &settings.buildx_builder {
+        args.push(b);
+    }
+    let out = output(settings, &args).await?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Driver:"))
+        .map(|d| d.trim().to_string())
+        .unwrap_or_default())
+}
+
 /// Fails when the spec asks for more platforms than the chosen BuildKit can build.
 async fn check_platforms(
     settings: &DockerSettings,
@@ -303,18 +320,7 @@ async fn check_platforms(
                 )))
             }
             BuildMode::Buildx => {
-                let mut args = vec!["buildx", "inspect"];
-                if let Some(b) = &settings.buildx_builder {
-                    args.push(b);
-                }
-                let out = output(settings, &args).await?;
-                let text = String::from_utf8_lossy(&out.stdout);
-                let driver = text
-                    .lines()
-                    .find_map(|l| l.trim().strip_prefix("Driver:"))
-                    .map(str::trim)
-                    .unwrap_or("");
-                if driver == "docker" {
+                if buildx_driver(settings).await? == "docker" {
                     return Err(DockerError::Platforms(format!(
                         "`{}` asks for several platforms, and the buildx builder uses the `docker` driver, which \
                          builds one. Create a builder that can: `docker buildx create --use --driver docker-container`, \

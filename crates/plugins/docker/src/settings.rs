@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use crate::error::DockerError;
-use crate::vars::{ENV_BUILDKIT_MODE, ENV_BUILDX_BUILDER, ENV_BUILD_NETWORK, ENV_DOCKER};
+use crate::vars::{
+    ENV_BUILDKIT_MODE, ENV_BUILDX_BUILDER, ENV_BUILD_NETWORK, ENV_DOCKER, ENV_REGISTRY_CACHE,
+};
 
 /// flytekit registers its Docker builder as `default` with priority 1.
 pub const PRIORITY: i32 = 1;
@@ -27,6 +29,15 @@ pub struct DockerArgs {
     /// the build machine's loopback, say) or `none` (`docker build --network`).
     #[arg(long, env = ENV_BUILD_NETWORK, value_name = "MODE")]
     pub build_network: Option<String>,
+    /// Share the build cache through the registry: each pushed build also
+    /// pushes its cache (BuildKit's inline cache with the engine's
+    /// BuildKit, a `type=registry` cache with buildx) under the tag
+    /// `imagespec-buildcache` of the image's repository, and every build
+    /// reads it, so another engine reuses the steps before the source.
+    /// Off by default: the image then carries cache metadata flytekit's
+    /// push would not, and the repository gains a tag.
+    #[arg(long, env = ENV_REGISTRY_CACHE, value_parser = clap::builder::BoolishValueParser::new())]
+    pub registry_cache: bool,
 }
 
 /// Which docker client and engine to talk to: what a command that only asks
@@ -73,6 +84,8 @@ pub struct DockerSettings {
     pub mode: ModeChoice,
     /// `--network` for the build, when not the default.
     pub network: Option<String>,
+    /// Share the build cache through the registry.
+    pub registry_cache: bool,
 }
 
 /// The user's choice of BuildKit front door.
@@ -121,6 +134,7 @@ impl DockerSettings {
             host: set(&args.client.docker_host),
             context: set(&args.client.docker_context),
             mode,
+            registry_cache: args.registry_cache,
         })
     }
 
@@ -137,6 +151,8 @@ impl DockerSettings {
             buildx_builder: var(ENV_BUILDX_BUILDER),
             buildkit: var(ENV_BUILDKIT_MODE),
             build_network: var(ENV_BUILD_NETWORK),
+            registry_cache: var(ENV_REGISTRY_CACHE)
+                .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes" | "on")),
         })
     }
 

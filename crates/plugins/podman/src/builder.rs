@@ -113,6 +113,7 @@ impl ImageBuilder for PodmanBuilder {
     async fn planned_commands(&self, request: &BuildRequest<'_>) -> Result<Vec<String>> {
         let context = request.context_for("podman")?;
         let settings = self.settings()?;
+        preflight::refuse_registry_cache(&settings)?;
         let podman = settings.podman.display().to_string();
         let quote = |words: Vec<String>| {
             words

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::PodmanError;
 
-use crate::vars::{ENV_BUILD_NETWORK, ENV_PODMAN};
+use crate::vars::{ENV_BUILD_NETWORK, ENV_PODMAN, ENV_REGISTRY_CACHE};
 
 /// Below the Docker builder's 1: a spec that names no builder gets Podman
 /// only when no Docker engine answers (or `--builder podman`).
@@ -22,6 +22,11 @@ pub struct PodmanArgs {
     /// the build machine's loopback, say) or `none` (`podman build --network`).
     #[arg(long, env = ENV_BUILD_NETWORK, value_name = "MODE")]
     pub podman_network: Option<String>,
+    /// Whether the program was asked for the build cache shared through the
+    /// registry (`--registry-cache`, a Docker builder flag the program
+    /// passes on); `IMAGESPEC_REGISTRY_CACHE` is read too.
+    #[arg(skip)]
+    pub registry_cache: bool,
 }
 
 /// Which podman runs.
@@ -33,6 +38,9 @@ pub struct PodmanSettings {
     pub named: bool,
     /// `--network` for the build, when not the default.
     pub network: Option<String>,
+    /// The build cache shared through the registry was asked for: refused
+    /// when podman builds.
+    pub registry_cache: bool,
 }
 
 impl PodmanSettings {
@@ -49,10 +57,14 @@ impl PodmanSettings {
             }
         };
         let named = args.podman.as_deref().filter(|p| !p.is_empty());
+        let registry_cache = args.registry_cache
+            || std::env::var(ENV_REGISTRY_CACHE)
+                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes" | "on"));
         Ok(PodmanSettings {
             podman: PathBuf::from(named.unwrap_or("podman")),
             named: named.is_some(),
             network,
+            registry_cache,
         })
     }
 
@@ -61,6 +73,7 @@ impl PodmanSettings {
         PodmanSettings::from_args(&PodmanArgs {
             podman: std::env::var(ENV_PODMAN).ok(),
             podman_network: std::env::var(ENV_BUILD_NETWORK).ok(),
+            registry_cache: false,
         })
     }
 

@@ -55,6 +55,9 @@ OPTIONS = {
 ENV_OPTIONS = {
     # Read by every builder (docker and podman).
     "imagespec_build_network": "IMAGESPEC_BUILD_NETWORK",
+    # Share the build cache through the registry (an extra tag, cache
+    # metadata in the image): chooses no program, weakens no TLS.
+    "imagespec_registry_cache": "IMAGESPEC_REGISTRY_CACHE",
     "imagespec_registry_timeout": "IMAGESPEC_REGISTRY_TIMEOUT",
     "imagespec_registry_retries": "IMAGESPEC_REGISTRY_RETRIES",
 }
