@@ -28,7 +28,17 @@
 //!   `docker build`, `docker push`), and against imagespec's own engine
 //!   rebuild and push (`--engine`); with the bytes the push uploaded.
 //!
-//! P3 to P5 need the e2e engine and registry (`cargo xtask e2e up`); they
+//! - P6: past one engine. A source-only change built on a second engine
+//!   (the e2e set-up's remote one, over TLS) that never built the spec, its
+//!   build cache read from the registry (`--registry-cache`), against the
+//!   spec's cold build on the first engine; the same change shipped by a
+//!   fresh runner without an engine, on the registry's shared build; and
+//!   the build context sent over
+//!   the wire to the remote engine (bytes and seconds, from BuildKit's
+//!   `transferring context` lines), first whole, then after a one-file
+//!   change with the kept context.
+//!
+//! P3 to P6 need the e2e engines and registry (`cargo xtask e2e up`); they
 //! are started here if they are not up, and stopped again after.
 //! `IMAGESPEC_BENCH_RUNS` sets the runs per measurement (default 5; 3 for
 //! the slow rows), `IMAGESPEC_BENCH_ONLY=P1,P2` picks parts.
@@ -54,6 +64,11 @@ fn measure(cmd: &mut Command, allow_fail: bool) -> Result<Sample> {
 
 /// [`measure`], with what the command printed on stdout.
 fn measure_output(cmd: &mut Command, allow_fail: bool) -> Result<(Sample, Vec<u8>)> {
+    measure_streams(cmd, allow_fail).map(|(sample, stdout, _)| (sample, stdout))
+}
+
+/// [`measure`], with what the command printed on stdout and stderr.
+fn measure_streams(cmd: &mut Command, allow_fail: bool) -> Result<(Sample, Vec<u8>, Vec<u8>)> {
     let report = tempfile::NamedTempFile::new()?;
     let program = cmd.get_program().to_owned();
     let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
@@ -91,7 +106,7 @@ fn measure_output(cmd: &mut Command, allow_fail: bool) -> Result<(Sample, Vec<u8
         .rev()
         .find_map(|l| l.trim().parse().ok())
         .unwrap_or(0);
-    Ok((Sample { wall, max_rss_kib }, out.stdout))
+    Ok((Sample { wall, max_rss_kib }, out.stdout, out.stderr))
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -315,7 +330,7 @@ pub fn run(root: &Path) -> Result<()> {
         let rows = p2(&b, &mut notes)?;
         sections.push(("P2: source trees", rows, std::mem::take(&mut notes)));
     }
-    let needs_engine = want("P3") || want("P4") || want("P5");
+    let needs_engine = want("P3") || want("P4") || want("P5") || want("P6");
     let started = needs_engine && !crate::e2e::is_up(root);
     if needs_engine {
         crate::e2e::up(root)?;
@@ -330,6 +345,11 @@ pub fn run(root: &Path) -> Result<()> {
         }
         if want("P5") {
             sections.push(("P5: a source change, shipped", p5(&b)?, Vec::new()));
+        }
+        if want("P6") {
+            let mut notes = Vec::new();
+            let rows = p6(&b, &mut notes)?;
+            sections.push(("P6: past one engine", rows, notes));
         }
         Ok(())
     })();
@@ -954,6 +974,264 @@ fn p5(b: &Bench) -> Result<Vec<Row>> {
             ours: pushed,
             theirs: engine,
             note: "the engine column is `imagespec build --engine`".into(),
+        },
+    ])
+}
+
+/// The build context BuildKit received, from a `--progress plain` log:
+/// the bytes of its last `transferring context: N` line and the seconds of
+/// its `[internal] load build context` step.
+fn context_sent(log: &str) -> Option<(f64, f64)> {
+    let lines: Vec<&str> = log
+        .lines()
+        .map(|l| l.split_once("] #").map_or(l, |(_, rest)| rest))
+        .map(|l| l.strip_prefix('#').unwrap_or(l))
+        .collect();
+    let id = lines.iter().find_map(|l| {
+        let (id, title) = l.split_once(' ')?;
+        (title == "[internal] load build context").then_some(id)
+    })?;
+    let bytes = lines.iter().rev().find_map(|l| {
+        let rest = l
+            .strip_prefix(id)?
+            .strip_prefix(" transferring context: ")?;
+        let size = rest.split_whitespace().next()?;
+        let (number, unit) = size.split_at(size.find(|c: char| c.is_ascii_alphabetic())?);
+        let factor = match unit {
+            "B" => 1.0,
+            "kB" => 1e3,
+            "MB" => 1e6,
+            "GB" => 1e9,
+            _ => return None,
+        };
+        Some(number.parse::<f64>().ok()? * factor)
+    })?;
+    let seconds = lines.iter().find_map(|l| {
+        let rest = l.strip_prefix(id)?.strip_prefix(" DONE ")?;
+        rest.trim_end_matches('s').parse::<f64>().ok()
+    })?;
+    Some((bytes, seconds))
+}
+
+/// `docker ARGS` against the e2e set-up's remote engine, over TLS.
+fn remote_docker(b: &Bench, args: &[&str]) -> Result<String> {
+    let out = Command::new(b.var("IMAGESPEC_DOCKER")?)
+        .env("DOCKER_HOST", b.var("IMAGESPEC_E2E_REMOTE_HOST")?)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", b.var("IMAGESPEC_E2E_REMOTE_CERTS")?)
+        .args(args)
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "remote docker {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// P6: engine A (the local one) builds a spec cold (its build cache pruned)
+/// with `--registry-cache`;
+/// engine B (the e2e set-up's remote one, over TLS), which never built it,
+/// builds the same spec (pip and apt packages) after a one-file source change, its steps before
+/// the source read from the registry's cache. Then the context over the
+/// wire: a 2,000-file tree (about 45 MiB) sent to the remote engine whole,
+/// then after a one-file change.
+fn p6(b: &Bench, notes: &mut Vec<String>) -> Result<Vec<Row>> {
+    eprintln!("xtask bench: P6");
+    let registry = b.var("IMAGESPEC_E2E_REGISTRY")?;
+    let (python_image, uv_image) = (
+        b.var("IMAGESPEC_E2E_PYTHON_IMAGE")?,
+        b.var("IMAGESPEC_E2E_UV_IMAGE")?,
+    );
+    let (remote_host, remote_certs) = (
+        b.var("IMAGESPEC_E2E_REMOTE_HOST")?,
+        b.var("IMAGESPEC_E2E_REMOTE_CERTS")?,
+    );
+    let dir = b.work.join("past-one-engine");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("src"))?;
+    let spec = dir.join("spec.yaml");
+    let changed = dir.join("src/main.py");
+    let runs = b.runs.min(3);
+    let nonce = |run: usize| -> Result<String> {
+        Ok(format!(
+            "{}-{run}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_nanos()
+        ))
+    };
+    let builder_config = format!(
+        "builder_config: {{uv_image: \"{uv_image}\", micromamba_image: \"{python_image}\"}}\n"
+    );
+    // Both engines build with the host's network (the remote engine has no
+    // bridge); a step's network is part of its cache key.
+    let on_remote = |cmd: &mut Command| {
+        cmd.env("DOCKER_HOST", &remote_host)
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", &remote_certs);
+    };
+    let (mut cold, mut second, mut shipped) = (vec![], vec![], vec![]);
+    for run in 0..runs {
+        let nonce = nonce(run)?;
+        fs::write(
+            &spec,
+            format!(
+                "name: bench-shared\nregistry: {registry}\nbase_image: {python_image}\npython_exec: /usr/bin/python3\n\
+                 packages: [requests]\napt_packages: [jq]\nenv: {{RUN: \"{nonce}\"}}\nsource_root: src\nsource_copy_mode: all\n{builder_config}"
+            ),
+        )?;
+        fs::write(&changed, format!("print('{nonce} a')\n"))?;
+        let engine = |cmd: &mut Command| {
+            cmd.env("IMAGESPEC_CACHE_DIR", dir.join(format!("cache-{nonce}")))
+                .env("IMAGESPEC_EXISTENCE_TTL", "0")
+                .env("IMAGESPEC_BUILD_NETWORK", "host")
+                .args([
+                    "build",
+                    "--builder",
+                    "default",
+                    "--registry-cache",
+                    "--engine",
+                ])
+                .arg(&spec);
+        };
+        // Cold, as in P4: the first engine's build cache (its pip and apt
+        // download caches too) pruned; the second engine starts as empty as
+        // a fresh runner's (its base images aside).
+        docker(b, &["builder", "prune", "-af"])?;
+        remote_docker(b, &["builder", "prune", "-af"])?;
+        let mut a = b.ours();
+        engine(&mut a);
+        cold.push(measure(&mut a, false)?);
+        // A fresh runner (a cache folder that recorded nothing), no engine
+        // needed: the source change shipped on the shared build.
+        fs::write(&changed, format!("print('{nonce} c')\n"))?;
+        let mut fresh = b.ours();
+        fresh
+            .env("IMAGESPEC_CACHE_DIR", dir.join(format!("fresh-{nonce}")))
+            .env("IMAGESPEC_EXISTENCE_TTL", "0")
+            .args([
+                "build",
+                "--json",
+                "--builder",
+                "default",
+                "--registry-cache",
+            ])
+            .arg(&spec);
+        let (sample, stdout) = measure_output(&mut fresh, false)?;
+        let report: serde_json::Value = serde_json::from_slice(&stdout)?;
+        if !report.to_string().contains("\"path\":\"source_push\"") {
+            bail!("P6: the fresh runner did not push the source without an engine: {report}");
+        }
+        shipped.push(sample);
+        fs::write(&changed, format!("print('{nonce} b')\n"))?;
+        let mut remote = b.ours();
+        on_remote(&mut remote);
+        engine(&mut remote);
+        second.push(measure(&mut remote, false)?);
+    }
+
+    // The context over the wire: a tree of its own, sent whole to the remote
+    // engine (a cache folder it has not seen), then after a one-file change.
+    let tree = make_tree(&b.work.join("tree-2k"), 2_000, 1)?;
+    let tree_dir = tree.parent().context("the tree's folder")?;
+    let tree_src = tree_dir.join("src");
+    let wire_spec = tree_dir.join("wire.yaml");
+    let (mut whole, mut delta) = (vec![], vec![]);
+    let (mut whole_sent, mut delta_sent) = (vec![], vec![]);
+    let edited = tree_src.join("pkg00/sub00/deep0/m0.py");
+    let original = fs::read(&edited)?;
+    for run in 0..runs {
+        let nonce = nonce(run)?;
+        fs::write(
+            &wire_spec,
+            format!(
+                "name: bench-wire\nregistry: {registry}\nbase_image: {python_image}\npython_exec: /usr/bin/python3\n\
+                 env: {{RUN: \"{nonce}\"}}\nsource_root: src\nsource_copy_mode: all\n{builder_config}"
+            ),
+        )?;
+        let sent =
+            |edit: &str, samples: &mut Vec<Sample>, sizes: &mut Vec<(f64, f64)>| -> Result<()> {
+                let mut body = original.clone();
+                body.extend_from_slice(edit.as_bytes());
+                fs::write(&edited, body)?;
+                // Not `b.ours()`: its `-q` would keep BuildKit's log to itself.
+                let mut cmd = Command::new(&b.bin);
+                cmd.envs(b.env.iter().map(|(k, v)| (k, v)));
+                on_remote(&mut cmd);
+                // A cache folder of its own per run: the kept context's path is
+                // new to the engine, so the first send is whole.
+                cmd.env(
+                    "IMAGESPEC_CACHE_DIR",
+                    dir.join(format!("wire-cache-{nonce}")),
+                )
+                .env("IMAGESPEC_EXISTENCE_TTL", "0")
+                .env("IMAGESPEC_BUILD_NETWORK", "host")
+                .args([
+                    "-v",
+                    "build",
+                    "--builder",
+                    "default",
+                    "--engine",
+                    "--no-push",
+                ])
+                .arg(&wire_spec);
+                let (sample, _, stderr) = measure_streams(&mut cmd, false)?;
+                let log = String::from_utf8_lossy(&stderr);
+                sizes.push(
+                    context_sent(&log)
+                        .context("no `transferring context` line in the build's log")?,
+                );
+                samples.push(sample);
+                Ok(())
+            };
+        sent(&format!("# {nonce} a\n"), &mut whole, &mut whole_sent)?;
+        sent(&format!("# {nonce} b\n"), &mut delta, &mut delta_sent)?;
+    }
+    fs::write(&edited, &original)?;
+    let median_of = |v: &[(f64, f64)], pick: fn(&(f64, f64)) -> f64| {
+        let mut x: Vec<f64> = v.iter().map(pick).collect();
+        x.sort_by(f64::total_cmp);
+        x[x.len() / 2]
+    };
+    notes.push(format!(
+        "Context over the wire (TLS, loopback) for the 2,000-file tree: {:.1} MB in {:.2} s sent whole; {:.1} kB in {:.2} s after a one-file change, the kept context resending only the change (medians of BuildKit's `transferring context` size and its context step's time).",
+        median_of(&whole_sent, |x| x.0) / 1e6,
+        median_of(&whole_sent, |x| x.1),
+        median_of(&delta_sent, |x| x.0) / 1e3,
+        median_of(&delta_sent, |x| x.1),
+    ));
+    forget_images(b, &[&format!("{registry}/bench-shared")])?;
+    let listed = remote_docker(b, &["images", "--format", "{{.Repository}}:{{.Tag}}"])?;
+    let names: Vec<&str> = listed
+        .lines()
+        .filter(|l| l.starts_with(&format!("{registry}/bench-")))
+        .collect();
+    if !names.is_empty() {
+        let mut args = vec!["rmi", "-f"];
+        args.extend(names);
+        remote_docker(b, &args)?;
+    }
+    Ok(vec![
+        Row {
+            name: "a spec built elsewhere, changed only in its source, built on a second engine that never built it, its cache read from the registry (imagespec column), against the spec's cold build on the first engine (flytekit column)".into(),
+            ours: second,
+            theirs: cold.clone(),
+            note: format!("both imagespec `build --registry-cache --engine`; the second engine is the e2e set-up's remote one, over TLS; target: the second ≤ 0.2× the cold build; {runs} runs"),
+        },
+        Row {
+            name: "the same kind of change shipped by a fresh runner (no record of its own) without an engine, on the registry's shared build (imagespec column), against the spec's cold build (flytekit column)".into(),
+            ours: shipped,
+            theirs: cold,
+            note: format!("`build --registry-cache`: the shared build's source layer replaced whole; {runs} runs"),
+        },
+        Row {
+            name: "the 2,000-file tree built on the remote engine after a one-file change, the kept context resending only it (imagespec column), against its first build there, the context sent whole (flytekit column, which sends it whole every time)".into(),
+            ours: delta,
+            theirs: whole,
+            note: format!("`build --engine --no-push` over TLS; {runs} runs; bytes in the notes below"),
         },
     ])
 }

@@ -108,6 +108,13 @@ impl BuildContext {
     }
 }
 
+/// The tag under which a builder that shares its build cache through the
+/// registry (the Docker builder's `--registry-cache`) pushes each
+/// repository's newest build and its cache: other engines read the cache
+/// from it, and a runner with no record of its own starts an engine-free
+/// source push from it.
+pub const SHARED_BUILD_TAG: &str = "imagespec-buildcache";
+
 /// What a builder is asked to build.
 pub struct BuildRequest<'a> {
     /// The image.

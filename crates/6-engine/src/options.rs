@@ -47,6 +47,13 @@ pub struct SourcePush {
     /// `--engine`: the engine builds every image; what it pushes is still
     /// remembered, so the next source push starts from the newest image.
     pub engine_only: bool,
+    /// The tag of the repository's shared build
+    /// ([`imagespec_core::builder::SHARED_BUILD_TAG`], with
+    /// `--registry-cache`): when imagespec has pushed no image of the spec
+    /// from here, the image under it is the earlier image, if its inputs
+    /// label and id are the spec's but for the source; its source layer is
+    /// then replaced whole.
+    pub shared_tag: Option<String>,
 }
 
 /// The default of [`SourcePush::max_layers`].

@@ -254,8 +254,12 @@ pub async fn plan(
     if job.inputs.source.is_none() && job.inputs.copy.is_none() {
         return Err("it copies no source and no `copy` files".into());
     }
-    let Some(earlier) = read_record(&record_path(&options.records, job, platforms)) else {
-        return Err("imagespec has pushed no image of this spec from here".into());
+    let (earlier, shared) = match read_record(&record_path(&options.records, job, platforms)) {
+        Some(record) => (record, false),
+        None => match &options.shared_tag {
+            Some(tag) => (shared_record(store, job, tag).await?, true),
+            None => return Err("imagespec has pushed no image of this spec from here".into()),
+        },
     };
     tracing::debug!(
         entries = earlier.entries.len(),
@@ -320,6 +324,14 @@ pub async fn plan(
             .as_str()
             .ok_or_else(|| cannot("has no", format!("{INPUTS_LABEL} label")))?;
         let old = TagRecord::from_label(label).map_err(|e| cannot("has a label", e.to_string()))?;
+        // A shared build is any spec's of the repository: its id (the image's
+        // `_F_IMG_ID`) must be this spec's too.
+        if shared && image_id(&config) != Some(job.identity.id.as_str()) {
+            return Err(cannot(
+                "is another spec's",
+                format!("its _F_IMG_ID is not {}", job.identity.id),
+            ));
+        }
         if let Some(field) = changed_field(&old, &new_record) {
             return Err(format!(
                 "`{field}` changed since the earlier image (only a source or `copy` change is pushed without an engine)"
@@ -368,7 +380,9 @@ pub async fn plan(
         .map_err(|e| format!("listing the image's files failed: {e}"))?
         .map_err(|e| e.to_string())?;
     tracing::debug!(entries = tree.len(), "source push: the image's tree listed");
-    let full = earlier.source_layers > options.max_layers.max(1);
+    // From a shared build, whose files imagespec did not record: the whole
+    // source layer is replaced.
+    let full = shared || earlier.source_layers > options.max_layers.max(1);
     let change = match full {
         true => layer::change(&BTreeMap::new(), &tree),
         false => layer::change(&earlier.entries, &tree),
@@ -385,6 +399,39 @@ pub async fn plan(
         change,
         full,
     })
+}
+
+/// The earlier image when the registry's shared build is taken for it: its
+/// digest, under `tag` in the spec's repository; its files unknown, in one
+/// layer (its last: an engine built it, the source copied last).
+async fn shared_record(
+    store: &dyn ImageStore,
+    job: &BuildJob,
+    tag: &str,
+) -> std::result::Result<PushRecord, String> {
+    let shared = format!("{}:{tag}", repository(&job.identity.image_name));
+    let top = store.manifest(&shared).await.map_err(|e| {
+        format!("imagespec has pushed no image of this spec from here, and the registry's shared build {shared} cannot be read: {e}")
+    })?;
+    tracing::debug!(image = %shared, digest = %top.digest, "source push: starting from the shared build");
+    Ok(PushRecord {
+        image: shared,
+        digest: top.digest,
+        id: job.identity.id.clone(),
+        entries: BTreeMap::new(),
+        source_layers: 1,
+        owner: None,
+        root: None,
+    })
+}
+
+/// The `_F_IMG_ID` an image's config sets.
+fn image_id(config: &Value) -> Option<&str> {
+    config["config"]["Env"]
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .find_map(|e| e.strip_prefix("_F_IMG_ID="))
 }
 
 /// The field of the tag's dict, other than the source and `copy` digests,
@@ -614,6 +661,10 @@ fn next_image(
     }
     config["created"] = json!(created);
     config["config"]["Labels"][INPUTS_LABEL] = json!(label);
+    // BuildKit's inline cache describes the earlier image's layers, not these.
+    if let Some(c) = config.as_object_mut() {
+        c.remove("moby.buildkit.cache.v0");
+    }
     Ok((manifest, config))
 }
 
@@ -687,6 +738,31 @@ mod tests {
             digest: "sha256:new".into(),
             diff_id: "sha256:d-new".into(),
         }
+    }
+
+    #[test]
+    fn buildkits_inline_cache_of_the_earlier_image_is_not_carried_over() {
+        let mut earlier = image();
+        earlier.config["moby.buildkit.cache.v0"] = json!("e30=");
+        let (_, c) = next_image(
+            &earlier,
+            1,
+            &layer(),
+            "2024-01-01T00:00:00Z",
+            "v1.x",
+            OCI_LAYER_GZIP,
+        )
+        .unwrap();
+        assert!(c.get("moby.buildkit.cache.v0").is_none(), "{c}");
+        assert_eq!(c["config"]["Labels"]["other"], "kept");
+    }
+
+    #[test]
+    fn the_id_of_a_shared_build_is_read_from_its_env() {
+        let config = json!({"config": {"Env": ["PATH=/bin", "_F_IMG_ID=abc"]}});
+        assert_eq!(image_id(&config), Some("abc"));
+        assert_eq!(image_id(&json!({"config": {"Env": ["A=1"]}})), None);
+        assert_eq!(image_id(&json!({"config": {}})), None);
     }
 
     #[test]

@@ -362,3 +362,97 @@ fn a_changed_field_is_built_by_the_engine_and_a_dry_run_says_so() {
         "{dry}"
     );
 }
+
+/// A runner that never pushed the spec (a fresh CI runner: an empty cache
+/// folder) ships a source-only change without an engine when
+/// `--registry-cache` shares the repository's newest build: the shared
+/// build's source layer is replaced whole, and the image is the one the
+/// engine builds. Without the shared build, or for another spec of the
+/// same name, the engine builds.
+#[test]
+fn a_fresh_runner_ships_a_source_change_from_the_registrys_shared_build() {
+    let e = e2e();
+    let p = project(&e, "e2e-shared-base", false);
+    let first = build(&p.spec, &p.cache, &["--registry-cache"]);
+    assert_eq!(first["path"], "engine", "{first}");
+    change_the_source(&p.root);
+
+    // Without the shared build a fresh runner has nothing to start from.
+    let fresh = p.root.join("cache-fresh");
+    let dry = build(&p.spec, &fresh, &["--dry-run"]);
+    assert_eq!(dry["path"], "engine", "{dry}");
+    assert!(
+        dry["reason"]
+            .as_str()
+            .unwrap()
+            .contains("has pushed no image of this spec from here"),
+        "{dry}"
+    );
+
+    // With it: no engine is contacted.
+    let docker = p.docker.to_str().unwrap();
+    let pushed = build(&p.spec, &fresh, &["--registry-cache", "--docker", docker]);
+    assert_eq!(pushed["action"], "built", "{pushed}");
+    assert_eq!(pushed["path"], "source_push", "{pushed}");
+    assert!(
+        !p.root.join("bin/calls.log").exists(),
+        "no engine is contacted: {}",
+        std::fs::read_to_string(p.root.join("bin/calls.log")).unwrap_or_default()
+    );
+    let image = pushed["image_name"].as_str().unwrap().to_string();
+    assert_ne!(pushed["image_name"], first["image_name"]);
+
+    // The engine's image of the same tree, and the pushed one, pulled.
+    let engine = build(
+        &p.spec,
+        &p.cache,
+        &["--engine", "--no-push", "--force-push"],
+    );
+    assert_eq!(engine["path"], "engine", "{engine}");
+    let engine_copy = "imagespec-e2e-engine-shared-base:latest";
+    e.docker_ok(&["tag", &image, engine_copy]);
+    e.docker_ok(&["rmi", &image]);
+    e.docker_ok(&["pull", &image]);
+    let (ours, theirs) = (e.tree(&image), e.tree(engine_copy));
+    let diff = differences(&ours, &theirs);
+    assert!(diff.is_empty(), "the images differ:\n{}", diff.join("\n"));
+    assert!(ours.get("/root/app/new.py").is_some() && ours.get("/root/gone").is_none());
+    assert_eq!(
+        e.config(&image),
+        e.config(engine_copy),
+        "the configs differ"
+    );
+    let out = e.docker_ok(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "python3",
+        &image,
+        "/root/app/main.py",
+    ]);
+    assert_eq!(out.trim(), "main v2");
+    e.docker_ok(&["rmi", engine_copy]);
+
+    // The next change on that runner is a delta on its own push.
+    write(&p.root, "src/app/main.py", "print('main v3')\n");
+    let next = build(&p.spec, &fresh, &["--registry-cache", "--docker", docker]);
+    assert_eq!(next["path"], "source_push", "{next}");
+    assert!(next["uploaded"].as_u64().unwrap() < 64 * 1024, "{next}");
+
+    // Another spec of the same name (other requirements) does not start
+    // from it.
+    write(&p.root, "requirements.txt", "six==1.16.0\n");
+    let dry = build(
+        &p.spec,
+        &p.root.join("cache-fresh-2"),
+        &["--dry-run", "--registry-cache"],
+    );
+    assert_eq!(dry["path"], "engine", "{dry}");
+    assert!(
+        dry["reason"]
+            .as_str()
+            .unwrap()
+            .contains("`requirements` changed"),
+        "{dry}"
+    );
+}

@@ -13,6 +13,17 @@ use crate::cli::{BuildArgs, Show};
 use crate::printer::Printer;
 use crate::status::{ExitStatus, UsageError};
 
+/// The tag of each repository's shared build, when `--registry-cache`
+/// shares it (the engine-free source push may start from it).
+fn shared_tag(args: &BuildArgs) -> Option<String> {
+    #[cfg(feature = "docker")]
+    if args.docker.registry_cache {
+        return Some(imagespec_core::builder::SHARED_BUILD_TAG.to_string());
+    }
+    let _ = args;
+    None
+}
+
 pub(crate) fn run(args: BuildArgs, printer: &Printer) -> crate::error::Result<ExitStatus> {
     if (args.context_only || args.keep_context.is_some()) && args.specs.len() != 1 {
         return Err(
@@ -53,6 +64,7 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> crate::error::Result<Ex
             max_layers: args.max_source_layers,
             epoch: source_date_epoch()?,
             engine_only: args.engine,
+            shared_tag: shared_tag(&args),
         }),
         remember: args.remember.options(&cache),
     };

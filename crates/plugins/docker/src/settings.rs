@@ -33,7 +33,9 @@ pub struct DockerArgs {
     /// pushes its cache (BuildKit's inline cache with the engine's
     /// BuildKit, a `type=registry` cache with buildx) under the tag
     /// `imagespec-buildcache` of the image's repository, and every build
-    /// reads it, so another engine reuses the steps before the source.
+    /// reads it, so another engine reuses the steps before the source, and
+    /// a runner that never pushed the spec ships a source-only change on the
+    /// shared build without an engine.
     /// Off by default: the image then carries cache metadata flytekit's
     /// push would not, and the repository gains a tag.
     #[arg(long, env = ENV_REGISTRY_CACHE, value_parser = clap::builder::BoolishValueParser::new())]

@@ -10,6 +10,6 @@ pub const ENV_BUILDKIT_MODE: &str = "IMAGESPEC_BUILDKIT";
 /// (`--registry-cache`).
 pub const ENV_REGISTRY_CACHE: &str = "IMAGESPEC_REGISTRY_CACHE";
 /// The tag the shared build cache is pushed under, in each image's repository.
-pub const CACHE_TAG: &str = "imagespec-buildcache";
+pub const CACHE_TAG: &str = imagespec_core::builder::SHARED_BUILD_TAG;
 /// Environment variable: the network of the build's RUN steps (`docker build --network`).
 pub const ENV_BUILD_NETWORK: &str = "IMAGESPEC_BUILD_NETWORK";
