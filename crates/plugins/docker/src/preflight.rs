@@ -37,12 +37,19 @@ async fn output(
 }
 
 fn major(version: &str) -> u32 {
-    version
-        .trim()
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0)
+    major_minor(version).0
+}
+
+/// `major.minor` of a version (`20.10.24+dfsg1`: (20, 10)); (0, 0) when
+/// it cannot be read.
+fn major_minor(version: &str) -> (u32, u32) {
+    let mut parts = version.trim().split(['.', '-', '+']);
+    let mut next = || parts.next().and_then(|p| p.parse().ok());
+    match (next(), next()) {
+        (Some(major), Some(minor)) => (major, minor),
+        (Some(major), None) => (major, 0),
+        _ => (0, 0),
+    }
 }
 
 /// Where to look for a docker client when none is named: every `docker` on
@@ -230,14 +237,20 @@ async fn probe(settings: &DockerSettings) -> Result<Capabilities, DockerError> {
         }
         return Err(DockerError::NoEngine { at, detail });
     }
-    if major(server_version) < 18 {
-        return Err(DockerError::NoBuildKit(format!(
-            "the Docker engine{} is version {server_version}; BuildKit needs 18.09 or newer. Upgrade the engine",
+    let at = settings
+        .host
+        .as_ref()
+        .map(|h| format!(" at `{h}`"))
+        .or_else(|| {
             settings
-                .host
+                .context
                 .as_ref()
-                .map(|h| format!(" at `{h}`"))
-                .unwrap_or_default()
+                .map(|c| format!(" of docker context `{c}`"))
+        })
+        .unwrap_or_default();
+    if major_minor(server_version) < (18, 9) {
+        return Err(DockerError::NoBuildKit(format!(
+            "the Docker engine{at} is version {server_version}; BuildKit needs 18.09 or newer. Upgrade the engine"
         )));
     }
 
@@ -268,6 +281,16 @@ async fn probe(settings: &DockerSettings) -> Result<Capabilities, DockerError> {
                      Debian's /usr/bin/docker 20.10",
                     settings.docker.display(),
                     crate::vars::ENV_DOCKER
+                )));
+            }
+            // The engine's own BuildKit reads `RUN --mount` without a
+            // `#syntax` line (which would pull a frontend) from 20.10 on.
+            if major_minor(server_version) < (20, 10) {
+                return Err(DockerError::NoBuildKit(format!(
+                    "the Docker engine{at} is version {server_version}: its built-in BuildKit reads the \
+                     `RUN --mount` steps of imagespec's Dockerfiles from 20.10 on. Upgrade the engine, or \
+                     build through buildx with a builder of its own (`docker buildx create --use --driver \
+                     docker-container`)"
                 )));
             }
             BuildMode::Builtin
@@ -338,6 +361,46 @@ async fn check_platforms(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_are_read_as_major_and_minor() {
+        assert_eq!(major_minor("20.10.24+dfsg1"), (20, 10));
+        assert_eq!(major_minor("18.09.7"), (18, 9));
+        assert_eq!(major_minor("28.2.2"), (28, 2));
+        assert_eq!(major_minor("27"), (27, 0));
+        assert_eq!(major_minor("dev"), (0, 0));
+        assert!(major_minor("19.03.15") < (20, 10));
+    }
+
+    /// A docker client that says it is 19.03 talking to a 19.03 engine at
+    /// a remote host, with no buildx.
+    #[tokio::test]
+    async fn an_engine_too_old_for_the_dockerfiles_is_named_with_the_fix() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let client = dir.path().join("docker");
+        std::fs::write(
+            &client,
+            "#!/bin/sh\ncase \"$1\" in\n  version) echo '19.03.15 19.03.15' ;;\n  *) exit 1 ;;\nesac\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let settings = DockerSettings {
+            docker: client.clone(),
+            docker_named: true,
+            host: Some("tcp://build-host:2376".into()),
+            ..DockerSettings::from_args(&crate::settings::DockerArgs::default()).unwrap()
+        };
+        let e = check(&settings, &["linux/amd64".into()]).await.unwrap_err();
+        let said = e.to_string();
+        assert!(
+            said.contains("tcp://build-host:2376")
+                && said.contains("19.03.15")
+                && said.contains("20.10")
+                && said.contains("Upgrade the engine"),
+            "{said}"
+        );
+    }
 
     #[test]
     fn remote_failures_get_their_own_fix() {
