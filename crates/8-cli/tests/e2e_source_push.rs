@@ -213,25 +213,35 @@ fn ship_both_ways_and_compare(e: &E2e, name: &str, nested: bool) {
         assert_eq!(lines.next(), Some("True"), "flytekit finds it: {said}");
     }
 
-    // The engine's image of the same tree (not pushed: loaded, then kept
-    // under another name), and the pushed one, pulled.
+    assert_it_is_the_engines_image(
+        e,
+        &p,
+        &image,
+        &format!("{name}:{}", digest.replace(':', "-")),
+    );
+}
+
+/// The engine's image of the project's tree (not pushed: loaded, then kept
+/// under another name) against `image`, pulled: path by path and by config;
+/// and `image` runs, with the change.
+fn assert_it_is_the_engines_image(e: &E2e, p: &Project, image: &str, copy_tag: &str) {
     let engine = build(
         &p.spec,
         &p.cache,
         &["--engine", "--no-push", "--force-push"],
     );
     assert_eq!(engine["path"], "engine", "{engine}");
-    let engine_copy = format!("imagespec-e2e-engine-{name}:{}", digest.replace(':', "-"));
-    e.docker_ok(&["tag", &image, &engine_copy]);
-    e.docker_ok(&["rmi", &image]);
-    e.docker_ok(&["pull", &image]);
+    let engine_copy = format!("imagespec-e2e-engine-{copy_tag}");
+    e.docker_ok(&["tag", image, &engine_copy]);
+    e.docker_ok(&["rmi", image]);
+    e.docker_ok(&["pull", image]);
 
-    let (ours, theirs) = (e.tree(&image), e.tree(&engine_copy));
+    let (ours, theirs) = (e.tree(image), e.tree(&engine_copy));
     let diff = differences(&ours, &theirs);
     assert!(diff.is_empty(), "the images differ:\n{}", diff.join("\n"));
     assert!(ours.get("/root/app/new.py").is_some() && ours.get("/root/gone").is_none());
     assert_eq!(
-        e.config(&image),
+        e.config(image),
         e.config(&engine_copy),
         "the configs differ"
     );
@@ -242,7 +252,7 @@ fn ship_both_ways_and_compare(e: &E2e, name: &str, nested: bool) {
         "--rm",
         "--entrypoint",
         "python3",
-        &image,
+        image,
         "/root/app/main.py",
     ]);
     assert_eq!(out.trim(), "main v2");
@@ -402,36 +412,7 @@ fn a_fresh_runner_ships_a_source_change_from_the_registrys_shared_build() {
     let image = pushed["image_name"].as_str().unwrap().to_string();
     assert_ne!(pushed["image_name"], first["image_name"]);
 
-    // The engine's image of the same tree, and the pushed one, pulled.
-    let engine = build(
-        &p.spec,
-        &p.cache,
-        &["--engine", "--no-push", "--force-push"],
-    );
-    assert_eq!(engine["path"], "engine", "{engine}");
-    let engine_copy = "imagespec-e2e-engine-shared-base:latest";
-    e.docker_ok(&["tag", &image, engine_copy]);
-    e.docker_ok(&["rmi", &image]);
-    e.docker_ok(&["pull", &image]);
-    let (ours, theirs) = (e.tree(&image), e.tree(engine_copy));
-    let diff = differences(&ours, &theirs);
-    assert!(diff.is_empty(), "the images differ:\n{}", diff.join("\n"));
-    assert!(ours.get("/root/app/new.py").is_some() && ours.get("/root/gone").is_none());
-    assert_eq!(
-        e.config(&image),
-        e.config(engine_copy),
-        "the configs differ"
-    );
-    let out = e.docker_ok(&[
-        "run",
-        "--rm",
-        "--entrypoint",
-        "python3",
-        &image,
-        "/root/app/main.py",
-    ]);
-    assert_eq!(out.trim(), "main v2");
-    e.docker_ok(&["rmi", engine_copy]);
+    assert_it_is_the_engines_image(&e, &p, &image, "shared-base:latest");
 
     // The next change on that runner is a delta on its own push.
     write(&p.root, "src/app/main.py", "print('main v3')\n");
