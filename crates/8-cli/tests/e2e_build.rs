@@ -896,6 +896,14 @@ fn image_config(e: &E2e, image: &str) -> (serde_json::Value, Vec<String>) {
     )
 }
 
+/// The index as it was on a fixed day, for specs built twice and compared
+/// (by imagespec and by flytekit): two resolutions of unpinned requirements
+/// minutes apart can differ (a CI run resolved cachetools 8.0.3, released
+/// ten days before, for one and 8.0.2 for the other: index pages of
+/// different ages). flytekit 1.16.31 is from 2026-10-22. uv reads it from the env the
+/// spec sets before its install step, in both Dockerfiles.
+const PINNED_INDEX_DATE: &str = "2026-11-01T00:00:00Z";
+
 #[test]
 fn the_image_has_flytekits_files_owners_env_and_entrypoint_and_a_source_change_rebuilds_one_layer()
 {
@@ -914,7 +922,7 @@ fn the_image_has_flytekits_files_owners_env_and_entrypoint_and_a_source_change_r
         "spec.yaml",
         &format!(
             "name: e2e-parity\nbase_image: {}\npython_exec: /usr/bin/python3\npackages: [six]\n\
-             env: {{GREETING: hello, RUN_NONCE: \"{nonce}\"}}\n\
+             env: {{GREETING: hello, RUN_NONCE: \"{nonce}\", UV_EXCLUDE_NEWER: \"{PINNED_INDEX_DATE}\"}}\n\
              copy: [files/config.json, assets]\nsource_root: {}\nsource_copy_mode: all\n\
              entrypoint: [\"/bin/sh\", \"-c\"]\n{}",
             e.python_image,

@@ -20,6 +20,11 @@ use std::process::{Command, Output};
 
 mod common;
 
+/// The index as it was on a fixed day, for the specs both builders build
+/// and compare: two resolutions of unpinned requirements minutes apart can
+/// differ (index pages of different ages).
+const PINNED_INDEX_DATE: &str = "2026-11-01T00:00:00Z";
+
 use common::{differences, e2e, E2e};
 
 fn write(root: &Path, rel: &str, body: &str) {
@@ -159,7 +164,7 @@ fn a_spec_with_packages_source_and_commands_is_the_same_image() {
         "spec.yaml",
         &format!(
             "name: e2e-podman-plain\nregistry: {}\nbase_image: {}\npython_exec: /usr/bin/python3\n\
-             requirements: requirements.txt\npackages: [idna]\nenv: {{RUN_NONCE: \"{}\", GREETING: hello world}}\n\
+             requirements: requirements.txt\npackages: [idna]\nenv: {{RUN_NONCE: \"{}\", GREETING: hello world, UV_EXCLUDE_NEWER: \"{PINNED_INDEX_DATE}\"}}\n\
              source_root: src\nsource_copy_mode: all\ncommands: ['echo built-by-step > /opt/step.txt']\n{}",
             e.registry,
             e.python_image,
@@ -286,8 +291,8 @@ fn a_nested_base_built_by_podman_is_found_by_its_child() {
         "spec.yaml",
         &format!(
             "name: e2e-podman-child\nregistry: {r}\n\
-             base_image:\n  name: e2e-podman-base\n  registry: {r}\n  base_image: {py}\n  python_exec: /usr/bin/python3\n  packages: [six]\n  env: {{RUN_NONCE: \"{n}\"}}\n  {bc}\
-             python_exec: /usr/bin/python3\npackages: [idna]\nenv: {{RUN_NONCE: \"{n}\"}}\nsource_root: src\nsource_copy_mode: all\n{bc}",
+             base_image:\n  name: e2e-podman-base\n  registry: {r}\n  base_image: {py}\n  python_exec: /usr/bin/python3\n  packages: [six]\n  env: {{RUN_NONCE: \"{n}\", UV_EXCLUDE_NEWER: \"{PINNED_INDEX_DATE}\"}}\n  {bc}\
+             python_exec: /usr/bin/python3\npackages: [idna]\nenv: {{RUN_NONCE: \"{n}\", UV_EXCLUDE_NEWER: \"{PINNED_INDEX_DATE}\"}}\nsource_root: src\nsource_copy_mode: all\n{bc}",
             r = e.registry,
             py = e.python_image,
             bc = e.builder_config()
