@@ -58,19 +58,7 @@ fn imagespec(args: &[&str], spec: &Path) -> (i32, String, String) {
 }
 
 fn build_json(spec: &Path, extra: &[&str]) -> (serde_json::Value, String) {
-    let (report, stderr) = common::build_report(common::imagespec(), extra, spec);
-    (requested_entry(&report), stderr)
-}
-
-/// The entry of the (one) requested spec in `build --json`'s report.
-fn requested_entry(report: &serde_json::Value) -> serde_json::Value {
-    report["images"]
-        .as_array()
-        .expect("images")
-        .iter()
-        .find(|e| e["requested"] == true)
-        .cloned()
-        .expect("a requested image")
+    common::build_entry(common::imagespec(), extra, spec)
 }
 
 fn identity(spec: &Path) -> serde_json::Value {
@@ -705,7 +693,7 @@ fn index_credentials_and_secret_files_reach_the_build_and_nothing_else() {
     cmd.env("IMAGESPEC_BUILD_NETWORK", "host")
         .env("TMPDIR", tmp.path());
     let (report, log) = common::build_report(cmd, &["--no-push", "-vv"], &root.join("spec.yaml"));
-    let result = requested_entry(&report);
+    let result = common::requested_entry(&report);
     let image = result["image_name"].as_str().unwrap();
     // The installer used the credentials: the private wheel is in the image.
     let seen = index.seen();
@@ -806,7 +794,7 @@ fn two_builds_of_one_spec_at_once_push_it_once_and_both_succeed() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "both succeed: {stderr}");
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let entry = requested_entry(&report);
+        let entry = common::requested_entry(&report);
         actions.push((
             entry["action"].as_str().unwrap().to_string(),
             entry["pushed"].as_bool().unwrap_or(false),

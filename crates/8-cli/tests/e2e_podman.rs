@@ -39,12 +39,19 @@ fn podman() -> String {
     )
 }
 
-fn run(extra: &[&str], spec: &Path) -> Output {
+/// `imagespec` with podman, the host's network for RUN steps and a cache
+/// folder beside `spec`.
+fn imagespec_for(spec: &Path) -> Command {
     // A private index in a test listens on the host's loopback.
-    common::imagespec()
-        .env("IMAGESPEC_BUILD_NETWORK", "host")
+    let mut c = common::imagespec();
+    c.env("IMAGESPEC_BUILD_NETWORK", "host")
         .env("IMAGESPEC_PODMAN", podman())
-        .env("IMAGESPEC_CACHE_DIR", spec.parent().unwrap().join("cache"))
+        .env("IMAGESPEC_CACHE_DIR", spec.parent().unwrap().join("cache"));
+    c
+}
+
+fn run(extra: &[&str], spec: &Path) -> Output {
+    imagespec_for(spec)
         .args(["build", "--json"])
         .args(extra)
         .arg(spec)
@@ -55,18 +62,7 @@ fn run(extra: &[&str], spec: &Path) -> Output {
 /// `imagespec build --json EXTRA SPEC`: the requested image's entry, and
 /// what the build printed on stderr.
 fn build(extra: &[&str], spec: &Path) -> (serde_json::Value, String) {
-    let out = run(extra, spec);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "build {extra:?}: {stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let entry = report["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["requested"] == true)
-        .cloned()
-        .unwrap();
-    (entry, stderr)
+    common::build_entry(imagespec_for(spec), extra, spec)
 }
 
 /// What the two builders' images may differ in, with the reason

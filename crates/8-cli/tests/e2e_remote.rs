@@ -14,7 +14,7 @@
 //! test`). Without the remote engine these tests fail; they never skip.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 mod common;
 
@@ -86,24 +86,13 @@ fn through_tls(r: &Remote, cache: &Path) -> Command {
     c
 }
 
-fn build(mut c: Command, spec: &Path, extra: &[&str]) -> (serde_json::Value, String) {
-    let out: Output = c
-        .args(["build", "--json", "--builder", "default"])
-        .args(extra)
-        .arg(spec)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "build {extra:?}: {stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let entry = report["images"]
-        .as_array()
-        .unwrap()
+fn build(c: Command, spec: &Path, extra: &[&str]) -> (serde_json::Value, String) {
+    let args: Vec<&str> = ["--builder", "default"]
         .iter()
-        .find(|e| e["requested"] == true)
-        .cloned()
-        .unwrap();
-    (entry, stderr)
+        .chain(extra)
+        .copied()
+        .collect();
+    common::build_entry(c, &args, spec)
 }
 
 /// The bytes BuildKit says it transferred for the build context (the sum

@@ -44,22 +44,31 @@ fn stderr(out: &Output) -> String {
 /// `imagespec build --json EXTRA SPEC` with `cache` as the cache folder:
 /// the requested image's entry.
 fn build(spec: &Path, cache: &Path, extra: &[&str]) -> serde_json::Value {
-    let out = common::imagespec()
-        .env("IMAGESPEC_CACHE_DIR", cache)
-        .args(["build", "--json"])
-        .args(extra)
-        .arg(spec)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "build {extra:?}: {}", stderr(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    report["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["requested"] == true)
-        .cloned()
-        .unwrap()
+    let mut c = common::imagespec();
+    c.env("IMAGESPEC_CACHE_DIR", cache);
+    common::build_entry(c, extra, spec).0
+}
+
+/// [`build`] with the project's recording docker client: the change is
+/// pushed without an engine, and the client is never called.
+fn ship_without_engine(p: &Project, cache: &Path, extra: &[&str]) -> serde_json::Value {
+    let docker = p.docker.to_str().unwrap();
+    let args: Vec<&str> = extra.iter().copied().chain(["--docker", docker]).collect();
+    let pushed = build(&p.spec, cache, &args);
+    assert_eq!(pushed["action"], "built", "{pushed}");
+    assert_eq!(pushed["path"], "source_push", "{pushed}");
+    assert!(
+        !p.root.join("bin/calls.log").exists(),
+        "no engine is contacted: {}",
+        std::fs::read_to_string(p.root.join("bin/calls.log")).unwrap_or_default()
+    );
+    pushed
+}
+
+/// A `--dry-run` entry that goes to the engine, saying `why`.
+fn assert_engine_because(dry: &serde_json::Value, why: &str) {
+    assert_eq!(dry["path"], "engine", "{dry}");
+    assert!(dry["reason"].as_str().unwrap().contains(why), "{dry}");
 }
 
 struct Project {
@@ -161,15 +170,7 @@ fn ship_both_ways_and_compare(e: &E2e, name: &str, nested: bool) {
     copy_dir(&p.cache, &cache_again);
 
     // Without an engine: the docker client may not be called.
-    let docker = p.docker.to_str().unwrap();
-    let pushed = build(&p.spec, &p.cache, &["--docker", docker]);
-    assert_eq!(pushed["action"], "built", "{pushed}");
-    assert_eq!(pushed["path"], "source_push", "{pushed}");
-    assert!(
-        !p.root.join("bin/calls.log").exists(),
-        "no engine is contacted: {}",
-        std::fs::read_to_string(p.root.join("bin/calls.log")).unwrap_or_default()
-    );
+    let pushed = ship_without_engine(&p, &p.cache, &[]);
     let uploaded = pushed["uploaded"].as_u64().unwrap();
     assert!(uploaded > 0 && uploaded < 64 * 1024, "{pushed}");
     assert!(pushed["layers_reused"].as_u64().unwrap() > 1, "{pushed}");
@@ -356,21 +357,10 @@ fn a_changed_field_is_built_by_the_engine_and_a_dry_run_says_so() {
         "{dry}"
     );
     let dry = build(&p.spec, &p.cache, &["--dry-run", "--engine"]);
-    assert_eq!(dry["path"], "engine", "{dry}");
-    assert!(
-        dry["reason"].as_str().unwrap().contains("`--engine`"),
-        "{dry}"
-    );
+    assert_engine_because(&dry, "`--engine`");
     write(&p.root, "requirements.txt", "six==1.16.0\n");
     let dry = build(&p.spec, &p.cache, &["--dry-run"]);
-    assert_eq!(dry["path"], "engine", "{dry}");
-    assert!(
-        dry["reason"]
-            .as_str()
-            .unwrap()
-            .contains("`requirements` changed"),
-        "{dry}"
-    );
+    assert_engine_because(&dry, "`requirements` changed");
 }
 
 /// A runner that never pushed the spec (a fresh CI runner: an empty cache
@@ -390,25 +380,10 @@ fn a_fresh_runner_ships_a_source_change_from_the_registrys_shared_build() {
     // Without the shared build a fresh runner has nothing to start from.
     let fresh = p.root.join("cache-fresh");
     let dry = build(&p.spec, &fresh, &["--dry-run"]);
-    assert_eq!(dry["path"], "engine", "{dry}");
-    assert!(
-        dry["reason"]
-            .as_str()
-            .unwrap()
-            .contains("has pushed no image of this spec from here"),
-        "{dry}"
-    );
+    assert_engine_because(&dry, "has pushed no image of this spec from here");
 
     // With it: no engine is contacted.
-    let docker = p.docker.to_str().unwrap();
-    let pushed = build(&p.spec, &fresh, &["--registry-cache", "--docker", docker]);
-    assert_eq!(pushed["action"], "built", "{pushed}");
-    assert_eq!(pushed["path"], "source_push", "{pushed}");
-    assert!(
-        !p.root.join("bin/calls.log").exists(),
-        "no engine is contacted: {}",
-        std::fs::read_to_string(p.root.join("bin/calls.log")).unwrap_or_default()
-    );
+    let pushed = ship_without_engine(&p, &fresh, &["--registry-cache"]);
     let image = pushed["image_name"].as_str().unwrap().to_string();
     assert_ne!(pushed["image_name"], first["image_name"]);
 
@@ -416,8 +391,7 @@ fn a_fresh_runner_ships_a_source_change_from_the_registrys_shared_build() {
 
     // The next change on that runner is a delta on its own push.
     write(&p.root, "src/app/main.py", "print('main v3')\n");
-    let next = build(&p.spec, &fresh, &["--registry-cache", "--docker", docker]);
-    assert_eq!(next["path"], "source_push", "{next}");
+    let next = ship_without_engine(&p, &fresh, &["--registry-cache"]);
     assert!(next["uploaded"].as_u64().unwrap() < 64 * 1024, "{next}");
 
     // Another spec of the same name (other requirements) does not start
@@ -428,12 +402,5 @@ fn a_fresh_runner_ships_a_source_change_from_the_registrys_shared_build() {
         &p.root.join("cache-fresh-2"),
         &["--dry-run", "--registry-cache"],
     );
-    assert_eq!(dry["path"], "engine", "{dry}");
-    assert!(
-        dry["reason"]
-            .as_str()
-            .unwrap()
-            .contains("`requirements` changed"),
-        "{dry}"
-    );
+    assert_engine_because(&dry, "`requirements` changed");
 }

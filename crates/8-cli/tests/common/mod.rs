@@ -35,6 +35,23 @@ pub fn build_report(mut cmd: Command, extra: &[&str], spec: &Path) -> (serde_jso
     )
 }
 
+/// The entry of the (one) requested spec in `build --json`'s report.
+pub fn requested_entry(report: &serde_json::Value) -> serde_json::Value {
+    report["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .find(|e| e["requested"] == true)
+        .cloned()
+        .expect("a requested image")
+}
+
+/// [`build_report`], then the requested image's entry (and the stderr).
+pub fn build_entry(cmd: Command, extra: &[&str], spec: &Path) -> (serde_json::Value, String) {
+    let (report, stderr) = build_report(cmd, extra, spec);
+    (requested_entry(&report), stderr)
+}
+
 /// The environment `cargo xtask e2e up` describes in `target/e2e/env`.
 pub struct E2e {
     pub docker: String,
