@@ -8,6 +8,16 @@ use async_trait::async_trait;
 use crate::error::Result;
 use crate::plugin::{Plugin, Registration, Registry};
 
+/// `registry/repository` of an image name: without its tag or digest.
+pub fn repository(image: &str) -> &str {
+    let name = image.split_once('@').map_or(image, |(n, _)| n);
+    match name.rsplit_once(':') {
+        // A colon after the last slash starts the tag (not a registry port).
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => name,
+    }
+}
+
 /// A manifest (or index) as the registry holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredManifest {
@@ -85,4 +95,23 @@ pub type Stores<'a> = Registry<'a, dyn ImageStore>;
 /// The stores registered in this program, built once.
 pub fn registry() -> Result<&'static Stores<'static>> {
     crate::collected!(dyn ImageStore, "image stores")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repository;
+
+    #[test]
+    fn a_repository_is_the_name_without_tag_or_digest() {
+        for (image, repo) in [
+            ("localhost:5765/app:abc", "localhost:5765/app"),
+            ("localhost:5765/team/app", "localhost:5765/team/app"),
+            ("localhost:5000/x", "localhost:5000/x"),
+            ("app:1", "app"),
+            ("r.io/x:t@sha256:ab", "r.io/x"),
+            ("r.io/x@sha256:ab", "r.io/x"),
+        ] {
+            assert_eq!(repository(image), repo, "{image}");
+        }
+    }
 }

@@ -29,7 +29,7 @@ use sha2::{Digest as _, Sha256};
 
 use imagespec_context::layer::{self, Entry, Source, Stamp};
 use imagespec_core::error::{Error, Result};
-use imagespec_core::store::ImageStore;
+use imagespec_core::store::{repository, ImageStore};
 use imagespec_identity::job::BuildJob;
 use imagespec_identity::record::{TagRecord, INPUTS_LABEL};
 
@@ -81,15 +81,6 @@ fn record_path(dir: &Path, job: &BuildJob, platforms: &[String]) -> PathBuf {
     key.update([0]);
     key.update(platforms.join(",").as_bytes());
     dir.join(hex::encode(&key.finalize()[..20]))
-}
-
-/// `registry/repository` of `registry/repository:tag`.
-fn repository(image: &str) -> &str {
-    let last_slash = image.rfind('/').map_or(0, |i| i + 1);
-    match image[last_slash..].rfind(':') {
-        Some(colon) => &image[..last_slash + colon],
-        None => image,
-    }
 }
 
 fn read_record(path: &Path) -> Option<PushRecord> {
@@ -886,14 +877,8 @@ mod tests {
     }
 
     #[test]
-    fn dates_and_repositories() {
+    fn dates() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(repository("localhost:5765/app:abc"), "localhost:5765/app");
-        assert_eq!(
-            repository("localhost:5765/team/app"),
-            "localhost:5765/team/app"
-        );
-        assert_eq!(repository("app:1"), "app");
     }
 }

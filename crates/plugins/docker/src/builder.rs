@@ -272,7 +272,10 @@ async fn shared_cache(
             Some(checker) => match checker.check(&reference, &target.platforms).await {
                 Existence::Exists { digest } => {
                     tracing::info!(cache = %reference, %digest, "reading the shared build cache");
-                    Some(format!("{}@{digest}", command::repository(&reference)))
+                    Some(format!(
+                        "{}@{digest}",
+                        imagespec_core::store::repository(&reference)
+                    ))
                 }
                 Existence::Missing { .. } => {
                     tracing::info!(cache = %reference, "no shared build cache yet");

@@ -65,17 +65,11 @@ pub struct SharedCache {
 /// The shared build cache's reference for an image: its repository, tag
 /// [`crate::vars::CACHE_TAG`].
 pub fn cache_ref(image_name: &str) -> String {
-    format!("{}:{}", repository(image_name), crate::vars::CACHE_TAG)
-}
-
-/// An image name without its tag or digest.
-pub fn repository(image_name: &str) -> &str {
-    let name = image_name.split_once('@').map_or(image_name, |(n, _)| n);
-    match name.rsplit_once(':') {
-        // A colon after the last slash starts the tag (not a registry port).
-        Some((repo, tag)) if !tag.contains('/') => repo,
-        _ => name,
-    }
+    format!(
+        "{}:{}",
+        imagespec_core::store::repository(image_name),
+        crate::vars::CACHE_TAG
+    )
 }
 
 impl<'a> BuildCommand<'a> {
