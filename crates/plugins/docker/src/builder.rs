@@ -302,9 +302,7 @@ async fn shared_cache(
 /// Removes the engine's tag `reference` (the image keeps its other tags):
 /// the cache tag is only there to be pushed.
 async fn untag(settings: &DockerSettings, reference: &str) {
-    let mut cmd = settings.docker_supervised();
-    cmd.args(["image", "rm", "--no-prune", reference]);
-    match cmd.output().await {
+    match preflight::output(settings, &["image", "rm", "--no-prune", reference]).await {
         Ok(out) if out.status.success() => {}
         Ok(out) => tracing::debug!(
             "docker image rm {reference}: {}",

@@ -20,7 +20,8 @@ pub struct Capabilities {
     pub mode: BuildMode,
 }
 
-async fn output(
+/// `docker ARGS` (host and context applied, no stdin), its output.
+pub(crate) async fn output(
     settings: &DockerSettings,
     args: &[&str],
 ) -> Result<std::process::Output, DockerError> {
@@ -133,17 +134,7 @@ pub async fn check(
     for why in &passed_over {
         tracing::info!("passed over the docker client {why}");
     }
-    let at = settings
-        .host
-        .as_ref()
-        .map(|h| format!(" at {h}"))
-        .or_else(|| {
-            settings
-                .context
-                .as_ref()
-                .map(|c| format!(" through context {c}"))
-        })
-        .unwrap_or_default();
+    let at = engine_place(settings);
     tracing::info!(
         "docker client {} ({}), engine {}{at}, {}",
         caps.client.display(),
@@ -200,8 +191,19 @@ fn remote_fix(host: Option<&str>, detail: &str) -> Option<String> {
     None
 }
 
+/// Where the engine is, for messages: ` at `HOST``, ` through docker
+/// context `NAME``, or nothing (the default engine).
+fn engine_place(settings: &DockerSettings) -> String {
+    match (&settings.host, &settings.context) {
+        (Some(h), _) => format!(" at `{h}`"),
+        (None, Some(c)) => format!(" through docker context `{c}`"),
+        (None, None) => String::new(),
+    }
+}
+
 /// What one client can do: its version, the engine's, and how it builds.
 async fn probe(settings: &DockerSettings) -> Result<Capabilities, DockerError> {
+    let at = engine_place(settings);
     let version = output(
         settings,
         &[
@@ -215,17 +217,6 @@ async fn probe(settings: &DockerSettings) -> Result<Capabilities, DockerError> {
     let (client_version, server_version) = text.split_once(' ').unwrap_or((text.as_str(), ""));
     if !version.status.success() || server_version.is_empty() || server_version.contains("no value")
     {
-        let at = settings
-            .host
-            .as_ref()
-            .map(|h| format!(" at `{h}`"))
-            .or_else(|| {
-                settings
-                    .context
-                    .as_ref()
-                    .map(|c| format!(" through docker context `{c}`"))
-            })
-            .unwrap_or_default();
         let detail = String::from_utf8_lossy(&version.stderr)
             .trim()
             .lines()
@@ -237,17 +228,6 @@ async fn probe(settings: &DockerSettings) -> Result<Capabilities, DockerError> {
         }
         return Err(DockerError::NoEngine { at, detail });
     }
-    let at = settings
-        .host
-        .as_ref()
-        .map(|h| format!(" at `{h}`"))
-        .or_else(|| {
-            settings
-                .context
-                .as_ref()
-                .map(|c| format!(" of docker context `{c}`"))
-        })
-        .unwrap_or_default();
     if major_minor(server_version) < (18, 9) {
         return Err(DockerError::NoBuildKit(format!(
             "the Docker engine{at} is version {server_version}; BuildKit needs 18.09 or newer. Upgrade the engine"
