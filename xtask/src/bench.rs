@@ -590,20 +590,55 @@ print(sorted(times)[2])
     })
 }
 
+/// Which engine a command talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    /// The e2e set-up's engine, on its Unix socket.
+    Local,
+    /// The e2e set-up's second engine, over TLS.
+    Remote,
+}
+
+/// Aims `cmd` (docker, or imagespec) at `engine`.
+fn aim(b: &Bench, engine: Engine, cmd: &mut Command) -> Result<()> {
+    if engine == Engine::Remote {
+        cmd.env("DOCKER_HOST", b.var("IMAGESPEC_E2E_REMOTE_HOST")?)
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", b.var("IMAGESPEC_E2E_REMOTE_CERTS")?);
+    }
+    Ok(())
+}
+
 fn docker(b: &Bench, args: &[&str]) -> Result<String> {
-    let out = Command::new(b.var("IMAGESPEC_DOCKER")?)
-        .args(args)
-        .output()?;
+    docker_on(b, Engine::Local, args)
+}
+
+/// `docker ARGS` against `engine`; its stdout.
+fn docker_on(b: &Bench, engine: Engine, args: &[&str]) -> Result<String> {
+    let mut cmd = Command::new(b.var("IMAGESPEC_DOCKER")?);
+    aim(b, engine, &mut cmd)?;
+    let out = cmd.args(args).output()?;
     if !out.status.success() {
-        bail!("docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "docker {args:?} ({engine:?} engine): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Removes the engine's images of these repositories (a bench run would
-/// otherwise leave gigabytes of them behind).
 fn forget_images(b: &Bench, repositories: &[&str]) -> Result<()> {
-    let listed = docker(b, &["images", "--format", "{{.Repository}}:{{.Tag}}"])?;
+    forget_images_on(b, Engine::Local, repositories)
+}
+
+/// Removes `engine`'s images of these repositories (a bench run would
+/// otherwise leave gigabytes of them behind).
+fn forget_images_on(b: &Bench, engine: Engine, repositories: &[&str]) -> Result<()> {
+    let listed = docker_on(
+        b,
+        engine,
+        &["images", "--format", "{{.Repository}}:{{.Tag}}"],
+    )?;
     let names: Vec<&str> = listed
         .lines()
         .filter(|l| {
@@ -614,7 +649,7 @@ fn forget_images(b: &Bench, repositories: &[&str]) -> Result<()> {
     if !names.is_empty() {
         let mut args = vec!["rmi", "-f"];
         args.extend(names);
-        docker(b, &args)?;
+        docker_on(b, engine, &args)?;
     }
     Ok(())
 }
@@ -1013,23 +1048,6 @@ fn context_sent(log: &str) -> Option<(f64, f64)> {
     Some((bytes, seconds))
 }
 
-/// `docker ARGS` against the e2e set-up's remote engine, over TLS.
-fn remote_docker(b: &Bench, args: &[&str]) -> Result<String> {
-    let out = Command::new(b.var("IMAGESPEC_DOCKER")?)
-        .env("DOCKER_HOST", b.var("IMAGESPEC_E2E_REMOTE_HOST")?)
-        .env("DOCKER_TLS_VERIFY", "1")
-        .env("DOCKER_CERT_PATH", b.var("IMAGESPEC_E2E_REMOTE_CERTS")?)
-        .args(args)
-        .output()?;
-    if !out.status.success() {
-        bail!(
-            "remote docker {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 /// P6: engine A (the local one) builds a spec cold (its build cache pruned)
 /// with `--registry-cache`;
 /// engine B (the e2e set-up's remote one, over TLS), which never built it,
@@ -1043,10 +1061,6 @@ fn p6(b: &Bench, notes: &mut Vec<String>) -> Result<Vec<Row>> {
     let (python_image, uv_image) = (
         b.var("IMAGESPEC_E2E_PYTHON_IMAGE")?,
         b.var("IMAGESPEC_E2E_UV_IMAGE")?,
-    );
-    let (remote_host, remote_certs) = (
-        b.var("IMAGESPEC_E2E_REMOTE_HOST")?,
-        b.var("IMAGESPEC_E2E_REMOTE_CERTS")?,
     );
     let dir = b.work.join("past-one-engine");
     let _ = fs::remove_dir_all(&dir);
@@ -1066,13 +1080,6 @@ fn p6(b: &Bench, notes: &mut Vec<String>) -> Result<Vec<Row>> {
     let builder_config = format!(
         "builder_config: {{uv_image: \"{uv_image}\", micromamba_image: \"{python_image}\"}}\n"
     );
-    // Both engines build with the host's network (the remote engine has no
-    // bridge); a step's network is part of its cache key.
-    let on_remote = |cmd: &mut Command| {
-        cmd.env("DOCKER_HOST", &remote_host)
-            .env("DOCKER_TLS_VERIFY", "1")
-            .env("DOCKER_CERT_PATH", &remote_certs);
-    };
     let (mut cold, mut second, mut shipped) = (vec![], vec![], vec![]);
     for run in 0..runs {
         let nonce = nonce(run)?;
@@ -1084,6 +1091,8 @@ fn p6(b: &Bench, notes: &mut Vec<String>) -> Result<Vec<Row>> {
             ),
         )?;
         fs::write(&changed, format!("print('{nonce} a')\n"))?;
+        // Both engines build with the host's network (the remote engine has
+        // no bridge); a step's network is part of its cache key.
         let engine = |cmd: &mut Command| {
             cmd.env("IMAGESPEC_CACHE_DIR", dir.join(format!("cache-{nonce}")))
                 .env("IMAGESPEC_EXISTENCE_TTL", "0")
@@ -1101,7 +1110,7 @@ fn p6(b: &Bench, notes: &mut Vec<String>) -> Result<Vec<Row>> {
         // download caches too) pruned; the second engine starts as empty as
         // a fresh runner's (its base images aside).
         docker(b, &["builder", "prune", "-af"])?;
-        remote_docker(b, &["builder", "prune", "-af"])?;
+        docker_on(b, Engine::Remote, &["builder", "prune", "-af"])?;
         let mut a = b.ours();
         engine(&mut a);
         cold.push(measure(&mut a, false)?);
@@ -1128,7 +1137,7 @@ fn p6(b: &Bench, notes: &mut Vec<String>) -> Result<Vec<Row>> {
         shipped.push(sample);
         fs::write(&changed, format!("print('{nonce} b')\n"))?;
         let mut remote = b.ours();
-        on_remote(&mut remote);
+        aim(b, Engine::Remote, &mut remote)?;
         engine(&mut remote);
         second.push(measure(&mut remote, false)?);
     }
@@ -1160,7 +1169,7 @@ fn p6(b: &Bench, notes: &mut Vec<String>) -> Result<Vec<Row>> {
                 // Not `b.ours()`: its `-q` would keep BuildKit's log to itself.
                 let mut cmd = Command::new(&b.bin);
                 cmd.envs(b.env.iter().map(|(k, v)| (k, v)));
-                on_remote(&mut cmd);
+                aim(b, Engine::Remote, &mut cmd)?;
                 // A cache folder of its own per run: the kept context's path is
                 // new to the engine, so the first send is whole.
                 cmd.env(
@@ -1203,17 +1212,12 @@ fn p6(b: &Bench, notes: &mut Vec<String>) -> Result<Vec<Row>> {
         median_of(&delta_sent, |x| x.0) / 1e3,
         median_of(&delta_sent, |x| x.1),
     ));
-    forget_images(b, &[&format!("{registry}/bench-shared")])?;
-    let listed = remote_docker(b, &["images", "--format", "{{.Repository}}:{{.Tag}}"])?;
-    let names: Vec<&str> = listed
-        .lines()
-        .filter(|l| l.starts_with(&format!("{registry}/bench-")))
-        .collect();
-    if !names.is_empty() {
-        let mut args = vec!["rmi", "-f"];
-        args.extend(names);
-        remote_docker(b, &args)?;
-    }
+    let (shared, wire) = (
+        format!("{registry}/bench-shared"),
+        format!("{registry}/bench-wire"),
+    );
+    forget_images(b, &[&shared])?;
+    forget_images_on(b, Engine::Remote, &[&shared, &wire])?;
     Ok(vec![
         Row {
             name: "a spec built elsewhere, changed only in its source, built on a second engine that never built it, its cache read from the registry (imagespec column), against the spec's cold build on the first engine (flytekit column)".into(),
