@@ -63,7 +63,7 @@ fn build_json(spec: &Path, extra: &[&str]) -> (serde_json::Value, String) {
 
 fn identity(spec: &Path) -> serde_json::Value {
     let (code, stdout, stderr) = imagespec(&["tag", "--json"], spec);
-    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(code, 0, "{}", common::said(&stderr));
     serde_json::from_str(&stdout).unwrap()
 }
 
@@ -268,7 +268,7 @@ fn uv_lock_and_poetry_lock_projects_build_and_run() {
 
         // Without a registry, existence is the local engine's answer.
         let (code, stdout, stderr) = imagespec(&["exists", "--json"], &spec);
-        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(code, 0, "{}", common::said(&stderr));
         let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
         let rows = &doc["images"];
         assert_eq!(rows[0]["status"], "exists", "{rows}");
@@ -427,9 +427,9 @@ fn a_failed_build_names_its_step_and_pushes_nothing() {
     let spec = root.join("spec.yaml");
     let tag = identity(&spec)["tag"].as_str().unwrap().to_string();
     let (code, stdout, stderr) = imagespec(&["build"], &spec);
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 1, "{}", common::said(&stderr));
     assert!(stdout.is_empty());
-    assert!(stderr.contains("build of `"), "{stderr}");
+    assert!(stderr.contains("build of `"), "{}", common::said(&stderr));
     assert!(
         stderr.contains("failed at step"),
         "names the step: {stderr}"
@@ -475,7 +475,7 @@ fn preflight_names_what_is_missing_and_the_fix() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{}", common::said(&stderr));
     assert!(
         stderr.contains("no Docker engine is reachable") && stderr.contains("DOCKER_HOST"),
         "{stderr}"
@@ -494,7 +494,7 @@ fn preflight_names_what_is_missing_and_the_fix() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{}", common::said(&stderr));
     assert!(
         stderr.contains("buildx") && stderr.contains("IMAGESPEC_DOCKER"),
         "{stderr}"
@@ -511,7 +511,7 @@ fn preflight_names_what_is_missing_and_the_fix() {
         ),
     );
     let (code, _, stderr) = imagespec(&["build"], &dir.path().join("multi.yaml"));
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 1, "{}", common::said(&stderr));
     assert!(
         stderr.contains("2 platforms") && stderr.contains("docker-container"),
         "{stderr}"
@@ -541,7 +541,7 @@ fn context_only_keeps_the_context_and_builds_nothing() {
         ],
         &dir.path().join("spec.yaml"),
     );
-    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(code, 0, "{}", common::said(&stderr));
     assert_eq!(stdout.trim(), keep.display().to_string());
     assert!(keep.join("Dockerfile").is_file());
     let name = identity(&dir.path().join("spec.yaml"))["image_name"]
@@ -588,7 +588,7 @@ fn three_specs_sharing_a_nested_base_build_it_once_then_skip_all() {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "{stderr}");
+        assert!(out.status.success(), "{}", common::said(&stderr));
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         (report, stderr)
     };
@@ -849,8 +849,12 @@ fn an_unreachable_registry_means_build_then_a_failed_push_exits_1() {
     e.docker_ok(&["image", "inspect", &name]);
     // flytekit's behaviour, asked for: assume it exists, build nothing, exit 0.
     let (code, _, stderr) = imagespec(&["build", "--assume-exists-when-unknown"], &spec);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("assuming it does, as asked"), "{stderr}");
+    assert_eq!(code, 0, "{}", common::said(&stderr));
+    assert!(
+        stderr.contains("assuming it does, as asked"),
+        "{}",
+        common::said(&stderr)
+    );
 }
 
 /// What `docker inspect` says an image runs as: env, entrypoint, cmd,

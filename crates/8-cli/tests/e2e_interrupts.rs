@@ -171,7 +171,7 @@ fn sigterm_ends_the_build_exits_130_and_nothing_is_published() {
     )
     .unwrap();
     let (code, stderr) = end_of(child, Duration::from_secs(20));
-    assert_eq!(code, Some(130), "{stderr}");
+    assert_eq!(code, Some(130), "{}", common::said(&stderr));
     assert!(
         !Path::new(&format!("/proc/{docker}")).exists() || processes_naming(&image).is_empty(),
         "docker build still runs after imagespec ended"
@@ -202,8 +202,12 @@ fn ctrl_c_to_the_process_group_exits_130() {
     )
     .unwrap();
     let (code, stderr) = end_of(child, Duration::from_secs(20));
-    assert_eq!(code, Some(130), "{stderr}");
-    assert!(!stderr.contains("docker exited"), "{stderr}");
+    assert_eq!(code, Some(130), "{}", common::said(&stderr));
+    assert!(
+        !stderr.contains("docker exited"),
+        "{}",
+        common::said(&stderr)
+    );
     std::thread::sleep(Duration::from_secs(20));
     assert!(
         processes_naming(&image).is_empty(),

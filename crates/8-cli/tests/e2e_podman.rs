@@ -298,7 +298,7 @@ fn a_nested_base_built_by_podman_is_found_by_its_child() {
     // Podman builds both levels; the child builds FROM the base podman pushed.
     let out = run(&["--builder", "podman"], &spec);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    assert!(out.status.success(), "{}", common::said(&stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let images = report["images"].as_array().unwrap();
     assert_eq!(images.len(), 2, "{report}");
@@ -345,7 +345,7 @@ fn a_failing_step_is_named_with_its_last_lines_and_nothing_is_pushed() {
     );
     let out = run(&["--builder", "podman"], &p.spec());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{}", common::said(&stderr));
     assert!(
         stderr.contains("with podman failed at step") && stderr.contains("RUN "),
         "the step is named: {stderr}"
@@ -386,7 +386,7 @@ fn without_a_docker_engine_a_spec_that_names_no_builder_gets_podman() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    assert!(out.status.success(), "{}", common::said(&stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let entry = &report["images"][0];
     assert_eq!(entry["builder"], "podman", "{report}");

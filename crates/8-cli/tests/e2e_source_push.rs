@@ -38,7 +38,7 @@ fn chmod(p: &Path, mode: u32) {
 }
 
 fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    common::said(&String::from_utf8_lossy(&out.stderr))
 }
 
 /// `imagespec build --json EXTRA SPEC` with `cache` as the cache folder:

@@ -411,14 +411,22 @@ fn build_skips_existing_images_builds_unknown_ones_and_fast_fail_makes_unknown_a
     proxy.set(Fault::Status(500));
     let out = no_engine().arg("build").arg(&spec).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("building it"), "{stderr}");
-    assert!(stderr.contains("cannot run the docker client"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{}", common::said(&stderr));
+    assert!(stderr.contains("building it"), "{}", common::said(&stderr));
+    assert!(
+        stderr.contains("cannot run the docker client"),
+        "{}",
+        common::said(&stderr)
+    );
 
     // ... assumed to exist only when asked (flytekit's behaviour) ...
     let (v, stderr) = common::build_report(no_engine(), &["--assume-exists-when-unknown"], &spec);
     assert_eq!(v["images"][0]["action"], "skipped");
-    assert!(stderr.contains("assuming it does, as asked"), "{stderr}");
+    assert!(
+        stderr.contains("assuming it does, as asked"),
+        "{}",
+        common::said(&stderr)
+    );
 
     // ... and an error with fast fail (flag or flytekit's variable).
     for fast in [vec!["--fast-fail"], vec![]] {

@@ -18,6 +18,23 @@ pub fn imagespec() -> Command {
     c
 }
 
+/// What a command said on stderr, for a failed assertion's message: its
+/// last lines first (where imagespec says what went wrong, after any build
+/// log), then all of it. A CI log that shows only a failure's first lines
+/// then still shows the error.
+pub fn said(stderr: &str) -> String {
+    const LAST: usize = 25;
+    let lines: Vec<&str> = stderr.lines().collect();
+    if lines.len() <= LAST {
+        return stderr.to_string();
+    }
+    format!(
+        "[the last {LAST} of {} lines]\n{}\n[all of it]\n{stderr}",
+        lines.len(),
+        lines[lines.len() - LAST..].join("\n")
+    )
+}
+
 /// Runs `cmd build --json EXTRA SPEC`, asserts that it succeeded, and returns
 /// the report (`{ok, images}`) and what it printed on stderr.
 pub fn build_report(mut cmd: Command, extra: &[&str], spec: &Path) -> (serde_json::Value, String) {
@@ -28,7 +45,7 @@ pub fn build_report(mut cmd: Command, extra: &[&str], spec: &Path) -> (serde_jso
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "build failed:\n{stderr}");
+    assert!(out.status.success(), "build failed:\n{}", said(&stderr));
     (
         serde_json::from_slice(&out.stdout).expect("JSON on stdout"),
         stderr,
