@@ -303,10 +303,50 @@ fn prepare_podman() -> Result<()> {
     Ok(())
 }
 
+/// Below this many GB free where the engines and the registry keep their
+/// data, the suites cannot pass: a CI run takes about 12 GB at its peak
+/// (the build, 6; the engines' and podman's images, the registry), and an
+/// engine out of space fails every build after, each with a long log.
+const FLOOR_GB: u64 = 6;
+
+/// The GB free on the filesystem holding `place`, as `df` says.
+fn free_gb(place: &Path) -> Option<u64> {
+    let out = Command::new("df")
+        .args(["--output=avail", "-B1G"])
+        .arg(place)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Says how much disk there is where the suites write, and refuses to
+/// start below [`FLOOR_GB`].
+fn check_space(state: &Path) -> Result<()> {
+    for place in [state, Path::new("/var/lib")] {
+        let Some(gb) = free_gb(place) else { continue };
+        log(&format!("{gb} GB free for {}", place.display()));
+        if gb < FLOOR_GB {
+            anyhow::bail!(
+                "only {gb} GB free for {}: the e2e suites need about {FLOOR_GB} GB more than the \
+                 build. Free some (`cargo xtask e2e down` removes the images earlier suites made; \
+                 `docker system df` shows what the engine holds)",
+                place.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Brings the environment up; writes `target/e2e/env`.
 pub fn up(root: &Path) -> Result<()> {
     let state = state_dir(root);
     fs::create_dir_all(&state)?;
+    check_space(&state)?;
     install_packages()?;
     start_engine(&state)?;
     start_registry(&state)?;
@@ -346,10 +386,66 @@ pub fn is_up(root: &Path) -> bool {
         && crate::remote::is_up(&state)
 }
 
-/// Stops what `up` started (by PID); leaves anything else running.
+/// Whether `name` (`REPOSITORY:TAG`, as `docker images` lists it) is an
+/// image the e2e suites or the bench made: one of the e2e registry's or of
+/// another loopback registry's, or a local `e2e-…`, `imagespec-e2e…` or
+/// `imagespec-bench/…` tag. The set-up's base images are not.
+fn made_by_the_suites(name: &str) -> bool {
+    // podman lists a local image as `localhost/NAME`.
+    let name = name.strip_prefix("localhost/").unwrap_or(name);
+    if name == PYTHON_IMAGE || name == UV_IMAGE {
+        return false;
+    }
+    let loopback_registry = ["localhost:", "127.0.0.1:"]
+        .iter()
+        .any(|host| name.starts_with(host) && name.contains('/'));
+    loopback_registry
+        || ["e2e-", "imagespec-e2e", "imagespec-bench/"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+}
+
+/// Removes, with `tool` (a docker or podman command), the images the
+/// suites made, then the untagged ones they leave: a CI run leaves about
+/// 5 GB of them otherwise, and the next run on the same disk has that much
+/// less.
+fn forget_suite_images(what: &str, mut tool: impl FnMut() -> Command) {
+    let Ok(out) = tool()
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .output()
+    else {
+        return;
+    };
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let names: Vec<&str> = listed.lines().filter(|n| made_by_the_suites(n)).collect();
+    if !names.is_empty() {
+        log(&format!(
+            "removing {} images the suites made from {what}",
+            names.len()
+        ));
+        for chunk in names.chunks(50) {
+            let _ = quiet_ok(tool().args(["rmi", "-f"]).args(chunk));
+        }
+    }
+    let _ = quiet_ok(tool().args(["image", "prune", "-f"]));
+}
+
+/// Stops what `up` started (by PID), after removing the images the suites
+/// made from its engines and from podman, and the registry's storage;
+/// leaves anything else running.
 pub fn down(root: &Path) -> Result<()> {
     let state = state_dir(root);
+    if engine_up() {
+        forget_suite_images("the engine", docker);
+    }
+    if crate::remote::is_up(&state) {
+        forget_suite_images("the remote engine", || crate::remote::docker(&state));
+    }
+    if Path::new(PODMAN).exists() {
+        forget_suite_images("podman", || Command::new(PODMAN));
+    }
     crate::remote::down(&state)?;
+    let registry_started_here = pid_alive(&state.join("registry.pid")).is_some();
     for name in ["registry", "dockerd"] {
         let pid_file = state.join(format!("{name}.pid"));
         if let Some(pid) = pid_alive(&pid_file) {
@@ -364,5 +460,121 @@ pub fn down(root: &Path) -> Result<()> {
         }
         let _ = fs::remove_file(&pid_file);
     }
+    if registry_started_here {
+        // Only the suites' images are in it; the next `up` starts it empty.
+        let _ = fs::remove_dir_all(state.join("registry").join("data"));
+    }
     Ok(())
+}
+
+/// The last `n` lines of a log file, or why it can't be read.
+fn log_tail(path: &Path, n: usize) -> String {
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(n)..].join("\n    ")
+        }
+        Err(e) => format!("({}: {e})", path.display()),
+    }
+}
+
+/// What the environment looked like when a suite failed, printed last so
+/// that it is in the tail of a CI log: whether each service `up` started is
+/// still running (with its log's last lines if not), the free space where
+/// the engines, podman and the registry keep their data, and the memory.
+pub fn report(root: &Path) {
+    let state = state_dir(root);
+    eprintln!("xtask e2e: the environment after the failure:");
+    let services = [
+        (
+            "registry",
+            state.join("registry.pid"),
+            state.join("registry.log"),
+        ),
+        (
+            "dockerd",
+            state.join("dockerd.pid"),
+            state.join("dockerd.log"),
+        ),
+        (
+            "remote dockerd",
+            crate::remote::dir(&state).join("dockerd.pid"),
+            crate::remote::dir(&state).join("dockerd.log"),
+        ),
+        (
+            "remote sshd",
+            crate::remote::dir(&state).join("sshd.pid"),
+            crate::remote::dir(&state).join("sshd.log"),
+        ),
+    ];
+    for (name, pid_file, log_file) in services {
+        match pid_alive(&pid_file) {
+            Some(pid) => eprintln!("  {name}: running (pid {pid})"),
+            None => eprintln!(
+                "  {name}: NOT running; the end of {}:\n    {}",
+                log_file.display(),
+                log_tail(&log_file, 15)
+            ),
+        }
+    }
+    let mut df = Command::new("df");
+    df.args(["-h", "--output=target,size,used,avail,pcent"]);
+    for place in [
+        state.as_path(),
+        Path::new("/var/lib/docker"),
+        Path::new("/var/lib/containers"),
+        Path::new("/tmp"),
+    ] {
+        if place.exists() {
+            df.arg(place);
+        }
+    }
+    for (what, mut cmd) in [
+        ("disk", df),
+        ("memory", {
+            let mut free = Command::new("free");
+            free.arg("-m");
+            free
+        }),
+    ] {
+        match cmd.output() {
+            Ok(out) => eprintln!(
+                "  {what}:\n    {}",
+                String::from_utf8_lossy(&out.stdout)
+                    .trim_end()
+                    .replace('\n', "\n    ")
+            ),
+            Err(e) => eprintln!("  {what}: cannot run {cmd:?}: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::made_by_the_suites;
+
+    #[test]
+    fn the_suites_images_are_told_from_the_base_images_and_the_users() {
+        for ours in [
+            "localhost:5765/e2e-podman-child:abc",
+            "127.0.0.1:37383/e2e-unreachable:x",
+            "e2e-parity:docker",
+            "imagespec-e2e/flytekit-parity:latest",
+            "imagespec-e2e-podman-parity-uv-lock:docker",
+            "imagespec-bench/tiny:1",
+            "localhost/localhost:5765/e2e-podman-base:t",
+        ] {
+            assert!(made_by_the_suites(ours), "{ours}");
+        }
+        for theirs in [
+            "imagespec-e2e/python:3.11",
+            "localhost/imagespec-e2e/uv:latest",
+            "python:3.11-slim",
+            "ghcr.io/me/app:v1",
+            "localhost/myapp:dev",
+            "<none>:<none>",
+        ] {
+            assert!(!made_by_the_suites(theirs), "{theirs}");
+        }
+    }
 }

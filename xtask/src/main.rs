@@ -158,10 +158,7 @@ fn main() -> Result<()> {
             E2eAction::Down => e2e::down(&root),
             E2eAction::Test => {
                 e2e::up(&root)?;
-                let env = e2e_env(&root)?;
-                let env: Vec<(&str, &str)> =
-                    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                cargo(&root, E2E_TESTS, &env)
+                e2e_suites(&root)
             }
         },
     }
@@ -170,6 +167,9 @@ fn main() -> Result<()> {
 /// The suites that need the e2e environment.
 const E2E_TESTS: &[&str] = &[
     "test",
+    // Every suite runs and reports, even after one fails: a CI log then
+    // names all that failed, not only the first suite's tests.
+    "--no-fail-fast",
     "-p",
     "imagespec-cli",
     "-p",
@@ -293,17 +293,34 @@ fn test(root: &Path, with_e2e: bool) -> Result<()> {
         &[("IMAGESPEC_FLYTEKIT_PYTHON", &python)],
     )?;
     if with_e2e {
-        let env = e2e_env(root)?;
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        cargo(root, E2E_TESTS, &env)?;
+        e2e_suites(root)?;
     }
     Ok(())
+}
+
+/// The e2e suites, in the environment `e2e::up` made; when one fails,
+/// what that environment looked like is printed after them.
+fn e2e_suites(root: &Path) -> Result<()> {
+    let env = e2e_env(root)?;
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let result = cargo(root, E2E_TESTS, &env);
+    if result.is_err() {
+        e2e::report(root);
+    }
+    result
 }
 
 fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("xtask: cargo {}", args.join(" "));
-    let status = Command::new(&cargo)
+    let mut cmd = Command::new(&cargo);
+    if args.first() == Some(&"test") {
+        // A failing test's message (an e2e test's ends with what imagespec
+        // said) and its location are what a CI log needs; a backtrace per
+        // failure would push them out of the log's tail.
+        cmd.env("RUST_BACKTRACE", "0");
+    }
+    let status = cmd
         .args(args)
         .current_dir(root)
         .envs(env.iter().copied())
