@@ -47,20 +47,80 @@ pub struct ImageLock {
     _file: File,
 }
 
+/// Whether `path` still names the file `file` has open.
+fn names(path: &Path, file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    match (std::fs::symlink_metadata(path), file.metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
 /// Waits for, then takes, the lock on `image` in `dir` (created if needed).
 /// Blocking: call it off the async threads.
 pub fn lock_image(dir: &Path, image: &str) -> Result<ImageLock> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     let name = hex::encode(&Sha256::digest(image.as_bytes())[..16]);
     let path = dir.join(format!("{name}.lock"));
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io("open", &path, e))?;
-    file.lock().map_err(|e| Error::io("lock", &path, e))?;
-    Ok(ImageLock { _file: file })
+    loop {
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(&path)
+            .map_err(|e| Error::io("open", &path, e))?;
+        file.lock().map_err(|e| Error::io("lock", &path, e))?;
+        // `prune_locks` removes a lock file only while holding it: a lock
+        // taken on a file it removed meanwhile guards nothing, so the file
+        // the path names now is opened again.
+        if names(&path, &file) {
+            return Ok(ImageLock { _file: file });
+        }
+    }
+}
+
+/// Removes the image locks that no process holds, each while holding it
+/// (a process waiting on it then finds it gone and takes a new one; see
+/// [`lock_image`]). Returns how many it removed. A lock file is made again
+/// by the next build of its image, so none is worth keeping.
+pub fn prune_locks(cache: &Path) -> Result<usize> {
+    let dir = lock_dir(cache);
+    if !imagespec_core::fsx::is_private_dir(&dir) {
+        return Ok(0);
+    }
+    let mut removed = 0;
+    for entry in std::fs::read_dir(&dir).map_err(|e| Error::io("list", &dir, e))? {
+        let Ok(entry) = entry else { continue };
+        let path = entry.path();
+        let is_lock = path.extension().is_some_and(|x| x == "lock")
+            && entry.file_type().is_ok_and(|t| t.is_file());
+        if !is_lock {
+            continue;
+        }
+        let Ok(file) = File::options()
+            .write(true)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(&path)
+        else {
+            continue;
+        };
+        if file.try_lock().is_ok() && names(&path, &file) && std::fs::remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// The folder of the source-push records in a cache folder (what each
+/// spec's last push held).
+pub fn records_dir(cache: &Path) -> PathBuf {
+    cache.join("pushed")
+}
+
+/// The SQLite file of the remembered existence answers in a cache folder.
+pub fn existence_file(cache: &Path) -> PathBuf {
+    cache.join("existence.sqlite")
 }
 
 /// The folder of the kept build contexts in a cache folder.
@@ -250,6 +310,46 @@ pub fn prune_contexts(cache: &Path, bounds: Bounds) -> Result<Pruned> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pruning_removes_only_the_locks_nobody_holds_and_a_late_opener_takes_a_fresh_one() {
+        let cache = tempfile::tempdir().unwrap();
+        let dir = lock_dir(cache.path());
+        let held = lock_image(&dir, "r/held:1").unwrap();
+        drop(lock_image(&dir, "r/free:1").unwrap());
+        drop(lock_image(&dir, "r/free:2").unwrap());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
+        assert_eq!(prune_locks(cache.path()).unwrap(), 2);
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "the held one stays"
+        );
+
+        drop(held);
+
+        // A process that opened a lock file just before a prune removed it
+        // locks a file no path names: `names` tells, and `lock_image`
+        // takes the file the path names now, which others then wait for.
+        let path = std::fs::read_dir(&dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let opened = File::options().write(true).open(&path).unwrap();
+        assert_eq!(prune_locks(cache.path()).unwrap(), 1);
+        opened.lock().unwrap();
+        assert!(
+            !names(&path, &opened),
+            "the opened file is gone from the folder"
+        );
+        let fresh = lock_image(&dir, "r/held:1").unwrap();
+        let other = File::options().write(true).open(&path).unwrap();
+        assert!(other.try_lock().is_err(), "the path's file is held");
+        drop(fresh);
+        assert!(other.try_lock().is_ok());
+    }
 
     #[test]
     fn a_second_lock_on_the_same_image_waits_for_the_first() {

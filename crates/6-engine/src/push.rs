@@ -102,6 +102,26 @@ pub fn remember(options: &SourcePush, job: &BuildJob, platforms: &[String], reco
     }
 }
 
+/// Forgets every push remembered in `dir` (`imagespec cache clean`): the
+/// next change of each spec is built by an engine, or started from the
+/// registry's shared build. Returns how many records it removed; a folder
+/// that is not imagespec's own (a link, another user's) is left alone.
+pub fn forget_records(dir: &Path) -> Result<usize> {
+    if !imagespec_core::fsx::is_private_dir(dir) {
+        return Ok(0);
+    }
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))? {
+        let Ok(entry) = entry else { continue };
+        if entry.file_type().is_ok_and(|t| t.is_file()) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// The tree of files an image holds, and where each file is read from.
 type Tree = (BTreeMap<String, Entry>, BTreeMap<String, Source>);
 

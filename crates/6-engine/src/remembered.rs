@@ -171,6 +171,12 @@ impl Remembered {
     pub fn forget(&self, image: &str) {
         self.with_db(|db| db.execute("DELETE FROM existence WHERE image = ?1", [image]));
     }
+
+    /// Forgets every image (`imagespec cache clean`); how many answers
+    /// were remembered, or `None` when the cache can't be opened.
+    pub fn forget_all(&self) -> Option<usize> {
+        self.with_db(|db| db.execute("DELETE FROM existence", []))
+    }
 }
 
 #[cfg(test)]
@@ -208,6 +214,11 @@ mod tests {
         assert_eq!(stale.get("r/x:1", &amd), None);
         c.forget("r/x:1");
         assert_eq!(other.get("r/x:1", &amd), None);
+        // `cache clean` forgets them all, for every process.
+        c.put("r/x:1", &amd, "sha256:aa");
+        c.put("r/y:1", &amd, "sha256:cc");
+        assert_eq!(other.forget_all(), Some(2));
+        assert_eq!(c.get("r/y:1", &amd), None);
     }
 
     #[test]

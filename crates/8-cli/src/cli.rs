@@ -426,10 +426,12 @@ Exit codes: 0 done, 1 failure, 64 usage error.";
 /// `imagespec cache ...`.
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
-    /// Remove kept build contexts beyond the bounds, least recently used first.
+    /// Remove kept build contexts beyond the bounds, least recently used
+    /// first, and the image locks no build holds.
     Prune(CacheArgs),
-    /// Remove every kept build context and the digest caches (a build in
-    /// progress keeps its own).
+    /// Remove every kept build context, the digest caches, the remembered
+    /// existence answers and the source-push records (a build in progress
+    /// keeps its own context).
     Clean(CacheArgs),
 }
 
@@ -534,7 +536,7 @@ impl RememberArgs {
     /// The engine's options, with the cache folder's SQLite file.
     pub fn options(&self, cache: &std::path::Path) -> Option<imagespec_engine::RememberOptions> {
         (self.existence_ttl > 0).then(|| imagespec_engine::RememberOptions {
-            path: cache.join("existence.sqlite"),
+            path: imagespec_context::cache::existence_file(cache),
             ttl: std::time::Duration::from_secs(self.existence_ttl),
             refresh: self.refresh,
         })

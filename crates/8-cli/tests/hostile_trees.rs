@@ -243,8 +243,38 @@ fn the_cache_is_pruned_and_cleaned() {
         !contexts.join("k4").exists(),
         "the least recently used goes first"
     );
+    // Locks no build holds go with a prune; a held one stays.
+    let locks = imagespec_context::cache::lock_dir(cache.path());
+    let held = imagespec_context::cache::lock_image(&locks, "r/held:1").unwrap();
+    drop(imagespec_context::cache::lock_image(&locks, "r/done:1").unwrap());
+    let doc = run(&["cache", "prune", "--json"]);
+    assert_eq!(doc["removed"]["locks"], 1, "{doc}");
+    assert_eq!(std::fs::read_dir(&locks).unwrap().count(), 1);
+    drop(held);
+
+    // `clean` empties the rest: remembered existence answers and the
+    // source-push records too.
+    let amd = vec!["linux/amd64".to_string()];
+    let remembered = imagespec_engine::Remembered::new(imagespec_engine::RememberOptions {
+        path: imagespec_context::cache::existence_file(cache.path()),
+        ttl: Duration::from_secs(600),
+        refresh: false,
+    });
+    remembered.put("r/x:1", &amd, "sha256:aa");
+    let records = imagespec_context::cache::records_dir(cache.path());
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&records)
+        .unwrap();
+    write(&records, "0123abcd", "record");
     let doc = run(&["cache", "clean", "--json"]);
     assert_eq!(doc["kept"]["contexts"], 0, "{doc}");
+    assert_eq!(doc["removed"]["remembered"], 1, "{doc}");
+    assert_eq!(doc["removed"]["push_records"], 1, "{doc}");
+    assert_eq!(doc["removed"]["locks"], 1, "{doc}");
+    assert_eq!(remembered.get("r/x:1", &amd), None, "forgotten");
+    assert_eq!(std::fs::read_dir(&records).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(&locks).unwrap().count(), 0);
 }
 
 /// Finding 4: A kept context folder that is a link is never followed: what it

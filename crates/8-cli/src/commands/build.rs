@@ -60,7 +60,7 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> crate::error::Result<Ex
         quiet: printer.quiet,
         lock_dir: Some(imagespec_context::cache::lock_dir(&cache)),
         source_push: Some(SourcePush {
-            records: cache.join("pushed"),
+            records: imagespec_context::cache::records_dir(&cache),
             max_layers: args.max_source_layers,
             epoch: source_date_epoch()?,
             engine_only: args.engine,
