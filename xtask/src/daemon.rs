@@ -63,3 +63,35 @@ pub fn spawn_daemon(cmd: &mut Command, log_file: &Path, pid_file: &Path) -> Resu
     fs::write(pid_file, child.id().to_string())?;
     Ok(child.id())
 }
+
+/// The ID of `image` as `tool` (a docker or podman command) has it, if it
+/// has it.
+pub fn image_id(mut tool: Command, image: &str) -> Option<String> {
+    let out = tool
+        .args(["image", "inspect", "--format", "{{.Id}}", image])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !id.is_empty()).then(|| id.trim_start_matches("sha256:").to_string())
+}
+
+/// Copies `image` from the local engine into `target` (a docker or podman
+/// command) unless `target` has the very same image: a base image rebuilt
+/// on the local engine is copied again, or the engines would build on
+/// different bases (and share no build cache).
+pub fn copy_image(what: &str, image: &str, mut target: impl FnMut() -> Command) -> Result<()> {
+    let local = image_id(Command::new(DOCKER), image);
+    if local.is_some() && image_id(target(), image) == local {
+        return Ok(());
+    }
+    log(&format!("copying {image} into {what}"));
+    let save = Command::new(DOCKER)
+        .args(["save", image])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    run(target()
+        .args(["load", "--quiet"])
+        .stdin(save.stdout.context("docker save output")?)
+        .stdout(Stdio::null()))
+}

@@ -287,18 +287,7 @@ fn prepare_podman() -> Result<()> {
         fs::write(PODMAN_REGISTRY_CONF, conf)?;
     }
     for image in [PYTHON_IMAGE, UV_IMAGE] {
-        if quiet_ok(Command::new(PODMAN).args(["image", "exists", &format!("localhost/{image}")])) {
-            continue;
-        }
-        log(&format!("copying {image} into podman"));
-        let save = docker()
-            .args(["save", image])
-            .stdout(Stdio::piped())
-            .spawn()?;
-        run(Command::new(PODMAN)
-            .args(["load", "--quiet"])
-            .stdin(save.stdout.context("docker save output")?)
-            .stdout(Stdio::null()))?;
+        crate::daemon::copy_image("podman", image, || Command::new(PODMAN))?;
     }
     Ok(())
 }

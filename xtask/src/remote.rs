@@ -203,18 +203,7 @@ pub fn up(state: &Path, images: &[&str]) -> Result<()> {
     }
     ssh_up_now(state)?;
     for image in images {
-        if quiet_ok(docker(state).args(["image", "inspect", image])) {
-            continue;
-        }
-        log(&format!("copying {image} into the remote engine"));
-        let save = Command::new(DOCKER)
-            .args(["save", image])
-            .stdout(Stdio::piped())
-            .spawn()?;
-        run(docker(state)
-            .args(["load", "--quiet"])
-            .stdin(save.stdout.context("docker save output")?)
-            .stdout(Stdio::null()))?;
+        crate::daemon::copy_image("the remote engine", image, || docker(state))?;
     }
     Ok(())
 }
