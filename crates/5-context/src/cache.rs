@@ -241,6 +241,36 @@ pub struct Pruned {
     pub kept_bytes: u64,
 }
 
+/// The file beside a kept context (`ROOT/context`) that records the bytes
+/// of its root, so that pruning, which runs after every build, reads one
+/// small file per context instead of walking every kept tree.
+fn size_file(root: &Path) -> PathBuf {
+    root.join("size")
+}
+
+const SIZE_MAGIC: &str = "imagespec-kept-size 1";
+
+/// Records the bytes of the kept context `context` (`ROOT/context`) now,
+/// after a build brought it up to date: one walk of this context, instead
+/// of one of every kept context after every build.
+pub(crate) fn record_size(context: &Path) {
+    let Some(root) = context.parent() else { return };
+    let bytes = size_of(root);
+    if let Err(e) =
+        imagespec_inputs::write_cache_file(&size_file(root), SIZE_MAGIC, &bytes.to_string())
+    {
+        tracing::debug!(root = %root.display(), "the kept context's size is not stored: {e}");
+    }
+}
+
+/// The bytes of a kept context's root: as recorded when a build last
+/// brought it up to date, or walked when there is no record to believe.
+fn kept_size(root: &Path) -> u64 {
+    imagespec_inputs::read_cache_file(&size_file(root), SIZE_MAGIC, 4096)
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or_else(|| size_of(root))
+}
+
 /// The bytes of the files under `dir`, not following links.
 fn size_of(dir: &Path) -> u64 {
     let mut total = 0;
@@ -279,7 +309,7 @@ pub fn prune_contexts(cache: &Path, bounds: Bounds) -> Result<Pruned> {
         let used = std::fs::metadata(root.join("lock"))
             .and_then(|m| m.modified())
             .unwrap_or(std::time::UNIX_EPOCH);
-        found.push((used, size_of(&root), root));
+        found.push((used, kept_size(&root), root));
     }
     // Newest first: what is kept is a prefix.
     found.sort_by_key(|f| std::cmp::Reverse(f.0));
@@ -349,6 +379,56 @@ mod tests {
         assert!(other.try_lock().is_err(), "the path's file is held");
         drop(fresh);
         assert!(other.try_lock().is_ok());
+    }
+
+    #[test]
+    fn pruning_reads_the_size_a_build_recorded_and_walks_without_one() {
+        use std::os::unix::fs::DirBuilderExt as _;
+        let cache = tempfile::tempdir().unwrap();
+        let contexts = contexts_dir(cache.path());
+        let private = |p: &Path| {
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .recursive(true)
+                .create(p)
+                .unwrap()
+        };
+        private(&contexts);
+        let root = contexts.join("k");
+        private(&root.join("context"));
+        std::fs::write(root.join("context/a.txt"), vec![b'a'; 1000]).unwrap();
+        std::fs::write(root.join("lock"), "").unwrap();
+        record_size(&root.join("context"));
+        let recorded = kept_size(&root);
+        assert!(recorded >= 1000, "{recorded}");
+        assert_eq!(
+            recorded,
+            size_of(&root) - std::fs::metadata(size_file(&root)).unwrap().len()
+        );
+
+        // The record is believed: no walk sees a file added after it.
+        std::fs::write(root.join("context/b.txt"), vec![b'b'; 5000]).unwrap();
+        assert_eq!(kept_size(&root), recorded);
+        // A bound below the recorded size prunes it.
+        let pruned = prune_contexts(
+            cache.path(),
+            Bounds {
+                contexts: 10,
+                bytes: recorded - 1,
+                age: std::time::Duration::from_secs(3600),
+            },
+        )
+        .unwrap();
+        assert_eq!((pruned.contexts, pruned.bytes), (1, recorded));
+
+        // Without a record (or with one that fails its sum), the tree is walked.
+        private(&root.join("context"));
+        std::fs::write(root.join("context/a.txt"), vec![b'a'; 1000]).unwrap();
+        assert_eq!(kept_size(&root), size_of(&root));
+        record_size(&root.join("context"));
+        let text = std::fs::read_to_string(size_file(&root)).unwrap();
+        std::fs::write(size_file(&root), text.replace(&recorded.to_string(), "1")).unwrap();
+        assert_eq!(kept_size(&root), size_of(&root));
     }
 
     #[test]

@@ -57,6 +57,7 @@ pub fn prepare(job: &BuildJob, plan: &BuildPlan, options: &ContextOptions) -> Re
             // spec out of it until this one ends.
             held.push(Box::new(lock));
             sync_plan(job, plan, &dir)?;
+            crate::cache::record_size(&dir);
             dir
         }
         (None, None) => {
