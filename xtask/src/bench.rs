@@ -613,11 +613,16 @@ fn docker(b: &Bench, args: &[&str]) -> Result<String> {
     docker_on(b, Engine::Local, args)
 }
 
-/// `docker ARGS` against `engine`; its stdout.
-fn docker_on(b: &Bench, engine: Engine, args: &[&str]) -> Result<String> {
+/// The docker client, aimed at `engine`.
+fn docker_cmd(b: &Bench, engine: Engine) -> Result<Command> {
     let mut cmd = Command::new(b.var("IMAGESPEC_DOCKER")?);
     aim(b, engine, &mut cmd)?;
-    let out = cmd.args(args).output()?;
+    Ok(cmd)
+}
+
+/// `docker ARGS` against `engine`; its stdout.
+fn docker_on(b: &Bench, engine: Engine, args: &[&str]) -> Result<String> {
+    let out = docker_cmd(b, engine)?.args(args).output()?;
     if !out.status.success() {
         bail!(
             "docker {args:?} ({engine:?} engine): {}",
@@ -634,23 +639,16 @@ fn forget_images(b: &Bench, repositories: &[&str]) -> Result<()> {
 /// Removes `engine`'s images of these repositories (a bench run would
 /// otherwise leave gigabytes of them behind).
 fn forget_images_on(b: &Bench, engine: Engine, repositories: &[&str]) -> Result<()> {
-    let listed = docker_on(
-        b,
-        engine,
-        &["images", "--format", "{{.Repository}}:{{.Tag}}"],
-    )?;
-    let names: Vec<&str> = listed
-        .lines()
-        .filter(|l| {
-            l.rsplit_once(':')
+    // Made once here, so that the variables it reads are known to be set.
+    docker_cmd(b, engine)?;
+    crate::daemon::remove_images(
+        || docker_cmd(b, engine).expect("made above"),
+        |name| {
+            name.rsplit_once(':')
                 .is_some_and(|(repo, _)| repositories.contains(&repo))
-        })
-        .collect();
-    if !names.is_empty() {
-        let mut args = vec!["rmi", "-f"];
-        args.extend(names);
-        docker_on(b, engine, &args)?;
-    }
+        },
+    )
+    .with_context(|| format!("removing the bench's images ({engine:?} engine)"))?;
     Ok(())
 }
 

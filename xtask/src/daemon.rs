@@ -95,3 +95,35 @@ pub fn copy_image(what: &str, image: &str, mut target: impl FnMut() -> Command) 
         .stdin(save.stdout.context("docker save output")?)
         .stdout(Stdio::null()))
 }
+
+/// Removes `tool`'s images (a docker or podman command) whose
+/// `REPOSITORY:TAG` name `pick` picks; how many it removed. Serves the e2e
+/// set-up's clean-up and the bench's.
+pub fn remove_images(
+    mut tool: impl FnMut() -> Command,
+    pick: impl Fn(&str) -> bool,
+) -> Result<usize> {
+    let out = tool()
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .output()
+        .context("cannot list the images")?;
+    if !out.status.success() {
+        bail!(
+            "listing the images failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let names: Vec<&str> = listed.lines().filter(|n| pick(n)).collect();
+    // Every chunk is tried; the first failure is said after.
+    let mut failed = None;
+    for chunk in names.chunks(50) {
+        if let Err(e) = run(tool().args(["rmi", "-f"]).args(chunk).stdout(Stdio::null())) {
+            failed.get_or_insert(e);
+        }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(names.len()),
+    }
+}

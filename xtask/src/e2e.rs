@@ -402,24 +402,13 @@ fn made_by_the_suites(name: &str) -> bool {
 /// suites made, then the untagged ones they leave: a CI run leaves about
 /// 5 GB of them otherwise, and the next run on the same disk has that much
 /// less.
-fn forget_suite_images(what: &str, mut tool: impl FnMut() -> Command) {
-    let Ok(out) = tool()
-        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
-        .output()
-    else {
-        return;
-    };
-    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
-    let names: Vec<&str> = listed.lines().filter(|n| made_by_the_suites(n)).collect();
-    if !names.is_empty() {
-        log(&format!(
-            "removing {} images the suites made from {what}",
-            names.len()
-        ));
-        for chunk in names.chunks(50) {
-            let _ = quiet_ok(tool().args(["rmi", "-f"]).args(chunk));
-        }
+fn forget_suite_images(what: &str, tool: impl FnMut() -> Command + Clone) {
+    match crate::daemon::remove_images(tool.clone(), made_by_the_suites) {
+        Ok(0) => {}
+        Ok(n) => log(&format!("removed {n} images the suites made from {what}")),
+        Err(e) => log(&format!("the suites' images stay in {what}: {e:#}")),
     }
+    let mut tool = tool;
     let _ = quiet_ok(tool().args(["image", "prune", "-f"]));
 }
 
