@@ -47,6 +47,17 @@ pub struct ImageLock {
     _file: File,
 }
 
+/// Opens a lock file for writing (made if `create` and missing), never
+/// through a link.
+fn open_lock(path: &Path, create: bool) -> std::io::Result<File> {
+    File::options()
+        .create(create)
+        .truncate(false)
+        .write(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+}
+
 /// Whether `path` still names the file `file` has open.
 fn names(path: &Path, file: &File) -> bool {
     use std::os::unix::fs::MetadataExt as _;
@@ -63,13 +74,7 @@ pub fn lock_image(dir: &Path, image: &str) -> Result<ImageLock> {
     let name = hex::encode(&Sha256::digest(image.as_bytes())[..16]);
     let path = dir.join(format!("{name}.lock"));
     loop {
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(&path)
-            .map_err(|e| Error::io("open", &path, e))?;
+        let file = open_lock(&path, true).map_err(|e| Error::io("open", &path, e))?;
         file.lock().map_err(|e| Error::io("lock", &path, e))?;
         // `prune_locks` removes a lock file only while holding it: a lock
         // taken on a file it removed meanwhile guards nothing, so the file
@@ -98,11 +103,7 @@ pub fn prune_locks(cache: &Path) -> Result<usize> {
         if !is_lock {
             continue;
         }
-        let Ok(file) = File::options()
-            .write(true)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(&path)
-        else {
+        let Ok(file) = open_lock(&path, false) else {
             continue;
         };
         if file.try_lock().is_ok() && names(&path, &file) && std::fs::remove_file(&path).is_ok() {
@@ -170,13 +171,7 @@ pub fn kept_context(cache: &Path, job: &imagespec_identity::BuildJob) -> Option<
         tracing::debug!(dir = %root.display(), "no kept build context: {e}");
         return None;
     }
-    let lock = match File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(&lock_path)
-    {
+    let lock = match open_lock(&lock_path, true) {
         Ok(f) => f,
         Err(e) => {
             tracing::debug!(dir = %root.display(), "no kept build context: {e}");
@@ -320,10 +315,7 @@ pub fn prune_contexts(cache: &Path, bounds: Bounds) -> Result<Pruned> {
             || out.kept_bytes + bytes > bounds.bytes
             || age > bounds.age;
         if over {
-            let lock = File::options()
-                .write(true)
-                .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-                .open(root.join("lock"));
+            let lock = open_lock(&root.join("lock"), false);
             let free = lock.as_ref().map_or(true, |l| l.try_lock().is_ok());
             if free && std::fs::remove_dir_all(&root).is_ok() {
                 out.contexts += 1;
